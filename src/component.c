@@ -1,0 +1,252 @@
+/*
+ * The XEP-0114 link to the XMPP server: connect, reconnect with backoff, dispatch stanzas,
+ * and the one way out. Named "component" rather than "xmpp" to stay out of libstrophe's
+ * xmpp_ namespace.
+ *
+ * Outgoing stanzas wait in an outbox until the main loop has committed the batch of the
+ * current pass: a message is durably stored before it is relayed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "respa.h"
+
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+
+static struct {
+	struct config *conf;
+	xmpp_ctx_t *ctx;
+	xmpp_conn_t *conn;
+	unsigned long backoff_ms;
+	int reconnect_pending;
+	int connected;
+	int stopping;
+	int fatal; /* a stream error that retrying cannot mend */
+	xmpp_stanza_t **outbox;
+	size_t nout, outcap;
+} comp;
+
+static void conn_handler(xmpp_conn_t *, xmpp_conn_event_t, int, xmpp_stream_error_t *, void *);
+
+xmpp_ctx_t *
+component_ctx(void)
+{
+	return comp.ctx;
+}
+
+const char *
+component_jid(void)
+{
+	return comp.conf->jid;
+}
+
+int
+component_is_connected(void)
+{
+	return comp.connected;
+}
+
+int
+component_fatal(void)
+{
+	return comp.fatal;
+}
+
+/* Done when a stop was asked for, or a fatal stream error ended the comp. */
+int
+component_is_finished(void)
+{
+	return (comp.stopping || comp.fatal) && xmpp_conn_is_disconnected(comp.conn);
+}
+
+void
+component_send(xmpp_stanza_t *st)
+{
+	if (comp.nout == comp.outcap) {
+		comp.outcap = comp.outcap ? comp.outcap * 2 : 64;
+		comp.outbox = xrealloc(comp.outbox, comp.outcap * sizeof(*comp.outbox));
+	}
+	comp.outbox[comp.nout++] = st;
+}
+
+/* Hands the batch to libstrophe, which writes it at the start of the next loop pass. */
+void
+component_flush(void)
+{
+	size_t i;
+
+	for (i = 0; i < comp.nout; i++) {
+		if (comp.connected)
+			xmpp_send(comp.conn, comp.outbox[i]);
+		xmpp_stanza_release(comp.outbox[i]);
+	}
+	if (comp.nout && !comp.connected)
+		log_warnx("not connected: %zu stanzas not sent", comp.nout);
+	comp.nout = 0;
+}
+
+/*
+ * libstrophe 0.12 never allocates the stream-management state in component mode and
+ * dereferences it on the first stanza. One client connect that our sockopt callback refuses
+ * at once allocates it and leaves the connection disconnected (see shared/STACK.md).
+ */
+static int
+refuse_socket(xmpp_conn_t *conn, void *sock)
+{
+	(void)conn;
+	(void)sock;
+	return -1;
+}
+
+static void
+noop_conn_handler(xmpp_conn_t *c, xmpp_conn_event_t e, int err, xmpp_stream_error_t *se,
+    void *arg)
+{
+	(void)c, (void)e, (void)err, (void)se, (void)arg;
+}
+
+static void
+alloc_sm_state_workaround(xmpp_conn_t *conn)
+{
+	xmpp_conn_set_sockopt_callback(conn, refuse_socket);
+	(void)xmpp_connect_client(conn, "127.0.0.1", 1, noop_conn_handler, NULL);
+	xmpp_conn_set_sockopt_callback(conn, xmpp_sockopt_cb_keepalive);
+}
+
+static int
+connect_now(void)
+{
+	log_info("connecting to %s:%d as %s", comp.conf->host, comp.conf->port, comp.conf->jid);
+	return xmpp_connect_component(comp.conn, comp.conf->host, (unsigned short)comp.conf->port,
+	    conn_handler, NULL) == XMPP_EOK ? 0 : -1;
+}
+
+static void schedule_reconnect(void);
+
+/* A global timed handler: connection timers do not fire while disconnected. */
+static int
+reconnect_timer(xmpp_ctx_t *ctx, void *arg)
+{
+	(void)ctx, (void)arg;
+	comp.reconnect_pending = 0;
+	if (!comp.stopping && xmpp_conn_is_disconnected(comp.conn) && connect_now() == -1)
+		schedule_reconnect();
+	return 0;
+}
+
+static void
+schedule_reconnect(void)
+{
+	if (comp.stopping || comp.fatal || comp.reconnect_pending)
+		return;
+	comp.reconnect_pending = 1;
+	log_info("reconnecting in %lu ms", comp.backoff_ms);
+	xmpp_global_timed_handler_add(comp.ctx, reconnect_timer, comp.backoff_ms, NULL);
+	comp.backoff_ms = comp.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : comp.backoff_ms * 2;
+}
+
+static const char *
+stream_error_name(xmpp_stream_error_t *se)
+{
+	switch (se->type) {
+	case XMPP_SE_CONFLICT: return "conflict";
+	case XMPP_SE_NOT_AUTHORIZED: return "not-authorized";
+	case XMPP_SE_HOST_UNKNOWN: return "host-unknown";
+	case XMPP_SE_INVALID_FROM: return "invalid-from";
+	case XMPP_SE_POLICY_VIOLATION: return "policy-violation";
+	case XMPP_SE_SYSTEM_SHUTDOWN: return "system-shutdown";
+	case XMPP_SE_CONN_TIMEOUT: return "connection-timeout";
+	default: return "stream error";
+	}
+}
+
+/* Errors that would only repeat on reconnect end the daemon with a clear message. */
+static void
+stream_error(xmpp_stream_error_t *se)
+{
+	const char *name = stream_error_name(se), *text = se->text ? se->text : "";
+
+	switch (se->type) {
+	case XMPP_SE_CONFLICT:
+		log_warnx("conflict: another instance is connected as %s; exiting", comp.conf->jid);
+		comp.fatal = 1;
+		break;
+	case XMPP_SE_NOT_AUTHORIZED:
+		log_warnx("not-authorized: the server refused the component secret for %s; "
+		    "check [component] secret in %s", comp.conf->jid, comp.conf->path);
+		comp.fatal = 1;
+		break;
+	case XMPP_SE_HOST_UNKNOWN:
+		log_warnx("host-unknown: the server has no component %s; check its configuration",
+		    comp.conf->jid);
+		comp.fatal = 1;
+		break;
+	default:
+		log_warnx("the server closed the stream: %s %s", name, text);
+	}
+}
+
+static void
+conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error_t *se, void *arg)
+{
+	(void)arg;
+	if (ev == XMPP_CONN_CONNECT) {
+		comp.connected = 1;
+		comp.backoff_ms = BACKOFF_MIN_MS;
+		/* NULL namespace: component stanzas are in jabber:component:accept */
+		xmpp_handler_add(conn, conversation_handler, NULL, "message", NULL, NULL);
+		xmpp_handler_add(conn, presence_handler, NULL, "presence", NULL, NULL);
+		xmpp_handler_add(conn, iq_handler, NULL, "iq", NULL, NULL);
+		log_info("connected as %s, ready", comp.conf->jid);
+		presence_connected();
+		return;
+	}
+	comp.connected = 0;
+	xmpp_handler_delete(conn, conversation_handler);
+	xmpp_handler_delete(conn, presence_handler);
+	xmpp_handler_delete(conn, iq_handler);
+	if (se)
+		stream_error(se);
+	else if (!comp.stopping)
+		log_warnx("disconnected from %s:%d%s%s", comp.conf->host, comp.conf->port,
+		    err ? ": " : "", err ? strerror(err) : "");
+	schedule_reconnect();
+}
+
+int
+component_start(struct config *conf, xmpp_ctx_t *ctx)
+{
+	comp.conf = conf;
+	comp.ctx = ctx;
+	comp.backoff_ms = BACKOFF_MIN_MS;
+	comp.conn = xmpp_conn_new(ctx);
+	xmpp_conn_set_jid(comp.conn, conf->jid);
+	xmpp_conn_set_pass(comp.conn, conf->secret);
+	alloc_sm_state_workaround(comp.conn);
+	if (connect_now() == -1)
+		schedule_reconnect();
+	return 0;
+}
+
+/* Closes the stream; the loop runs until the DISCONNECT event arrives. */
+void
+component_stop(void)
+{
+	comp.stopping = 1;
+	if (!xmpp_conn_is_disconnected(comp.conn))
+		xmpp_disconnect(comp.conn);
+}
+
+void
+component_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < comp.nout; i++)
+		xmpp_stanza_release(comp.outbox[i]);
+	free(comp.outbox);
+	xmpp_global_timed_handler_delete(comp.ctx, reconnect_timer);
+	xmpp_conn_release(comp.conn);
+	memset(&comp, 0, sizeof(comp));
+}

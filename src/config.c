@@ -1,0 +1,616 @@
+/*
+ * The configuration file: INI sections, one table of keys, every error as "file:line: message".
+ * Parsing goes on after an error so that one run shows every mistake.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "respa.h"
+
+enum section { SEC_NONE, SEC_COMPONENT, SEC_STORAGE, SEC_ADMIN, SEC_AGENT, SEC_QUEUE };
+
+struct parser {
+	struct config *conf;
+	const char *file;
+	int line;
+	int errors;
+	FILE *err;
+	enum section section;
+	int skip;            /* the section header was bad: its keys are not reported again */
+	struct queue *queue; /* current [queue NAME] */
+	struct agent *agent; /* current [agent JID] */
+	struct map *seen;    /* "section\nkey" already set: duplicates are errors */
+	char **seenkeys;
+	size_t nseen;
+};
+
+static void
+perr(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(p->err, "%s:%d: ", p->file, p->line);
+	va_start(ap, fmt);
+	vfprintf(p->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->err);
+	p->errors++;
+}
+
+/* A bare JID as people write it: node@domain, no resource, no spaces. */
+static int
+valid_bare_jid(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
+		return 0;
+	for (; *s; s++)
+		if (isspace((unsigned char)*s) || *s == '/' || *s == '"' || *s == '<' || *s == '>')
+			return 0;
+	return 1;
+}
+
+static int
+valid_domain(const char *s)
+{
+	if (*s == '\0' || *s == '.')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-')
+			return 0;
+	return 1;
+}
+
+/* Queue names are the local part of an address; c-<digits> belongs to conversations. */
+static int
+valid_queue_name(const char *s)
+{
+	const char *p;
+
+	if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s))
+		return 0;
+	for (p = s; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("._-", *p))
+			return 0;
+	if (s[0] == 'c' && s[1] == '-' && s[2] && strspn(s + 2, "0123456789") == strlen(s + 2))
+		return 0;
+	return strlen(s) <= 64;
+}
+
+static int
+parse_int(const char *v, long min, long max, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end != '\0' || n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static struct agent *
+agent_get(struct config *conf, const char *jid)
+{
+	struct agent *a = map_get(conf->agent_map, jid), **tail;
+
+	if (a)
+		return a;
+	a = xcalloc(1, sizeof(*a));
+	a->jid = xstrdup(jid);
+	a->capacity = DEFAULT_CAPACITY;
+	map_put(conf->agent_map, a->jid, a);
+	for (tail = &conf->agents; *tail; tail = &(*tail)->next)
+		;
+	*tail = a;
+	return a;
+}
+
+static void
+member_add(struct parser *p, struct queue *q, const char *jid)
+{
+	struct agent *a = agent_get(p->conf, jid);
+	struct member *m;
+
+	for (m = a->members; m; m = m->next_of_agent)
+		if (m->queue == q) {
+			perr(p, "agent %s is listed twice in queue %s", jid, q->name);
+			return;
+		}
+	m = xcalloc(1, sizeof(*m));
+	m->agent = a;
+	m->queue = q;
+	m->tier = 1;
+	m->next_of_agent = a->members;
+	a->members = m;
+}
+
+/* Splits a list on spaces and commas, calling fn for each word. */
+static void
+each_word(struct parser *p, const char *v, void (*fn)(struct parser *, const char *))
+{
+	char *copy = xstrdup(v), *w, *save = NULL;
+
+	for (w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save))
+		fn(p, w);
+	free(copy);
+}
+
+static void
+admin_add(struct parser *p, const char *jid)
+{
+	struct config *c = p->conf;
+
+	if (!valid_bare_jid(jid)) {
+		perr(p, "not a bare JID: %s", jid);
+		return;
+	}
+	c->admins = xrealloc(c->admins, (c->nadmins + 1) * sizeof(*c->admins));
+	c->admins[c->nadmins++] = xstrdup(jid);
+}
+
+static void
+queue_agent_add(struct parser *p, const char *jid)
+{
+	if (!valid_bare_jid(jid))
+		perr(p, "not a bare JID: %s", jid);
+	else
+		member_add(p, p->queue, jid);
+}
+
+/* Key setters: each validates its value and reports errors itself. */
+typedef void (*setter)(struct parser *, const char *);
+
+static void
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+static void set_jid(struct parser *p, const char *v)
+{
+	if (!valid_domain(v))
+		perr(p, "jid must be a domain name such as support.example.com, not \"%s\"", v);
+	else
+		set_str(&p->conf->jid, v);
+}
+static void set_host(struct parser *p, const char *v) { set_str(&p->conf->host, v); }
+static void set_secret(struct parser *p, const char *v) { set_str(&p->conf->secret, v); }
+static void set_database(struct parser *p, const char *v) { set_str(&p->conf->database, v); }
+
+static void
+set_port(struct parser *p, const char *v)
+{
+	long n;
+
+	if (parse_int(v, 1, 65535, &n) == -1)
+		perr(p, "port must be a number from 1 to 65535, not \"%s\"", v);
+	else
+		p->conf->port = (int)n;
+}
+
+static void
+set_max_body(struct parser *p, const char *v)
+{
+	long n;
+
+	/* Prosody's own component stanza limit is 512 KiB. */
+	if (parse_int(v, 16, 262144, &n) == -1)
+		perr(p, "max_body must be a byte count from 16 to 262144, not \"%s\"", v);
+	else
+		p->conf->max_body = (size_t)n;
+}
+
+static void
+set_synchronous(struct parser *p, const char *v)
+{
+	if (strcmp(v, "normal") == 0)
+		p->conf->synchronous_full = 0;
+	else if (strcmp(v, "full") == 0)
+		p->conf->synchronous_full = 1;
+	else
+		perr(p, "synchronous must be normal or full, not \"%s\"", v);
+}
+
+static void set_admins(struct parser *p, const char *v) { each_word(p, v, admin_add); }
+static void set_agents(struct parser *p, const char *v) { each_word(p, v, queue_agent_add); }
+static void set_q_name(struct parser *p, const char *v) { set_str(&p->queue->title, v); }
+static void set_greeting(struct parser *p, const char *v) { set_str(&p->queue->greeting, v); }
+static void set_queued(struct parser *p, const char *v) { set_str(&p->queue->queued_text, v); }
+static void set_assigned(struct parser *p, const char *v) { set_str(&p->queue->assigned_text, v); }
+static void set_closed(struct parser *p, const char *v) { set_str(&p->queue->closed_text, v); }
+
+static void
+set_timezone(struct parser *p, const char *v)
+{
+	if (!tz_exists(v))
+		perr(p, "unknown time zone \"%s\" (use a name such as Europe/Helsinki)", v);
+	else
+		set_str(&p->queue->timezone, v);
+}
+
+static void
+set_capacity(struct parser *p, const char *v)
+{
+	long n;
+
+	if (parse_int(v, 1, 100, &n) == -1)
+		perr(p, "capacity must be a number of chats from 1 to 100, not \"%s\"", v);
+	else
+		p->agent->capacity = (int)n;
+}
+
+static const struct key {
+	enum section section;
+	const char *name;
+	setter set;
+} keys[] = {
+	{ SEC_COMPONENT, "jid", set_jid },
+	{ SEC_COMPONENT, "host", set_host },
+	{ SEC_COMPONENT, "port", set_port },
+	{ SEC_COMPONENT, "secret", set_secret },
+	{ SEC_COMPONENT, "max_body", set_max_body },
+	{ SEC_STORAGE, "database", set_database },
+	{ SEC_STORAGE, "synchronous", set_synchronous },
+	{ SEC_ADMIN, "jids", set_admins },
+	{ SEC_AGENT, "capacity", set_capacity },
+	{ SEC_QUEUE, "name", set_q_name },
+	{ SEC_QUEUE, "agents", set_agents },
+	{ SEC_QUEUE, "timezone", set_timezone },
+	{ SEC_QUEUE, "greeting", set_greeting },
+	{ SEC_QUEUE, "queued_text", set_queued },
+	{ SEC_QUEUE, "assigned_text", set_assigned },
+	{ SEC_QUEUE, "closed_text", set_closed },
+};
+
+static const char *const section_names[] = {
+	[SEC_COMPONENT] = "component", [SEC_STORAGE] = "storage", [SEC_ADMIN] = "admin",
+	[SEC_AGENT] = "agent", [SEC_QUEUE] = "queue",
+};
+
+static void
+begin_queue(struct parser *p, const char *name)
+{
+	struct config *c = p->conf;
+	struct queue *q, **tail;
+
+	if (!valid_queue_name(name)) {
+		perr(p, "bad queue name \"%s\": lower-case letters, digits, '.', '_', '-' "
+		    "(and not c-<number>, which names conversations)", name);
+		return;
+	}
+	if (map_get(c->queue_map, name)) {
+		perr(p, "queue %s is defined twice", name);
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->name = xstrdup(name);
+	TAILQ_INIT(&q->waiting);
+	TAILQ_INIT(&q->ready);
+	map_put(c->queue_map, q->name, q);
+	for (tail = &c->queues; *tail; tail = &(*tail)->next)
+		;
+	*tail = q;
+	p->queue = q;
+}
+
+static void
+begin_section(struct parser *p, char *s)
+{
+	char *arg = s + strcspn(s, " \t");
+	size_t i;
+
+	if (*arg) {
+		*arg++ = '\0';
+		str_trim(arg);
+	}
+	p->section = SEC_NONE;
+	p->queue = NULL;
+	p->agent = NULL;
+	p->skip = 1;
+	for (i = 1; i < sizeof(section_names) / sizeof(section_names[0]); i++)
+		if (strcmp(s, section_names[i]) == 0)
+			p->section = (enum section)i;
+	if (p->section == SEC_NONE) {
+		perr(p, "unknown section [%s]", s);
+		return;
+	}
+	if ((p->section == SEC_QUEUE || p->section == SEC_AGENT) && *arg == '\0') {
+		perr(p, "[%s] needs a name, as in [%s]", s,
+		    p->section == SEC_QUEUE ? "queue support" : "agent alice@example.com");
+		p->section = SEC_NONE;
+		return;
+	}
+	if (p->section != SEC_QUEUE && p->section != SEC_AGENT && *arg) {
+		perr(p, "[%s] takes no name", s);
+		return;
+	}
+	p->skip = 0;
+	if (p->section == SEC_QUEUE)
+		begin_queue(p, arg);
+	else if (p->section == SEC_AGENT) {
+		if (!valid_bare_jid(arg))
+			perr(p, "not a bare JID: %s", arg);
+		else
+			p->agent = agent_get(p->conf, arg);
+	}
+}
+
+static int
+seen_before(struct parser *p, const char *key)
+{
+	char *k = xasprintf("%p\n%d\n%s", (void *)(p->queue ? (void *)p->queue : (void *)p->agent),
+	    (int)p->section, key);
+
+	if (map_get(p->seen, k)) {
+		free(k);
+		return 1;
+	}
+	p->seenkeys = xrealloc(p->seenkeys, (p->nseen + 1) * sizeof(*p->seenkeys));
+	p->seenkeys[p->nseen++] = k;
+	map_put(p->seen, k, k);
+	return 0;
+}
+
+static void
+set_key(struct parser *p, char *key, char *value)
+{
+	size_t i, n = strlen(value);
+
+	if (p->skip)
+		return;
+	if (p->section == SEC_NONE) {
+		perr(p, "%s = ... outside of any section", key);
+		return;
+	}
+	if ((p->section == SEC_QUEUE && p->queue == NULL) ||
+	    (p->section == SEC_AGENT && p->agent == NULL))
+		return; /* its section header was already reported */
+	if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+		value[n - 1] = '\0';
+		value++;
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].section == p->section && strcmp(keys[i].name, key) == 0)
+			break;
+	if (i == sizeof(keys) / sizeof(keys[0])) {
+		perr(p, "unknown key \"%s\" in [%s]", key, section_names[p->section]);
+		return;
+	}
+	if (seen_before(p, key)) {
+		perr(p, "%s is set twice in this section", key);
+		return;
+	}
+	if (*value == '\0') {
+		perr(p, "%s has no value", key);
+		return;
+	}
+	keys[i].set(p, value);
+}
+
+/* Strips a comment that starts a line or follows white space, so "a;b" stays whole. */
+static void
+strip_comment(char *s)
+{
+	char *c;
+
+	for (c = s; *c; c++)
+		if ((*c == ';' || *c == '#') && (c == s || isspace((unsigned char)c[-1]))) {
+			*c = '\0';
+			return;
+		}
+}
+
+static void
+parse_line(struct parser *p, char *s)
+{
+	char *eq, *end;
+
+	strip_comment(s);
+	str_trim(s);
+	if (*s == '\0')
+		return;
+	if (*s == '[') {
+		if ((end = strchr(s, ']')) == NULL || end[1] != '\0') {
+			perr(p, "a section header looks like [name]");
+			p->section = SEC_NONE;
+			p->skip = 1;
+			return;
+		}
+		*end = '\0';
+		s++;
+		str_trim(s);
+		begin_section(p, s);
+		return;
+	}
+	if ((eq = strchr(s, '=')) == NULL) {
+		perr(p, "expected key = value");
+		return;
+	}
+	*eq = '\0';
+	str_trim(s);
+	str_trim(eq + 1);
+	set_key(p, s, eq + 1);
+}
+
+/* Settings that depend on others, and what every desk needs. */
+static void
+finish(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct queue *q;
+
+	p->line = 0;
+	if (c->jid == NULL)
+		fprintf(p->err, "%s: [component] jid is missing\n", p->file), p->errors++;
+	if (c->secret == NULL)
+		fprintf(p->err, "%s: [component] secret is missing\n", p->file), p->errors++;
+	if (c->database == NULL)
+		c->database = xstrdup(LOCALSTATEDIR "/lib/respa/respa.db");
+	for (q = c->queues; q && c->jid; q = q->next) {
+		q->jid = xasprintf("%s@%s", q->name, c->jid);
+		if (q->title == NULL)
+			q->title = xstrdup(q->name);
+		if (q->timezone == NULL)
+			q->timezone = xstrdup("UTC");
+		if (q->greeting == NULL)
+			q->greeting = xasprintf("Hello, and thank you for contacting %s.", q->title);
+		if (q->queued_text == NULL)
+			q->queued_text = xstrdup("All our agents are busy right now. You are in the "
+			    "queue, and someone will answer as soon as they are free.");
+		if (q->assigned_text == NULL)
+			q->assigned_text = xstrdup("An agent has joined the chat.");
+		if (q->closed_text == NULL)
+			q->closed_text = xstrdup("This chat has ended. Thank you for contacting us; "
+			    "write again any time.");
+	}
+}
+
+/* A file that holds the component secret must be the runner's and private to it. */
+static int
+check_secrecy(const char *path, FILE *f, FILE *err)
+{
+	struct stat sb;
+
+	if (fstat(fileno(f), &sb) == -1) {
+		fprintf(err, "%s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		fprintf(err, "%s: holds the component secret but is owned by another user\n", path);
+		return -1;
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		fprintf(err, "%s: holds the component secret but other users can read it "
+		    "(chmod 600 %s)\n", path, path);
+		return -1;
+	}
+	return 0;
+}
+
+struct config *
+config_load(const char *path, FILE *err)
+{
+	struct parser p;
+	char *line = NULL;
+	size_t cap = 0;
+	size_t i;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(err, "%s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	memset(&p, 0, sizeof(p));
+	p.conf = xcalloc(1, sizeof(*p.conf));
+	p.conf->path = xstrdup(path);
+	p.conf->host = xstrdup("127.0.0.1");
+	p.conf->port = 5347;
+	p.conf->max_body = DEFAULT_MAX_BODY;
+	p.conf->agent_map = map_new();
+	p.conf->queue_map = map_new();
+	p.file = path;
+	p.err = err;
+	p.seen = map_new();
+	while (getline(&line, &cap, f) != -1) {
+		p.line++;
+		parse_line(&p, line);
+	}
+	free(line);
+	finish(&p);
+	if (p.errors == 0 && p.conf->secret && check_secrecy(path, f, err) == -1)
+		p.errors++;
+	fclose(f);
+	for (i = 0; i < p.nseen; i++)
+		free(p.seenkeys[i]);
+	free(p.seenkeys);
+	map_free(p.seen);
+	if (p.errors) {
+		config_free(p.conf);
+		return NULL;
+	}
+	return p.conf;
+}
+
+int
+config_is_admin(const struct config *c, const char *bare)
+{
+	size_t i;
+
+	for (i = 0; i < c->nadmins; i++)
+		if (strcmp(c->admins[i], bare) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+queue_free(struct queue *q)
+{
+	free(q->name);
+	free(q->jid);
+	free(q->title);
+	free(q->timezone);
+	free(q->greeting);
+	free(q->queued_text);
+	free(q->assigned_text);
+	free(q->closed_text);
+	free(q);
+}
+
+static void
+agent_free(struct agent *a)
+{
+	struct member *m, *mn;
+	struct resource *r, *rn;
+
+	for (m = a->members; m; m = mn) {
+		mn = m->next_of_agent;
+		free(m);
+	}
+	for (r = a->resources; r; r = rn) {
+		rn = r->next;
+		free(r->name);
+		free(r);
+	}
+	free(a->jid);
+	free(a);
+}
+
+void
+config_free(struct config *c)
+{
+	struct queue *q, *qn;
+	struct agent *a, *an;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (q = c->queues; q; q = qn) {
+		qn = q->next;
+		queue_free(q);
+	}
+	for (a = c->agents; a; a = an) {
+		an = a->next;
+		agent_free(a);
+	}
+	for (i = 0; i < c->nadmins; i++)
+		free(c->admins[i]);
+	free(c->admins);
+	map_free(c->agent_map);
+	map_free(c->queue_map);
+	free(c->path);
+	free(c->jid);
+	free(c->host);
+	free(c->secret);
+	free(c->database);
+	free(c);
+}

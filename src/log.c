@@ -1,0 +1,85 @@
+/* Logging to stderr (the service manager keeps it), in the manner of OpenBSD's log.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "respa.h"
+
+static int log_verbose;
+static const char *log_progname = RESPA_NAME;
+
+void
+log_init(int verbose, const char *progname)
+{
+	log_verbose = verbose;
+	if (progname)
+		log_progname = progname;
+}
+
+static void
+vlog(const char *level, const char *fmt, va_list ap, const char *err)
+{
+	char ts[32];
+
+	time_iso(time(NULL), ts);
+	fprintf(stderr, "%s %s %s: ", ts, log_progname, level);
+	vfprintf(stderr, fmt, ap);
+	if (err)
+		fprintf(stderr, ": %s", err);
+	fputc('\n', stderr);
+	fflush(stderr);
+}
+
+#define LOGFN(fn, level, cond, witherr)                                 \
+	void fn(const char *fmt, ...)                                   \
+	{                                                               \
+		const char *e = (witherr) ? strerror(errno) : NULL;     \
+		va_list ap;                                             \
+		if (!(cond))                                            \
+			return;                                         \
+		va_start(ap, fmt);                                      \
+		vlog(level, fmt, ap, e);                                \
+		va_end(ap);                                             \
+	}
+
+LOGFN(log_warn, "warning", 1, 1)
+LOGFN(log_warnx, "warning", 1, 0)
+LOGFN(log_info, "info", 1, 0)
+LOGFN(log_debug, "debug", log_verbose > 0, 0)
+
+void
+fatal(const char *fmt, ...)
+{
+	const char *e = strerror(errno);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("fatal", fmt, ap, e);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("fatal", fmt, ap, NULL);
+	va_end(ap);
+	exit(1);
+}
+
+/* libstrophe's own messages: its debug level is the raw XML, which holds customer data. */
+static void
+strophe_log(void *arg, xmpp_log_level_t level, const char *area, const char *msg)
+{
+	(void)arg;
+	if (level == XMPP_LEVEL_ERROR || level == XMPP_LEVEL_WARN)
+		log_warnx("libstrophe %s: %s", area, msg);
+	else if (log_verbose > 1)
+		log_debug("libstrophe %s: %s", area, msg);
+}
+
+const xmpp_log_t log_strophe = { strophe_log, NULL };

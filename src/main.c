@@ -1,0 +1,145 @@
+/* respa: options, start-up, the run loop, ordered shutdown. Signals only set flags. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "respa.h"
+
+#define LOOP_MS 250
+
+volatile int respa_quit;
+static volatile sig_atomic_t got_hup;
+
+time_t
+respa_now(void)
+{
+	return time(NULL);
+}
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		respa_quit = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: respa [-nv] [-c file]\n"
+	    "  -c file    configuration file (default " SYSCONFDIR "/respa.conf)\n"
+	    "  -n         check the configuration, print \"configuration OK\" and exit\n"
+	    "  -v         more logging (twice: libstrophe's too)\n"
+	    "  --version  print the version and exit\n"
+	    "  --help     print this help and exit\n");
+}
+
+static void
+signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* One pass: read and decide, commit what was decided, then send it. */
+static void
+run(xmpp_ctx_t *ctx)
+{
+	int stopping = 0;
+
+	while (!component_is_finished()) {
+		xmpp_run_once(ctx, LOOP_MS);
+		if (store_commit() == -1)
+			log_warnx("database: this pass's changes were not stored");
+		component_flush();
+		if (got_hup) {
+			got_hup = 0;
+			log_info("SIGHUP: reloading is not supported yet; restart respa to apply "
+			    "configuration changes (open conversations resume)");
+		}
+		if (respa_quit && !stopping) {
+			stopping = 1;
+			log_info("shutting down");
+			component_stop();
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = SYSCONFDIR "/respa.conf";
+	int ch, check = 0, verbose = 0, rc;
+	struct config *conf;
+	xmpp_ctx_t *ctx;
+
+	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'n': check = 1; break;
+		case 'v': verbose++; break;
+		case 'V': printf("respa %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	log_init(verbose, RESPA_NAME);
+	if ((conf = config_load(path, stderr)) == NULL)
+		return 1;
+	if (check) {
+		printf("configuration OK\n");
+		config_free(conf);
+		return 0;
+	}
+	signals();
+	if (store_open(conf->database, conf->synchronous_full) == -1) {
+		config_free(conf);
+		return 1;
+	}
+	presence_init(conf);
+	router_init(conf);
+	conversation_init(conf);
+	if (conf->queues == NULL)
+		log_warnx("%s has no [queue] section: customers have nowhere to write", path);
+	if (conversation_restore() == -1 || store_commit() == -1) {
+		store_close();
+		config_free(conf);
+		return 1;
+	}
+
+	xmpp_initialize();
+	ctx = xmpp_ctx_new(NULL, &log_strophe);
+	component_start(conf, ctx);
+	run(ctx);
+	rc = component_fatal() ? 1 : 0;
+
+	conversation_free_all();
+	store_close();
+	component_free();
+	xmpp_ctx_free(ctx);
+	xmpp_shutdown();
+	config_free(conf);
+	log_info("stopped");
+	return rc;
+}

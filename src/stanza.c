@@ -1,0 +1,204 @@
+/*
+ * Every outgoing stanza is built here, so call sites never juggle new / add_child / release.
+ * Every builder sets "from": Prosody closes the whole component stream over a missing one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "respa.h"
+
+static xmpp_stanza_t *
+element(const char *name, const char *ns)
+{
+	xmpp_stanza_t *e = xmpp_stanza_new(component_ctx());
+
+	xmpp_stanza_set_name(e, name);
+	if (ns)
+		xmpp_stanza_set_ns(e, ns);
+	return e;
+}
+
+/* Adds child to parent and drops our reference: the parent owns it. */
+static xmpp_stanza_t *
+adopt(xmpp_stanza_t *parent, xmpp_stanza_t *child)
+{
+	xmpp_stanza_add_child_ex(parent, child, 0);
+	return child;
+}
+
+static void
+add_text_child(xmpp_stanza_t *parent, const char *name, const char *text)
+{
+	xmpp_stanza_t *e = adopt(parent, element(name, NULL)), *t;
+
+	t = xmpp_stanza_new(component_ctx());
+	xmpp_stanza_set_text(t, text);
+	adopt(e, t);
+}
+
+xmpp_stanza_t *
+stanza_message(const char *from, const char *to, const char *body)
+{
+	xmpp_ctx_t *ctx = component_ctx();
+	char *id = xmpp_uuid_gen(ctx);
+	xmpp_stanza_t *m = xmpp_message_new(ctx, "chat", to, id);
+
+	xmpp_free(ctx, id);
+	xmpp_stanza_set_from(m, from);
+	xmpp_message_set_body(m, body);
+	return m;
+}
+
+/* A message replayed from the transcript carries its original time (XEP-0203). */
+xmpp_stanza_t *
+stanza_message_delayed(const char *from, const char *to, const char *body, time_t stamp)
+{
+	xmpp_stanza_t *m = stanza_message(from, to, body), *d;
+	char ts[32];
+
+	time_iso(stamp, ts);
+	d = adopt(m, element("delay", NS_DELAY));
+	xmpp_stanza_set_attribute(d, "from", from);
+	xmpp_stanza_set_attribute(d, "stamp", ts);
+	return m;
+}
+
+xmpp_stanza_t *
+stanza_presence(const char *from, const char *to, const char *type)
+{
+	xmpp_stanza_t *p = xmpp_presence_new(component_ctx());
+
+	xmpp_stanza_set_from(p, from);
+	xmpp_stanza_set_to(p, to);
+	if (type)
+		xmpp_stanza_set_type(p, type);
+	return p;
+}
+
+/* The reply goes back from the address the stanza was sent to. */
+static void
+reply_from(xmpp_stanza_t *reply, xmpp_stanza_t *in)
+{
+	const char *to = xmpp_stanza_get_to(in);
+
+	xmpp_stanza_set_from(reply, to ? to : component_jid());
+	/* expat hands xml:lang over as "lang"; echoing it back is not well-formed XMPP */
+	xmpp_stanza_del_attribute(reply, "lang");
+}
+
+/* An error reply of the given type (cancel, modify, auth, wait) and RFC 6120 condition. */
+xmpp_stanza_t *
+stanza_error(xmpp_stanza_t *in, const char *type, const char *condition, const char *text)
+{
+	xmpp_stanza_t *r = xmpp_stanza_reply_error(in, type, condition, text);
+
+	reply_from(r, in);
+	return r;
+}
+
+xmpp_stanza_t *
+stanza_result(xmpp_stanza_t *iq)
+{
+	xmpp_stanza_t *r = xmpp_iq_new(component_ctx(), "result", xmpp_stanza_get_id(iq));
+
+	xmpp_stanza_set_to(r, xmpp_stanza_get_from(iq));
+	reply_from(r, iq);
+	return r;
+}
+
+/* A result whose <query/> echoes the request's node attribute, if any. */
+static xmpp_stanza_t *
+result_query(xmpp_stanza_t *iq, const char *ns, xmpp_stanza_t **query)
+{
+	xmpp_stanza_t *r = stanza_result(iq), *in = xmpp_stanza_get_child_by_ns(iq, ns);
+	const char *node = in ? xmpp_stanza_get_attribute(in, "node") : NULL;
+
+	*query = adopt(r, element("query", ns));
+	if (node)
+		xmpp_stanza_set_attribute(*query, "node", node);
+	return r;
+}
+
+xmpp_stanza_t *
+stanza_disco_info(xmpp_stanza_t *iq, const char *category, const char *type, const char *name,
+    const char *const *features)
+{
+	xmpp_stanza_t *q, *r = result_query(iq, NS_DISCO_INFO, &q), *e;
+
+	e = adopt(q, element("identity", NULL));
+	xmpp_stanza_set_attribute(e, "category", category);
+	xmpp_stanza_set_attribute(e, "type", type);
+	xmpp_stanza_set_attribute(e, "name", name);
+	for (; *features; features++) {
+		e = adopt(q, element("feature", NULL));
+		xmpp_stanza_set_attribute(e, "var", *features);
+	}
+	return r;
+}
+
+xmpp_stanza_t *
+stanza_disco_items(xmpp_stanza_t *iq, const struct disco_item *items, size_t n)
+{
+	xmpp_stanza_t *q, *r = result_query(iq, NS_DISCO_ITEMS, &q), *e;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		e = adopt(q, element("item", NULL));
+		xmpp_stanza_set_attribute(e, "jid", items[i].jid);
+		if (items[i].name)
+			xmpp_stanza_set_attribute(e, "name", items[i].name);
+	}
+	return r;
+}
+
+xmpp_stanza_t *
+stanza_version(xmpp_stanza_t *iq, const char *name, const char *version)
+{
+	xmpp_stanza_t *q, *r = result_query(iq, NS_VERSION, &q);
+
+	add_text_child(q, "name", name);
+	add_text_child(q, "version", version);
+	return r;
+}
+
+/* new string, must be free()d; NULL when there is no <body/> */
+char *
+stanza_body(xmpp_stanza_t *st)
+{
+	xmpp_stanza_t *b = xmpp_stanza_get_child_by_name(st, "body");
+	char *text, *copy;
+
+	if (b == NULL)
+		return NULL;
+	text = xmpp_stanza_get_text(b);
+	copy = xstrdup(text ? text : "");
+	if (text)
+		xmpp_free(component_ctx(), text);
+	return copy;
+}
+
+/* The body's size in bytes without copying it, to refuse oversized ones cheaply. */
+size_t
+stanza_body_len(xmpp_stanza_t *st)
+{
+	xmpp_stanza_t *b = xmpp_stanza_get_child_by_name(st, "body"), *t;
+	size_t n = 0;
+	const char *s;
+
+	if (b == NULL)
+		return 0;
+	for (t = xmpp_stanza_get_children(b); t; t = xmpp_stanza_get_next(t))
+		if ((s = xmpp_stanza_get_text_ptr(t)) != NULL)
+			n += strlen(s);
+	return n;
+}
+
+/* The <show/> of a presence, or NULL when it has none (plain available). */
+const char *
+stanza_show(xmpp_stanza_t *p)
+{
+	xmpp_stanza_t *s = xmpp_stanza_get_child_by_name(p, "show");
+	xmpp_stanza_t *t = s ? xmpp_stanza_get_children(s) : NULL;
+
+	return t ? xmpp_stanza_get_text_ptr(t) : NULL;
+}

@@ -1,0 +1,193 @@
+/* Allocation wrappers (failure is fatal), time formatting and time zones, JID helpers. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "respa.h"
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		fatal("malloc");
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		fatal("calloc");
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (p == NULL)
+		fatal("realloc");
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		fatal("strdup");
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	if (vasprintf(&p, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	return p;
+}
+
+/* UTC, ISO-8601, one-second precision: what the database stores. */
+void
+time_iso(time_t t, char buf[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+time_parse_iso(const char *s, time_t *t)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*end != 'Z' && *end != '\0')
+		return -1;
+	*t = timegm(&tm);
+	return 0;
+}
+
+/* The C library quietly falls back to UTC for an unknown zone, so look for its file. */
+int
+tz_exists(const char *tz)
+{
+	const char *dir = getenv("TZDIR");
+	struct stat sb;
+	char path[512];
+
+	if (tz == NULL || *tz == '\0' || tz[0] == '/' || strstr(tz, "..") != NULL)
+		return 0;
+	if (strcmp(tz, "UTC") == 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "/usr/share/zoneinfo", tz);
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* The C library converts only in the process's zone: switch TZ around the call. */
+static char *
+tz_enter(const char *tz)
+{
+	const char *old = getenv("TZ");
+	char *saved = old ? xstrdup(old) : NULL;
+
+	setenv("TZ", tz, 1);
+	tzset();
+	return saved;
+}
+
+static void
+tz_leave(char *saved)
+{
+	if (saved) {
+		setenv("TZ", saved, 1);
+		free(saved);
+	} else
+		unsetenv("TZ");
+	tzset();
+}
+
+int
+tz_localtime(const char *tz, time_t t, struct tm *tm)
+{
+	char *saved = tz_enter(tz);
+	int rc = localtime_r(&t, tm) ? 0 : -1;
+
+	tz_leave(saved);
+	return rc;
+}
+
+int
+tz_mktime(const char *tz, struct tm *tm, time_t *t)
+{
+	char *saved = tz_enter(tz);
+
+	tm->tm_isdst = -1;
+	*t = mktime(tm);
+	tz_leave(saved);
+	return *t == (time_t)-1 ? -1 : 0;
+}
+
+/* new string, must be free()d */
+char *
+jid_bare(const char *jid)
+{
+	const char *slash = strchr(jid, '/');
+
+	return slash ? strndup(jid, (size_t)(slash - jid)) : xstrdup(jid);
+}
+
+/* Splits node@domain/resource; the node is empty when there is none. 0 / -1. */
+int
+jid_split(const char *jid, char *node, size_t nodelen, char *domain, size_t domainlen)
+{
+	const char *at, *slash, *d;
+	size_t n;
+
+	slash = strchr(jid, '/');
+	at = strchr(jid, '@');
+	if (at && slash && at > slash)
+		at = NULL;
+	d = at ? at + 1 : jid;
+	n = at ? (size_t)(at - jid) : 0;
+	if (n >= nodelen)
+		return -1;
+	memcpy(node, jid, n);
+	node[n] = '\0';
+	n = slash ? (size_t)(slash - d) : strlen(d);
+	if (n == 0 || n >= domainlen)
+		return -1;
+	memcpy(domain, d, n);
+	domain[n] = '\0';
+	return 0;
+}
+
+void
+str_trim(char *s)
+{
+	char *p = s, *e;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (p != s)
+		memmove(s, p, strlen(p) + 1);
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+}

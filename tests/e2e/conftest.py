@@ -1,0 +1,204 @@
+"""pytest wiring for the e2e harness: fixtures, async tests, per-test timeouts.
+
+Tests may be `async def`: each runs in its own asyncio.run() with a deadline
+(default 60 s, `@pytest.mark.timeout(S)` to change); clients made with `make_client`
+are disconnected in that same loop when the test ends, pass or fail.
+"""
+import asyncio
+import inspect
+import signal
+from pathlib import Path
+
+import pytest
+
+import harness
+from harness import Clients, Process, Prosody, Respa
+
+DEFAULT_TIMEOUT = 60.0
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "timeout(seconds): overall deadline of the test call")
+    # a CI job killed with SIGTERM should still run fixture finalizers (they stop our pids)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_unconfigure(config):
+    harness.kill_leftovers()
+
+
+def _timeout(item) -> float:
+    marker = item.get_closest_marker("timeout")
+    return float(marker.args[0]) if marker else DEFAULT_TIMEOUT
+
+
+class DeadlineExceeded(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise DeadlineExceeded("test exceeded its deadline (blocking call?)")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    # backstop for blocking code; async tests hit their asyncio deadline first
+    slack = 10 if inspect.iscoroutinefunction(getattr(item, "obj", None)) else 0
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(int(_timeout(item) + slack))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run `async def` tests without pytest-asyncio."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    clients = pyfuncitem.funcargs.get("make_client")
+    asyncio.run(_run_async(pyfuncitem.obj(**kwargs), _timeout(pyfuncitem), clients))
+    return True
+
+
+async def _run_async(coro, timeout: float, clients):
+    test = asyncio.ensure_future(coro)
+    try:
+        done, _ = await asyncio.wait({test}, timeout=timeout)
+        if not done:
+            where = _awaiting_at(test)
+            test.cancel()
+            await asyncio.wait({test}, timeout=5)
+            pytest.fail(f"test did not finish within {timeout:g}s; it was waiting in:\n{where}",
+                        pytrace=False)
+        test.result()   # re-raise the test's own failure
+    finally:
+        if clients is not None:
+            await clients.close_all()
+
+
+def _awaiting_at(task) -> str:
+    """The innermost test-side frames of a stuck task (where it awaits)."""
+    frames = task.get_stack(limit=20)
+    lines = [f"  {f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}" for f in frames]
+    return "\n".join(lines) or "  (unknown)"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, attach the tails of the server logs (prosody, respa, components)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        diagnostics = getattr(value, "diagnostics", None)
+        if callable(diagnostics):
+            try:
+                report.sections.append((f"{name} logs", diagnostics()))
+            except Exception as e:  # a broken log must not hide the failure
+                report.sections.append((f"{name} logs", f"(unavailable: {e})"))
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def prosody(tmp_path):
+    """A fresh private Prosody per test (starts in about 0.1 s)."""
+    server = Prosody(tmp_path / "prosody")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_client(prosody):
+    """`await make_client("alice")`: registers alice@localhost (password pw) and logs in.
+    `await make_client(anonymous=True)`: anonymous login on guest.localhost."""
+    return Clients(prosody)
+
+
+class RespaFactory:
+    """`respa(config={...})` starts a respa against the test's Prosody and waits for `ready`."""
+
+    def __init__(self, workdir: Path, prosody: Prosody):
+        self.workdir = workdir
+        self.prosody = prosody
+        self.instances: list[Respa] = []
+
+    def __call__(self, config=None, *, raw_config=None, start=True, wait=True,
+                 workdir=None) -> Respa:
+        """config: {"section": {key: value}} merged over the defaults ([component] pointing
+        at this Prosody, [storage] database in the test dir); None removes a section/key.
+        start=False returns it unstarted (for check_config(), or start() later);
+        wait=False skips waiting for `ready` (for start-up failure tests)."""
+        n = len(self.instances)
+        where = workdir or self.workdir / ("respa" if n == 0 else f"respa{n + 1}")
+        daemon = Respa(where, self.prosody, config=config, raw_config=raw_config)
+        self.instances.append(daemon)
+        if start:
+            daemon.start()
+            if wait:
+                daemon.wait_ready()
+        return daemon
+
+    def teardown(self) -> list[str]:
+        problems = []
+        for daemon in self.instances:
+            daemon.stop()
+            problems += daemon.problems()
+        return problems
+
+    def diagnostics(self) -> str:
+        return "\n".join(d.diagnostics(60) for d in self.instances) or "(no respa started)"
+
+
+@pytest.fixture
+def respa(tmp_path, prosody):
+    factory = RespaFactory(tmp_path, prosody)
+    yield factory
+    problems = factory.teardown()
+    if problems:
+        pytest.fail("respa misbehaved:\n  " + "\n  ".join(problems) + "\n"
+                    + factory.diagnostics(), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def echo_binary(tmp_path_factory):
+    """The shared libstrophe echo component, built once per session."""
+    try:
+        return harness.build_echo_component(tmp_path_factory.mktemp("echo"))
+    except Exception as e:
+        pytest.fail(f"cannot build the echo component: {e}\n{getattr(e, 'stderr', '')}")
+
+
+class EchoFactory:
+    def __init__(self, binary, prosody, workdir):
+        self.binary, self.prosody, self.workdir = binary, prosody, workdir
+        self.instances: list[Process] = []
+
+    def __call__(self, jid: str = harness.COMPONENT_JID, secret=None) -> Process:
+        proc = harness.echo_component(self.binary, self.prosody, self.workdir, jid, secret)
+        self.instances.append(proc)
+        return proc
+
+    def diagnostics(self) -> str:
+        return "\n".join(p.diagnostics() for p in self.instances)
+
+
+@pytest.fixture
+def echo_component(echo_binary, prosody, tmp_path):
+    """`echo_component()` connects the echo component as support.localhost (or another jid)."""
+    factory = EchoFactory(echo_binary, prosody, tmp_path)
+    yield factory
+    for proc in factory.instances:
+        proc.stop()
