@@ -97,15 +97,29 @@ parse_int(const char *v, long min, long max, long *out)
 	return 0;
 }
 
-static struct agent *
-agent_get(struct config *conf, const char *jid)
+/* The server hands JIDs over case-folded (nodeprep); people may write them otherwise. */
+static char *
+jid_fold(const char *jid)
 {
+	char *s = xstrdup(jid), *p;
+
+	for (p = s; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return s;
+}
+
+static struct agent *
+agent_get(struct config *conf, const char *written)
+{
+	char *jid = jid_fold(written);
 	struct agent *a = map_get(conf->agent_map, jid), **tail;
 
-	if (a)
+	if (a) {
+		free(jid);
 		return a;
+	}
 	a = xcalloc(1, sizeof(*a));
-	a->jid = xstrdup(jid);
+	a->jid = jid;
 	a->capacity = DEFAULT_CAPACITY;
 	map_put(conf->agent_map, a->jid, a);
 	for (tail = &conf->agents; *tail; tail = &(*tail)->next)
@@ -154,7 +168,7 @@ admin_add(struct parser *p, const char *jid)
 		return;
 	}
 	c->admins = xrealloc(c->admins, (c->nadmins + 1) * sizeof(*c->admins));
-	c->admins[c->nadmins++] = xstrdup(jid);
+	c->admins[c->nadmins++] = jid_fold(jid);
 }
 
 static void

@@ -37,11 +37,14 @@ opening(const char *msg, char *buf, size_t len)
 	}
 	for (p = msg; *p && n + 4 < len && n < FIRST_WORDS; p++) {
 		buf[n++] = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
-		if (*p == ' ')
+		if (buf[n - 1] == ' ')
 			cut = n - 1;
 	}
 	if (*p && cut > 0)
 		n = cut;
+	else if (*p) /* no word boundary: still never inside a UTF-8 character */
+		while (n > 0 && ((unsigned char)msg[n] & 0xc0) == 0x80)
+			n--;
 	while (n > 0 && (buf[n - 1] == '.' || buf[n - 1] == ' '))
 		n--;
 	if (*p) {
@@ -55,22 +58,19 @@ opening(const char *msg, char *buf, size_t len)
 void
 crm_summary(const struct summary_facts *f, char *buf, size_t len)
 {
-	char first[FIRST_WORDS + 8], took[32];
-	const char *outcome = f->resolved ? "resolved" : "not resolved";
+	char first[FIRST_WORDS + 8], took[32], who[320], why[64] = "", tags[256] = "";
 
 	opening(f->first_message, first, sizeof(first));
 	duration(f->closed_at - f->created_at, took, sizeof(took));
-	snprintf(buf, len, "%s wrote to %s by %s, first asking: \"%s\". %s after %s%s%s%s%s%s.",
-	    f->customer, f->queue, f->channel, first,
-	    f->agent ? "Handled by an agent and closed" : "Closed without an agent",
-	    took, f->reason ? " (" : "", f->reason ? f->reason : "", f->reason ? ")" : "",
-	    ", ", outcome);
-	if (f->tags && *f->tags) {
-		size_t n = strlen(buf);
-
-		if (n > 0 && n + 1 < len) {
-			buf[n - 1] = '\0'; /* drop the full stop to add the tags */
-			snprintf(buf + n - 1, len - n + 1, "; tags: %s.", f->tags);
-		}
-	}
+	if (f->agent)
+		snprintf(who, sizeof(who), "Handled by %s and closed", f->agent);
+	else
+		snprintf(who, sizeof(who), "Closed without an agent");
+	if (f->reason)
+		snprintf(why, sizeof(why), " (%s)", f->reason);
+	if (f->tags && *f->tags)
+		snprintf(tags, sizeof(tags), "; tags: %s", f->tags);
+	snprintf(buf, len, "%s wrote to %s by %s, first asking: \"%s\". %s after %s%s, %s%s.",
+	    f->customer, f->queue, f->channel, first, who, took, why,
+	    f->resolved ? "resolved" : "not resolved", tags);
 }

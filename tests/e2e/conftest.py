@@ -168,8 +168,8 @@ def respa(tmp_path, prosody):
     yield factory
     problems = factory.teardown()
     if problems:
-        pytest.fail("respa misbehaved:\n  " + "\n  ".join(problems) + "\n"
-                    + factory.diagnostics(), pytrace=False)
+        # (the log tails are attached to the report by pytest_runtest_makereport)
+        pytest.fail("respa misbehaved:\n  " + "\n  ".join(problems), pytrace=False)
 
 
 @pytest.fixture(scope="session")

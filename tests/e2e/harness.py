@@ -35,11 +35,18 @@ class HarnessError(RuntimeError):
 # ---------------------------------------------------------------------------
 # pid bookkeeping: a safety net that only ever signals pids this harness started
 # ---------------------------------------------------------------------------
-_live_pids: dict[int, str] = {}
+_live_pids: dict[int, bytes] = {}   # pid -> its command line when we started it
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _track(pid: int, what: str) -> None:
-    _live_pids[pid] = what
+    _live_pids[pid] = _cmdline(pid) or what.encode()
 
 
 def _untrack(pid: int) -> None:
@@ -91,8 +98,10 @@ def terminate_pid(pid: int, timeout: float = 5.0) -> bool:
 
 def kill_leftovers() -> None:
     """Last resort (atexit, fatal signal): stop whatever the harness still has running."""
-    for pid in list(_live_pids):
-        terminate_pid(pid, timeout=2.0)
+    for pid, cmdline in list(_live_pids.items()):
+        if _cmdline(pid) == cmdline:        # still ours, not a recycled pid
+            terminate_pid(pid, timeout=2.0)
+        _untrack(pid)
 
 
 atexit.register(kill_leftovers)
@@ -127,8 +136,12 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def tcp_established(port: int) -> bool:
-    """True if any established TCP connection has local `port` (reads /proc/net/tcp*)."""
+TCP_ESTABLISHED, TCP_CLOSE_WAIT = "01", "08"
+
+
+def tcp_connections(port: int, state: str) -> int:
+    """How many TCP sockets with local `port` are in `state` (hex code of /proc/net/tcp*)."""
+    count = 0
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             rows = Path(table).read_text().splitlines()[1:]
@@ -136,9 +149,9 @@ def tcp_established(port: int) -> bool:
             continue
         for row in rows:
             fields = row.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
-                return True
-    return False
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                count += 1
+    return count
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -309,18 +322,27 @@ class Prosody:
         if not _is_prosody(pid):   # pid recycled: never signal a stranger
             _untrack(pid)
             return
-        # Prosody waits a full second at shutdown for a client stream that is still closing
-        # (clients have just been disconnected): let those few milliseconds pass first.
+        # Prosody waits a whole second at shutdown for a client stream that is still closing
+        # (the client has hung up, Prosody has not yet closed its side): give it a moment.
         try:
-            wait_until(lambda: not tcp_established(self.c2s_port), 0.5, "c2s connections to close")
+            wait_until(lambda: not tcp_connections(self.c2s_port, TCP_CLOSE_WAIT), 0.5,
+                       "half-closed c2s connections")
         except HarnessError:
-            pass   # a test left a client connected on purpose
+            pass
         if not terminate_pid(pid, timeout):
             raise HarnessError(f"prosody {pid} ignored SIGTERM for {timeout}s, killed")
 
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    # From async tests use these: Prosody closes client streams at shutdown and waits for
+    # the answer, which the clients can only give while the event loop keeps running.
+    async def stop_async(self) -> None:
+        await asyncio.to_thread(self.stop)
+
+    async def restart_async(self) -> None:
+        await asyncio.to_thread(self.restart)
 
     def register(self, user: str, host: str = "localhost", password: str = "pw") -> str:
         """Create an account (prosodyctl works offline, about 40 ms). Returns the bare JID."""
@@ -338,10 +360,7 @@ class Prosody:
 
 
 def _is_prosody(pid: int) -> bool:
-    try:
-        return b"prosody" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
+    return b"prosody" in _cmdline(pid)
 
 
 # ---------------------------------------------------------------------------
@@ -359,12 +378,14 @@ class Process:
         self.proc: Optional[subprocess.Popen] = None
         self.log_offset = 0          # where the current run's output begins
         self.unexpected_exits: list[str] = []   # crashes seen by stop()
+        self._accounted = False     # this run's exit has been looked at already
 
     def start(self) -> None:
         if self.running:
             raise HarnessError(f"{self.name} already running")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self._accounted = False
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, env=self.env,
@@ -395,13 +416,13 @@ class Process:
     def wait_for_log(self, pattern: Union[str, re.Pattern], timeout: float = 10.0) -> str:
         """Wait for a line of this run matching pattern (substring or regex); returns it."""
         rx = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
+        lines = self._lines()
         found: list[str] = []
 
         def seen() -> bool:
-            for line in self.log_text().splitlines():
-                if rx.search(line):
-                    found.append(line)
-                    return True
+            found.extend(line for line in lines() if rx.search(line))
+            if found:
+                return True
             if not self.running:
                 raise HarnessError(f"{self.name} exited with {self.returncode} while waiting "
                                    f"for {rx.pattern!r}\n{self.diagnostics()}")
@@ -409,6 +430,23 @@ class Process:
 
         wait_until(seen, timeout, f"{self.name} log line {rx.pattern!r}", self.diagnostics)
         return found[0]
+
+    def _lines(self) -> Callable[[], list[str]]:
+        """An incremental reader of this run's complete log lines (debug logs grow large)."""
+        pos, partial = self.log_offset, b""
+
+        def read() -> list[str]:
+            nonlocal pos, partial
+            try:
+                with open(self.log_path, "rb") as f:
+                    f.seek(pos)
+                    chunk = f.read()
+            except OSError:
+                return []
+            pos += len(chunk)
+            *complete, partial = (partial + chunk).split(b"\n")
+            return [c.decode(errors="replace") for c in complete]
+        return read
 
     def wait_exit(self, timeout: float = 10.0) -> int:
         """Wait for the process to exit by itself (e.g. after a fatal stream error)."""
@@ -418,8 +456,12 @@ class Process:
         except subprocess.TimeoutExpired:
             raise HarnessError(f"{self.name} still running after {timeout}s\n"
                                f"{self.diagnostics()}") from None
-        _untrack(self.proc.pid)
+        self._finished()
         return rc
+
+    def _finished(self) -> None:
+        self._accounted = True
+        _untrack(self.proc.pid)
 
     def stop(self, timeout: float = 5.0) -> Optional[int]:
         """SIGTERM our pid, wait, SIGKILL as a fallback. Returns the exit code.
@@ -427,6 +469,8 @@ class Process:
         if self.proc is None:
             return None
         rc = self.proc.poll()
+        if self._accounted:
+            return rc
         if rc is not None:
             if rc < 0:
                 self.unexpected_exits.append(f"{self.name} died by signal {-rc} during the test")
@@ -441,17 +485,18 @@ class Process:
             else:
                 if rc != 0:
                     self.unexpected_exits.append(f"{self.name} exited {rc} on SIGTERM")
-        _untrack(self.proc.pid)
+        self._finished()
         return rc
 
     def kill9(self) -> Optional[int]:
         """SIGKILL (crash simulation): not counted as unexpected."""
         if self.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.kill()
+        if self.proc.poll() is not None:
+            return self.stop()      # it was gone already: judge that exit like stop() does
+        self.proc.kill()
         rc = self.proc.wait()
-        _untrack(self.proc.pid)
+        self._finished()
         return rc
 
     def diagnostics(self, lines: int = 40) -> str:
@@ -549,7 +594,8 @@ class Respa(Process):
         super().start()
 
     def wait_ready(self, timeout: float = 10.0) -> str:
-        return self.wait_for_log("ready", timeout)
+        # a word, so that e.g. "already connected" does not count
+        return self.wait_for_log(re.compile(r"\bready\b"), timeout)
 
     def restart(self, wait: bool = True) -> None:
         """Stop and start again with the same config and database."""
@@ -562,8 +608,12 @@ class Respa(Process):
         """`respa -n -c FILE`: validate the config without connecting."""
         self.require_binary()
         self.write_config()
-        return subprocess.run([str(self.binary), "-n", "-c", str(self.config_path)],
-                              capture_output=True, text=True, timeout=10, env=self.env)
+        res = subprocess.run([str(self.binary), "-n", "-c", str(self.config_path)],
+                             capture_output=True, text=True, timeout=10, env=self.env)
+        with open(self.log_path, "a") as log:   # so teardown sees sanitizer reports too
+            log.write(f"$ respa -n -c {self.config_path}  => exit {res.returncode}\n"
+                      f"{res.stdout}{res.stderr}")
+        return res
 
     def db(self) -> sqlite3.Connection:
         """A read-only connection to respa's database (tests must not write)."""
@@ -687,7 +737,7 @@ class Client:
         x.auto_subscribe = False     # but do not subscribe back on our own
         self.messages = Mailbox(_describe)
         self.presences = Mailbox(_describe)
-        self._session = asyncio.get_running_loop().create_future()
+        self._session: asyncio.Future = asyncio.get_running_loop().create_future()
         for plugin in ("xep_0030", "xep_0199", "xep_0092"):
             x.register_plugin(plugin)
         # 'message' fires only for messages with a <body>; errors with a body fire both events
@@ -716,16 +766,19 @@ class Client:
 
     async def start(self, show: Optional[str] = None, presence: bool = True,
                     timeout: float = 10.0) -> "Client":
-        """Connect, authenticate, bind; then send initial presence (with `show`) unless told not to."""
+        """Connect, authenticate, bind; then send initial presence (with `show`) unless told not to.
+        Also reconnects a client that lost its connection (e.g. across a Prosody restart)."""
+        if self._session.done():
+            self._session = asyncio.get_running_loop().create_future()
         self.xmpp.connect(address=self.xmpp.server_address, use_ssl=False, force_starttls=False,
                           disable_starttls=True)
         try:
             await asyncio.wait_for(asyncio.shield(self._session), timeout)
         except asyncio.TimeoutError:
-            self.xmpp.abort()
+            self._give_up()
             raise AssertionError(f"{self.xmpp.boundjid}: no session within {timeout}s") from None
         except AssertionError:
-            self.xmpp.abort()
+            self._give_up()
             raise
         if presence:
             self.set_presence(show)
@@ -808,13 +861,29 @@ class Client:
         except IqTimeout:
             raise AssertionError(f"no reply to iq {itype} to {to} within {timeout}s") from None
 
+    # --- connection state ------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        return self.xmpp.transport is not None
+
+    async def wait_disconnected(self, timeout: float = 10.0) -> None:
+        """Wait until the server drops us (e.g. Prosody stopped)."""
+        if self.connected:
+            await asyncio.wait_for(asyncio.shield(self.xmpp.disconnected), timeout)
+
     # --- shutdown ------------------------------------------------------------
+    def _give_up(self) -> None:
+        # slixmpp retries a refused connection forever in the background: stop that too
+        self.xmpp.cancel_connection_attempt()
+        self.xmpp.abort()
+
     async def stop(self, timeout: float = 3.0) -> None:
         """Close the stream politely; abort the socket if the server does not answer."""
+        self.xmpp.cancel_connection_attempt()
         try:
             await asyncio.wait_for(self.xmpp.disconnect(wait=timeout), timeout + 1)
         except Exception:
-            self.xmpp.abort()
+            self._give_up()
 
     disconnect = stop
 
@@ -841,7 +910,8 @@ class Clients:
                 user = f"user{self._n}"
             if register:
                 self.prosody.register(user, host, password)
-            jid = f"{user}@{host}/{resource or 'e2e'}"
+            # distinct default resources: the same account may log in twice (agent on 2 devices)
+            jid = f"{user}@{host}/{resource or f'e2e-{len(self.clients) + 1}'}"
         client = Client(jid, password, self.prosody.c2s_address)
         self.clients.append(client)
         return await client.start(show=show, presence=presence)

@@ -23,13 +23,27 @@ def test_prosody_stop_really_stops_it(prosody):
     prosody.stop()  # idempotent
 
 
-async def test_prosody_restart_keeps_accounts(prosody, make_client):
-    prosody.register("alice", "localhost", "pw")
+async def test_prosody_restart_keeps_accounts_and_clients_reconnect(prosody, make_client):
+    alice = await make_client("alice")
     old_pid = prosody.pid
-    prosody.restart()
+    await prosody.restart_async()
     assert prosody.pid != old_pid and not pid_alive(old_pid)
-    alice = await make_client("alice", register=False)
-    assert alice.jid == "alice@localhost"
+    await alice.wait_disconnected()
+    await alice.start()   # same account, same Client object
+    bob = await make_client("bob")
+    bob.send(alice.jid, "still there?")
+    await alice.expect("still there?", frm=bob.jid)
+
+
+async def test_same_account_twice_gets_both_copies(make_client):
+    """An agent logged in on two devices: messages to the bare JID reach both."""
+    bob = await make_client("bob")
+    phone = await make_client("alice")
+    desk = await make_client("alice", register=False)
+    assert phone.full_jid != desk.full_jid and phone.connected
+    bob.send("alice@localhost", "to both")
+    await phone.expect("to both")
+    await desk.expect("to both")
 
 
 def test_free_ports_are_distinct():
@@ -161,6 +175,7 @@ async def test_extra_component_after_restart(prosody, echo_component, make_clien
 FAKE_RESPA = """\
 #!/bin/bash
 # stand-in for respa: logs like it, obeys or ignores SIGTERM as told
+[ "$1" = -n ] && { echo "configuration OK"; exit 0; }
 [ "$FAKE_IGNORE_TERM" = 1 ] && trap '' TERM || trap 'echo "respa: bye"; exit 0' TERM
 echo "respa: args $*"
 echo "respa: connected as support.localhost, ready"
@@ -204,6 +219,14 @@ def test_respa_config_and_lifecycle(fake_respa, prosody):
     assert daemon.log_text(whole=True).count("ready") == 2
     assert daemon.stop() == 0
     assert daemon.problems() == []
+
+
+def test_respa_check_config(fake_respa):
+    daemon = fake_respa()
+    res = daemon.check_config()
+    assert res.returncode == 0 and res.stdout.strip() == "configuration OK"
+    assert "configuration OK" in daemon.log_text(whole=True)
+    assert not daemon.running
 
 
 def test_respa_sanitizer_report_is_a_problem(fake_respa):

@@ -1,0 +1,402 @@
+/* config.c: a full file, the defaults, and every error with its file:line. */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static char tmpdir[256];
+static char path[512];   /* the file of the last load() */
+static char errtext[4096]; /* what the last load() printed */
+
+/* Writes text to a new file with the given mode, loads it, and removes it. */
+static struct config *
+load(const char *text, mode_t mode)
+{
+	struct config *c;
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *err;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/respa-XXXXXX", tmpdir);
+	if ((fd = mkstemp(path)) == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    fchmod(fd, mode) == -1 || close(fd) == -1) {
+		perror(path);
+		exit(2);
+	}
+	if ((err = open_memstream(&out, &outlen)) == NULL) {
+		perror("open_memstream");
+		exit(2);
+	}
+	c = config_load(path, err);
+	fclose(err);
+	snprintf(errtext, sizeof(errtext), "%s", out ? out : "");
+	free(out);
+	unlink(path);
+	return c;
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* The file is refused; the first of nlines messages is "file:line: message..." */
+static void
+refused_at(int srcline, const char *text, int line, const char *message, int nlines)
+{
+	struct config *c = load(text, 0600);
+	char want[1024];
+	int ok;
+
+	if (line > 0)
+		snprintf(want, sizeof(want), "%s:%d: %s", path, line, message);
+	else
+		snprintf(want, sizeof(want), "%s: %s", path, message);
+	ok = c == NULL && strncmp(errtext, want, strlen(want)) == 0 && count_lines(errtext) == nlines;
+	if (!ok)
+		fprintf(stderr, "test_config.c:%d: want %d line(s), starting \"%s\", got:\n%s",
+		    srcline, nlines, want, errtext);
+	CHECK(c == NULL);
+	CHECK(strncmp(errtext, want, strlen(want)) == 0);
+	CHECK_INT(count_lines(errtext), nlines);
+	config_free(c);
+}
+#define REFUSED(text, line, message) refused_at(__LINE__, text, line, message, 1)
+
+#define HEAD "[component]\njid = support.example.com\nsecret = s\n" /* lines 1-3 */
+
+static struct queue *
+queue_named(struct config *c, const char *name)
+{
+	return map_get(c->queue_map, name);
+}
+
+static int
+is_member(struct config *c, const char *agent, const char *queue)
+{
+	struct agent *a = map_get(c->agent_map, agent);
+	struct member *m;
+
+	for (m = a ? a->members : NULL; m; m = m->next_of_agent)
+		if (strcmp(m->queue->name, queue) == 0 && m->agent == a)
+			return 1;
+	return 0;
+}
+
+static void
+full(void)
+{
+	struct config *c;
+	struct queue *q;
+	struct agent *a;
+
+	c = load("; a comment\n"
+	    "# another\n"
+	    "\n"
+	    "[component]\n"
+	    "  jid = support.example.com   ; the domain\n"
+	    "host = 192.0.2.7\n"
+	    "port = 5348\n"
+	    "secret = a;b#c ; the ; in a;b is not a comment\n"
+	    "max_body = 4096\n"
+	    "[storage]\n"
+	    "database = /srv/respa/respa.db\n"
+	    "synchronous = full\n"
+	    "[admin]\n"
+	    "jids = admin@example.com, Boss@Example.com\n"
+	    "[agent alice@example.com]\n"
+	    "capacity = 5\n"
+	    "[ queue support ]\n"
+	    "name = Customer support\n"
+	    "agents = alice@example.com bob@example.com\n"
+	    "timezone = Europe/Helsinki\n"
+	    "greeting = \"  Hello there  \"\n"
+	    "queued_text = Please wait.\n"
+	    "assigned_text = An agent is here.\n"
+	    "closed_text = Bye; write again.\n"
+	    "[queue sales.eu]\n"
+	    "agents = bob@example.com,carol@example.com , dave@example.com\n"
+	    "[queue c-12x]\n", 0600);
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	if (c == NULL)
+		return;
+	CHECK_STR(c->jid, "support.example.com");
+	CHECK_STR(c->host, "192.0.2.7");
+	CHECK_INT(c->port, 5348);
+	CHECK_STR(c->secret, "a;b#c");
+	CHECK_INT(c->max_body, 4096);
+	CHECK_STR(c->database, "/srv/respa/respa.db");
+	CHECK_INT(c->synchronous_full, 1);
+	CHECK_INT(c->nadmins, 2);
+	CHECK(config_is_admin(c, "admin@example.com"));
+	CHECK(config_is_admin(c, "boss@example.com")); /* JIDs arrive case-folded */
+	CHECK(!config_is_admin(c, "alice@example.com"));
+
+	/* queues in file order, with their addresses */
+	q = c->queues;
+	CHECK_STR(q->name, "support");
+	CHECK_STR(q->jid, "support@support.example.com");
+	CHECK_STR(q->title, "Customer support");
+	CHECK_STR(q->timezone, "Europe/Helsinki");
+	CHECK_STR(q->greeting, "  Hello there  ");
+	CHECK_STR(q->queued_text, "Please wait.");
+	CHECK_STR(q->assigned_text, "An agent is here.");
+	CHECK_STR(q->closed_text, "Bye; write again.");
+	CHECK(queue_named(c, "support") == q);
+	q = q->next;
+	CHECK(q != NULL);
+	if (q == NULL)
+		goto out;
+	CHECK_STR(q->name, "sales.eu");
+	CHECK_STR(q->jid, "sales.eu@support.example.com");
+	CHECK_STR(q->title, "sales.eu"); /* defaults */
+	CHECK_STR(q->timezone, "UTC");
+	CHECK(q->greeting != NULL && strstr(q->greeting, "sales.eu") != NULL);
+	CHECK(q->queued_text != NULL && *q->queued_text);
+	CHECK(q->assigned_text != NULL && *q->assigned_text);
+	CHECK(q->closed_text != NULL && *q->closed_text);
+	CHECK(TAILQ_EMPTY(&q->waiting) && TAILQ_EMPTY(&q->ready) && q->nwaiting == 0);
+	CHECK(queue_named(c, "sales.eu") == q);
+	q = q->next;
+	CHECK(q != NULL && strcmp(q->name, "c-12x") == 0 && q->next == NULL);
+	CHECK_INT(map_count(c->queue_map), 3);
+
+	/* agents: the [agent] section first, then in order of appearance */
+	a = c->agents;
+	CHECK_STR(a->jid, "alice@example.com");
+	CHECK_INT(a->capacity, 5);
+	CHECK(map_get(c->agent_map, "alice@example.com") == a);
+	CHECK_STR(a->next->jid, "bob@example.com");
+	CHECK_INT(a->next->capacity, DEFAULT_CAPACITY);
+	CHECK_STR(a->next->next->jid, "carol@example.com");
+	CHECK_STR(a->next->next->next->jid, "dave@example.com");
+	CHECK(a->next->next->next->next == NULL);
+	CHECK_INT(map_count(c->agent_map), 4);
+	CHECK(is_member(c, "alice@example.com", "support"));
+	CHECK(!is_member(c, "alice@example.com", "sales.eu"));
+	CHECK(is_member(c, "bob@example.com", "support"));
+	CHECK(is_member(c, "bob@example.com", "sales.eu"));
+	CHECK(is_member(c, "carol@example.com", "sales.eu"));
+	CHECK(is_member(c, "dave@example.com", "sales.eu"));
+	CHECK(!is_member(c, "dave@example.com", "support"));
+	CHECK(map_get(c->agent_map, "admin@example.com") == NULL);
+out:
+	config_free(c);
+}
+
+static void
+defaults(void)
+{
+	struct config *c = load("[component]\njid = support.example.com\nsecret = s\n"
+	    "[queue support]\n", 0600);
+
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	if (c == NULL)
+		return;
+	CHECK_INT(c->port, 5347);
+	CHECK_STR(c->host, "127.0.0.1");
+	CHECK_INT(c->max_body, DEFAULT_MAX_BODY);
+	CHECK_INT(c->max_body, 10000);
+	CHECK(c->database != NULL && strstr(c->database, "respa.db") != NULL);
+	CHECK_INT(c->synchronous_full, 0);
+	CHECK_INT(c->nadmins, 0);
+	CHECK(c->agents == NULL);
+	CHECK_STR(c->queues->jid, "support@support.example.com");
+	CHECK_STR(c->queues->title, "support");
+	CHECK_STR(c->queues->timezone, "UTC");
+	CHECK(c->queues->greeting && c->queues->queued_text && c->queues->assigned_text &&
+	    c->queues->closed_text);
+	config_free(c);
+	config_free(NULL);
+}
+
+/* The shipped example must load as it is. */
+static void
+example(void)
+{
+	const char *top = getenv("TOP_SRCDIR");
+	char file[512], text[8192];
+	struct config *c;
+	size_t n;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/conf/respa.conf.example", top ? top : "..");
+	if ((f = fopen(file, "r")) == NULL) {
+		perror(file);
+		CHECK(!"the example configuration can be read (set TOP_SRCDIR)");
+		return;
+	}
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	CHECK(n < sizeof(text) - 1);
+
+	c = load(text, 0600);
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	if (c == NULL)
+		return;
+	CHECK_STR(c->jid, "support.example.com");
+	CHECK_STR(c->host, "127.0.0.1");
+	CHECK_INT(c->port, 5347);
+	CHECK_STR(c->secret, "change-me");
+	CHECK_INT(c->max_body, 10000);
+	CHECK_STR(c->database, "/var/lib/respa/respa.db");
+	CHECK_INT(c->synchronous_full, 0);
+	CHECK(config_is_admin(c, "admin@example.com"));
+	CHECK_STR(c->queues->name, "support");
+	CHECK_STR(c->queues->title, "Customer support");
+	CHECK_STR(c->queues->timezone, "UTC");
+	CHECK_STR(c->queues->closed_text,
+	    "This chat has ended. Thank you for contacting us; write again any time.");
+	CHECK(c->queues->next == NULL);
+	CHECK(is_member(c, "alice@example.com", "support"));
+	CHECK(is_member(c, "bob@example.com", "support"));
+	CHECK_INT(c->agents->capacity, 3);
+	config_free(c);
+}
+
+static void
+errors(void)
+{
+	REFUSED(HEAD "colour = blue\n", 4, "unknown key \"colour\" in [component]");
+	REFUSED(HEAD "[storage]\ncapacity = 3\n", 5, "unknown key \"capacity\" in [storage]");
+	REFUSED(HEAD "\n[compnent]\nhost = x\n", 5, "unknown section [compnent]");
+	REFUSED(HEAD "[queue]\nagents = a@b.c\n", 4, "[queue] needs a name");
+	REFUSED(HEAD "[storage x]\n", 4, "[storage] takes no name");
+	REFUSED(HEAD "[queue support\n", 4, "a section header looks like [name]");
+	REFUSED(HEAD "port = 1\nhost = h\nport = 2\n", 6, "port is set twice in this section");
+	REFUSED(HEAD "[component]\njid = other.example.com\n", 5, "jid is set twice");
+	REFUSED(HEAD "[queue support]\n[queue sales]\n; x\n[queue support]\n", 7,
+	    "queue support is defined twice");
+	REFUSED(HEAD "[queue Support]\nagents = a@b.c\n", 4, "bad queue name \"Support\"");
+	REFUSED(HEAD "[queue c-12]\n", 4, "bad queue name \"c-12\"");
+	REFUSED(HEAD "[queue -x]\n", 4, "bad queue name \"-x\"");
+	REFUSED(HEAD "[queue sup port]\n", 4, "bad queue name \"sup port\"");
+	REFUSED(HEAD "[queue support]\nname = S\nagents = alice@example.com bob\n", 6,
+	    "not a bare JID: bob");
+	REFUSED(HEAD "[queue support]\nagents = alice@example.com/phone\n", 5,
+	    "not a bare JID: alice@example.com/phone");
+	REFUSED(HEAD "[queue support]\nagents = a@b.c a@b.c\n", 5,
+	    "agent a@b.c is listed twice in queue support");
+	REFUSED(HEAD "[agent bob]\ncapacity = 2\n", 4, "not a bare JID: bob");
+	REFUSED(HEAD "[agent bob@example.com]\ncapacity = 0\n", 5, "capacity must be");
+	REFUSED(HEAD "[admin]\njids = admin\n", 5, "not a bare JID: admin");
+	REFUSED(HEAD "port = 70000\n", 4, "port must be a number from 1 to 65535, not \"70000\"");
+	REFUSED(HEAD "port = 0\n", 4, "port must be");
+	REFUSED(HEAD "port = 53x\n", 4, "port must be");
+	REFUSED(HEAD "max_body = 15\n", 4, "max_body must be");
+	REFUSED(HEAD "[storage]\nsynchronous = off\n", 5, "synchronous must be normal or full");
+	REFUSED(HEAD "[queue support]\ntimezone = Mars/Olympus\n", 5,
+	    "unknown time zone \"Mars/Olympus\"");
+	REFUSED(HEAD "[queue support]\ntimezone = ../../etc/passwd\n", 5, "unknown time zone");
+	REFUSED("host = x\n" HEAD, 1, "host = ... outside of any section");
+	/* a bad jid is reported where it is, and then as missing */
+	refused_at(__LINE__, "[component]\njid = bad domain!\nsecret = s\n", 2,
+	    "jid must be a domain name such as support.example.com, not \"bad domain!\"", 2);
+	CHECK(strstr(errtext, "[component] jid is missing") != NULL);
+	REFUSED(HEAD "host =\n", 4, "host has no value");
+	REFUSED(HEAD "host = ; only a comment\n", 4, "host has no value");
+	REFUSED(HEAD "[queue support]\ngreeting = \"\"\n", 5, "greeting has no value");
+	REFUSED(HEAD "host\n", 4, "expected key = value");
+
+	/* whole-file errors carry no line */
+	REFUSED("[component]\nsecret = s\n", 0, "[component] jid is missing");
+	REFUSED("[component]\njid = support.example.com\n", 0, "[component] secret is missing");
+
+	/* parsing goes on: every mistake is reported, each at its line */
+	{
+		struct config *c = load("[component]\n"      /* 1 */
+		    "jid = support.example.com\n"             /* 2 */
+		    "port = none\n"                           /* 3 */
+		    "[queue c-1]\n"                           /* 4 */
+		    "agents = nobody\n"                       /* 5: not reported, header was bad */
+		    "[queue ok]\n"                            /* 6 */
+		    "agents = nobody\n"                       /* 7 */
+		    "colour = red\n", 0600);                  /* 8 */
+		char want[600];
+
+		CHECK(c == NULL);
+		snprintf(want, sizeof(want), "%s:3: ", path);
+		CHECK(strstr(errtext, want) != NULL);
+		snprintf(want, sizeof(want), "%s:4: ", path);
+		CHECK(strstr(errtext, want) != NULL);
+		snprintf(want, sizeof(want), "%s:5: ", path);
+		CHECK(strstr(errtext, want) == NULL);
+		snprintf(want, sizeof(want), "%s:7: not a bare JID: nobody", path);
+		CHECK(strstr(errtext, want) != NULL);
+		snprintf(want, sizeof(want), "%s:8: unknown key \"colour\" in [queue]", path);
+		CHECK(strstr(errtext, want) != NULL);
+		snprintf(want, sizeof(want), "%s: [component] secret is missing", path);
+		CHECK(strstr(errtext, want) != NULL);
+		CHECK_INT(count_lines(errtext), 5);
+		config_free(c);
+	}
+}
+
+static void
+secrecy(void)
+{
+	struct config *c;
+	char want[700];
+
+	c = load(HEAD, 0644);
+	CHECK(c == NULL);
+	snprintf(want, sizeof(want), "%s: holds the component secret but other users can read it "
+	    "(chmod 600 %s)\n", path, path);
+	CHECK_STR(errtext, want);
+	config_free(c);
+
+	c = load(HEAD, 0640);
+	CHECK(c == NULL);
+	CHECK(strstr(errtext, "chmod 600") != NULL);
+	config_free(c);
+
+	c = load(HEAD, 0400);
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	config_free(c);
+
+	/* a missing file */
+	snprintf(path, sizeof(path), "%s/no-such-file", tmpdir);
+	{
+		char *out = NULL;
+		size_t len = 0;
+		FILE *err = open_memstream(&out, &len);
+
+		CHECK(config_load(path, err) == NULL);
+		fclose(err);
+		snprintf(want, sizeof(want), "%s: ", path);
+		CHECK(out && strncmp(out, want, strlen(want)) == 0);
+		free(out);
+	}
+}
+
+int
+main(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/respa-test-config-XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror(tmpdir);
+		return 2;
+	}
+	full();
+	defaults();
+	example();
+	errors();
+	secrecy();
+	if (rmdir(tmpdir) == -1)
+		perror(tmpdir);
+	return check_done();
+}

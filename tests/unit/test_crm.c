@@ -1,0 +1,261 @@
+/* crm.c: the summary respa writes when nobody wrote one. */
+#include "check.h"
+
+static char buf[1024];
+
+static void
+facts(struct summary_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->customer = "bob@example.com";
+	f->channel = "xmpp";
+	f->queue = "Customer support";
+	f->first_message = "My order 1234 has not arrived.";
+	f->agent = "alice@example.com";
+	f->created_at = 1000000;
+	f->closed_at = f->created_at + 5 * 60 + 10;
+	f->resolved = 1;
+}
+
+/* The quoted opening as it appears in buf, copied into out; NULL when not found. */
+static const char *
+quoted(char *out, size_t len)
+{
+	const char *start = strstr(buf, "first asking: \""), *end;
+
+	if (start == NULL)
+		return NULL;
+	start += strlen("first asking: \"");
+	if ((end = strstr(start, "\". ")) == NULL || (size_t)(end - start) >= len)
+		return NULL;
+	memcpy(out, start, (size_t)(end - start));
+	out[end - start] = '\0';
+	return out;
+}
+
+/* Full stops that end a sentence, outside the quoted first message. */
+static int
+sentences(void)
+{
+	char q[256];
+	const char *p, *skip_from = NULL, *skip_to = NULL;
+	int n = 0;
+
+	if (quoted(q, sizeof(q))) {
+		skip_from = strstr(buf, "first asking: \"") + strlen("first asking: \"");
+		skip_to = skip_from + strlen(q);
+	}
+	for (p = buf; *p; p++) {
+		if (skip_from && p >= skip_from && p < skip_to)
+			continue;
+		if (*p == '.' && (p[1] == '\0' || p[1] == ' '))
+			n++;
+	}
+	return n;
+}
+
+static int
+valid_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int more = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 :
+		    (*p & 0xf8) == 0xf0 ? 3 : -1;
+
+		if (more < 0)
+			return 0;
+		for (p++; more > 0; more--, p++)
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
+static void
+check_basic(void)
+{
+	struct summary_facts f;
+	char q[256];
+
+	facts(&f);
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(strstr(buf, "bob@example.com") != NULL);
+	CHECK(strstr(buf, "Customer support") != NULL);
+	CHECK(strstr(buf, "xmpp") != NULL);
+	CHECK_STR(quoted(q, sizeof(q)), "My order 1234 has not arrived");
+	CHECK(strstr(buf, "5 min") != NULL);
+	CHECK(strstr(buf, ", resolved.") != NULL);
+	CHECK(strstr(buf, "not resolved") == NULL);
+	CHECK(strstr(buf, "tags") == NULL);
+	CHECK(strstr(buf, "Handled by alice@example.com") != NULL);
+	CHECK_INT(sentences(), 2);
+	CHECK(buf[strlen(buf) - 1] == '.');
+	/* the whole sentence shape, once */
+	CHECK_STR(buf, "bob@example.com wrote to Customer support by xmpp, first asking: "
+	    "\"My order 1234 has not arrived\". Handled by alice@example.com and closed after 5 "
+	    "min, "
+	    "resolved.");
+
+	f.resolved = 0;
+	f.agent = NULL;
+	f.reason = "customer left";
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(strstr(buf, ", not resolved.") != NULL);
+	CHECK(strstr(buf, "Closed without an agent") != NULL);
+	CHECK(strstr(buf, "(customer left)") != NULL);
+	CHECK_INT(sentences(), 2);
+
+	f.tags = "billing, refund";
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(strstr(buf, "tags: billing, refund") != NULL);
+	CHECK(strstr(buf, "not resolved") != NULL);
+	CHECK(buf[strlen(buf) - 1] == '.');
+	CHECK_INT(sentences(), 2);
+
+	f.tags = ""; /* no tags: no "tags:" */
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(strstr(buf, "tags") == NULL);
+
+	CHECK_STR(crm_channel("bob@example.com/phone"), "xmpp");
+}
+
+static void
+check_opening(void)
+{
+	struct summary_facts f;
+	char q[256];
+	const char *longmsg = "Hello, I ordered a blue jacket two weeks ago and it still has "
+	    "not arrived. The tracking page says it left the warehouse on Monday. Can you help?";
+	const char *mid;
+	size_t n;
+
+	facts(&f);
+	f.first_message = NULL;
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK_STR(quoted(q, sizeof(q)), "nothing");
+	CHECK_INT(sentences(), 2);
+	f.first_message = "";
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK_STR(quoted(q, sizeof(q)), "nothing");
+
+	/* a long message: cut at a word boundary near 80 characters, with "..." */
+	f.first_message = longmsg;
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(quoted(q, sizeof(q)) != NULL);
+	n = strlen(q);
+	CHECK(n > 3 && strcmp(q + n - 3, "...") == 0);
+	CHECK(n - 3 <= 80 && n - 3 >= 60);
+	CHECK(strncmp(q, longmsg, n - 3) == 0);       /* a prefix of the message */
+	CHECK(longmsg[n - 3] == ' ' || longmsg[n - 3] == '.'); /* not inside a word */
+	CHECK(q[n - 4] != ' ');
+	CHECK_INT(sentences(), 2); /* "arrived. The" inside the quote does not count */
+
+	/* exactly 80 characters: kept whole */
+	f.first_message = "aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd eeeeeeeee fffffffff ggggggggg "
+	    "hhhhhhhhhh";
+	CHECK_INT(strlen(f.first_message), 80);
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK_STR(quoted(q, sizeof(q)), f.first_message);
+
+	/* one long word: cut hard, still marked */
+	{
+		char word[201];
+
+		memset(word, 'x', 200);
+		word[200] = '\0';
+		f.first_message = word;
+		crm_summary(&f, buf, sizeof(buf));
+		CHECK(quoted(q, sizeof(q)) != NULL);
+		n = strlen(q);
+		CHECK(n >= 4 && n <= 83 && strcmp(q + n - 3, "...") == 0);
+		CHECK(strspn(q, "x") == n - 3);
+	}
+
+	/* newlines and tabs become spaces: the summary stays on one line */
+	f.first_message = "Hello\nI need help\r\nwith\tbilling";
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(strchr(buf, '\n') == NULL && strchr(buf, '\r') == NULL && strchr(buf, '\t') == NULL);
+	CHECK(quoted(q, sizeof(q)) != NULL);
+	CHECK(strncmp(q, "Hello I need help", 17) == 0);
+	CHECK(strstr(q, "with billing") != NULL);
+
+	/* a long message of lines: still cut between words, not inside one */
+	f.first_message = "Hello\nmy\norder\nnumber\n1234\nhas\nnot\narrived\nyet\nand\nthe\n"
+	    "tracking\npage\nsays\nnothing\nuseful\nat\nall\ntoday";
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(quoted(q, sizeof(q)) != NULL);
+	n = strlen(q);
+	CHECK(n > 3 && strcmp(q + n - 3, "...") == 0);
+	mid = f.first_message + (n - 3);
+	CHECK(*mid == '\n' || *mid == ' ');
+	CHECK(strchr(q, '\n') == NULL);
+
+	/* text without spaces in a multi-byte script: never cut inside a character */
+	f.first_message = "注文した商品がまだ届いていません追跡番号を確認しても何も表示されませんどうすればいいですか"
+	    "至急対応をお願いします";
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(valid_utf8(buf));
+	CHECK(quoted(q, sizeof(q)) != NULL);
+	n = strlen(q);
+	CHECK(n > 3 && strcmp(q + n - 3, "...") == 0);
+	CHECK(strncmp(q, f.first_message, n - 3) == 0);
+}
+
+static void
+check_durations(void)
+{
+	static const struct {
+		time_t secs;
+		const char *text;
+	} cases[] = {
+		{ 0, "after under a minute," },
+		{ 59, "after under a minute," },
+		{ 60, "after 1 min," },
+		{ 45 * 60 + 59, "after 45 min," },
+		{ 3599, "after 59 min," },
+		{ 3600, "after 1 h 00 min," },
+		{ 2 * 3600 + 5 * 60 + 30, "after 2 h 05 min," },
+		{ 27 * 3600 + 59 * 60, "after 27 h 59 min," },
+	};
+	struct summary_facts f;
+	size_t i;
+
+	facts(&f);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f.closed_at = f.created_at + cases[i].secs;
+		crm_summary(&f, buf, sizeof(buf));
+		if (strstr(buf, cases[i].text) == NULL)
+			fprintf(stderr, "%lld s: %s\n", (long long)cases[i].secs, buf);
+		CHECK(strstr(buf, cases[i].text) != NULL);
+	}
+	/* a reason goes right after the duration */
+	f.closed_at = f.created_at + 600;
+	f.reason = "timeout";
+	crm_summary(&f, buf, sizeof(buf));
+	CHECK(strstr(buf, "after 10 min (timeout), resolved.") != NULL);
+}
+
+static void
+check_small_buffer(void)
+{
+	struct summary_facts f;
+	char small[48];
+
+	facts(&f);
+	f.tags = "billing";
+	memset(small, '#', sizeof(small));
+	crm_summary(&f, small, sizeof(small));
+	CHECK(memchr(small, '\0', sizeof(small)) != NULL);
+	CHECK(strncmp(small, "bob@example.com wrote to", 24) == 0);
+}
+
+int
+main(void)
+{
+	check_basic();
+	check_opening();
+	check_durations();
+	check_small_buffer();
+	return check_done();
+}
