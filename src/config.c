@@ -22,6 +22,7 @@ struct parser {
 	FILE *err;
 	enum section section;
 	int skip;            /* the section header was bad: its keys are not reported again */
+	int jid_given;       /* a bad jid is reported at its line, not again as missing */
 	struct queue *queue; /* current [queue NAME] */
 	struct agent *agent; /* current [agent JID] */
 	struct map *seen;    /* "section\nkey" already set: duplicates are errors */
@@ -192,6 +193,7 @@ set_str(char **dst, const char *v)
 
 static void set_jid(struct parser *p, const char *v)
 {
+	p->jid_given = 1;
 	if (!valid_domain(v))
 		perr(p, "jid must be a domain name such as support.example.com, not \"%s\"", v);
 	else
@@ -411,17 +413,25 @@ set_key(struct parser *p, char *key, char *value)
 	keys[i].set(p, value);
 }
 
-/* Strips a comment that starts a line or follows white space, so "a;b" stays whole. */
+/*
+ * Strips a comment that starts a line or follows white space, so "a;b" stays whole,
+ * and never inside double quotes.
+ */
 static void
 strip_comment(char *s)
 {
+	int quoted = 0;
 	char *c;
 
-	for (c = s; *c; c++)
-		if ((*c == ';' || *c == '#') && (c == s || isspace((unsigned char)c[-1]))) {
+	for (c = s; *c; c++) {
+		if (*c == '"')
+			quoted = !quoted;
+		else if (!quoted && (*c == ';' || *c == '#') &&
+		    (c == s || isspace((unsigned char)c[-1]))) {
 			*c = '\0';
 			return;
 		}
+	}
 }
 
 static void
@@ -464,7 +474,7 @@ finish(struct parser *p)
 	struct queue *q;
 
 	p->line = 0;
-	if (c->jid == NULL)
+	if (c->jid == NULL && !p->jid_given)
 		fprintf(p->err, "%s: [component] jid is missing\n", p->file), p->errors++;
 	if (c->secret == NULL)
 		fprintf(p->err, "%s: [component] secret is missing\n", p->file), p->errors++;

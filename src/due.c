@@ -13,17 +13,18 @@
 
 #define DEFAULT_HOUR 9
 
-/* Reads "HH:MM" at s; returns the characters used, 0 when there is none. */
+/* Reads "HH:MM" or "H:MM" at s; returns the characters used, 0 when there is none. */
 static size_t
 read_hhmm(const char *s, int *h, int *m)
 {
-	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) || s[2] != ':' ||
-	    !isdigit((unsigned char)s[3]) || !isdigit((unsigned char)s[4]) ||
-	    (s[5] && !isspace((unsigned char)s[5])))
+	size_t n = isdigit((unsigned char)s[1]) ? 2 : 1;
+
+	if (!isdigit((unsigned char)s[0]) || s[n] != ':' || !isdigit((unsigned char)s[n + 1]) ||
+	    !isdigit((unsigned char)s[n + 2]) || (s[n + 3] && !isspace((unsigned char)s[n + 3])))
 		return 0;
-	*h = (s[0] - '0') * 10 + (s[1] - '0');
-	*m = (s[3] - '0') * 10 + (s[4] - '0');
-	return 5;
+	*h = n == 2 ? (s[0] - '0') * 10 + (s[1] - '0') : s[0] - '0';
+	*m = (s[n + 1] - '0') * 10 + (s[n + 2] - '0');
+	return n + 3;
 }
 
 static const char *
@@ -95,7 +96,7 @@ named_day(const char *s, size_t wlen, int plus, time_t now, const char *tz, time
 static int
 absolute(const char *s, const char *tz, time_t *due, const char **rest, char *err, size_t len)
 {
-	struct tm tm;
+	struct tm tm, day;
 	const char *p;
 	int h = DEFAULT_HOUR, m = 0;
 	size_t used;
@@ -104,6 +105,11 @@ absolute(const char *s, const char *tz, time_t *due, const char **rest, char *er
 	if ((p = strptime(s, "%Y-%m-%d", &tm)) == NULL || (*p && !isspace((unsigned char)*p)) ||
 	    (size_t)(p - s) != 10) {
 		snprintf(err, len, "a date looks like 2026-12-01, optionally with a time 14:30");
+		return -1;
+	}
+	day = tm; /* strptime takes 2026-02-30; mktime would quietly make it March 2 */
+	if (timegm(&day) == (time_t)-1 || day.tm_mday != tm.tm_mday) {
+		snprintf(err, len, "no such date: %.10s", s);
 		return -1;
 	}
 	p = skip_space(p);

@@ -433,6 +433,10 @@ store_conv_close(int64_t id, const char *reason, const char *agent, const char *
 	bind_text(s, 3, reason);
 	if (run(ST_CONV_CLOSE) == -1)
 		goto fail;
+	if (sqlite3_changes(db) == 0) { /* closed already: it has its summary */
+		(void)run(ST_RELEASE);
+		return -1;
+	}
 	s = stmts[ST_SUMMARY_ADD];
 	sqlite3_bind_int64(s, 1, id);
 	bind_text(s, 2, agent);

@@ -300,10 +300,19 @@ errors(void)
 	    "unknown time zone \"Mars/Olympus\"");
 	REFUSED(HEAD "[queue support]\ntimezone = ../../etc/passwd\n", 5, "unknown time zone");
 	REFUSED("host = x\n" HEAD, 1, "host = ... outside of any section");
-	/* a bad jid is reported where it is, and then as missing */
+	/* a bad jid is reported where it is, and not again as missing */
 	refused_at(__LINE__, "[component]\njid = bad domain!\nsecret = s\n", 2,
-	    "jid must be a domain name such as support.example.com, not \"bad domain!\"", 2);
-	CHECK(strstr(errtext, "[component] jid is missing") != NULL);
+	    "jid must be a domain name such as support.example.com, not \"bad domain!\"", 1);
+	CHECK(strstr(errtext, "[component] jid is missing") == NULL);
+	/* a quoted value keeps its " ;" */
+	{
+		struct config *c = load("[component]\njid = s.example\nsecret = s\n"
+		    "[queue q]\ngreeting = \"Hi ; there\" ; comment\n", 0600);
+		CHECK(c != NULL);
+		if (c)
+			CHECK_STR(c->queues->greeting, "Hi ; there");
+		config_free(c);
+	}
 	REFUSED(HEAD "host =\n", 4, "host has no value");
 	REFUSED(HEAD "host = ; only a comment\n", 4, "host has no value");
 	REFUSED(HEAD "[queue support]\ngreeting = \"\"\n", 5, "greeting has no value");
@@ -347,7 +356,7 @@ static void
 secrecy(void)
 {
 	struct config *c;
-	char want[700];
+	char want[1400];
 
 	c = load(HEAD, 0644);
 	CHECK(c == NULL);

@@ -123,6 +123,7 @@ main(void)
 	OK("UTC", now, "tomorrow", utc(2026, 11, 26, 9, 0), "");
 	OK("UTC", now, "Tomorrow call Bob", utc(2026, 11, 26, 9, 0), "call Bob");
 	OK("UTC", now, "tomorrow 14:30 call Bob", utc(2026, 11, 26, 14, 30), "call Bob");
+	OK("UTC", now, "tomorrow 9:30 call Bob", utc(2026, 11, 26, 9, 30), "call Bob"); /* one-digit hour */
 	OK("UTC", now, "today 16:00 demo", utc(2026, 11, 25, 16, 0), "demo");
 	OK("UTC", now, "TODAY 00:00", utc(2026, 11, 25, 0, 0), "");
 	OK("UTC", now, "2026-12-01", utc(2026, 12, 1, 9, 0), "");

@@ -1,0 +1,411 @@
+/* store.c on a temporary database, checked through a second, independent connection. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "check.h"
+
+static char tmpdir[256], dbpath[512];
+static sqlite3 *other; /* what another process would see */
+static const time_t now = 1795600800; /* 2026-11-25T10:00:00Z */
+
+/* The first column of the first row of a query on the other connection, as a new string. */
+static char *
+q_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *
+q_text(const char *fmt, ...)
+{
+	sqlite3_stmt *s;
+	char *text, *v = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	text = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	if (sqlite3_prepare_v2(other, text, -1, &s, NULL) != SQLITE_OK) {
+		fprintf(stderr, "%s: %s\n", text, sqlite3_errmsg(other));
+		sqlite3_free(text);
+		return NULL;
+	}
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		v = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_free(text);
+	return v;
+}
+
+/* The same as a number; -1 for no row or NULL. */
+#define q_int(...) q_int_(q_text(__VA_ARGS__))
+static long long
+q_int_(char *v)
+{
+	long long n = v ? atoll(v) : -1;
+
+	free(v);
+	return n;
+}
+
+/* Checks a text query result, freeing it. */
+#define CHECK_Q(want, ...) do { \
+	char *check_q_ = q_text(__VA_ARGS__); \
+	CHECK_STR(check_q_, want); \
+	free(check_q_); \
+} while (0)
+
+static const char *
+iso(time_t t)
+{
+	static char buf[4][32];
+	static int i;
+
+	i = (i + 1) % 4;
+	time_iso(t, buf[i]);
+	return buf[i];
+}
+
+struct seen_convs {
+	int n, stop_after;
+	struct {
+		int64_t id, contact_id;
+		char queue[32], customer[64], agent[64], channel[16], state[16];
+		time_t created_at, assigned_at, first_response_at;
+	} c[8];
+};
+
+static int
+collect_conv(const struct stored_conv *sc, void *arg)
+{
+	struct seen_convs *s = arg;
+	int i = s->n++;
+
+	if (i >= 8)
+		return -1;
+	s->c[i].id = sc->id;
+	s->c[i].contact_id = sc->contact_id;
+	snprintf(s->c[i].queue, sizeof(s->c[i].queue), "%s", sc->queue);
+	snprintf(s->c[i].customer, sizeof(s->c[i].customer), "%s", sc->customer_jid);
+	snprintf(s->c[i].agent, sizeof(s->c[i].agent), "%s", sc->agent_jid ? sc->agent_jid : "-");
+	snprintf(s->c[i].channel, sizeof(s->c[i].channel), "%s", sc->channel);
+	snprintf(s->c[i].state, sizeof(s->c[i].state), "%s", sc->state);
+	s->c[i].created_at = sc->created_at;
+	s->c[i].assigned_at = sc->assigned_at;
+	s->c[i].first_response_at = sc->first_response_at;
+	return s->n == s->stop_after ? -1 : 0;
+}
+
+struct seen_messages {
+	int n;
+	char text[1024];
+};
+
+static int
+collect_message(const struct stored_message *m, void *arg)
+{
+	struct seen_messages *s = arg;
+	size_t len = strlen(s->text);
+
+	s->n++;
+	snprintf(s->text + len, sizeof(s->text) - len, "%s|%s|%s|%lld\n", m->direction,
+	    m->sender_jid, m->body, (long long)(m->created_at - now));
+	return 0;
+}
+
+static void
+open_and_migrate(void)
+{
+	char *mode;
+
+	CHECK_INT(store_open(dbpath, 0), 0);
+	CHECK(nmigrations > 0);
+	CHECK_INT(store_user_version(), (int)nmigrations);
+	CHECK_INT(store_user_version(), migrations[nmigrations - 1].version);
+	CHECK_INT(sqlite3_open(dbpath, &other), SQLITE_OK);
+	sqlite3_busy_timeout(other, 5000);
+	mode = q_text("PRAGMA journal_mode");
+	CHECK_STR(mode, "wal");
+	free(mode);
+	CHECK_INT(q_int("PRAGMA user_version"), (long long)nmigrations);
+	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+	    "('contacts', 'identities', 'conversations', 'messages', 'conversation_tags', "
+	    "'summaries', 'tasks')"), 7);
+
+	/* reopening applies nothing twice */
+	store_close();
+	store_close(); /* closing a closed store does nothing */
+	CHECK_INT(store_open(dbpath, 1), 0);
+	CHECK_INT(store_user_version(), (int)nmigrations);
+	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 7);
+	CHECK_INT(store_commit(), 0); /* nothing to commit */
+}
+
+static void
+lifecycle(void)
+{
+	struct seen_convs convs;
+	struct seen_messages msgs;
+	int64_t bob, bob2, carol, c1, c2, t1, t2;
+	char *s;
+
+	/* contacts: one per JID, found again */
+	bob = store_contact_for_jid("bob@example.com", now);
+	CHECK(bob > 0);
+	CHECK_INT(store_contact_for_jid("bob@example.com", now + 5), bob);
+	carol = store_contact_for_jid("carol@example.com", now);
+	CHECK(carol > 0 && carol != bob);
+
+	c1 = store_conv_add("support", "bob@example.com/phone", bob, "xmpp", now);
+	c2 = store_conv_add("sales", "carol@example.com/web", carol, "xmpp", now + 1);
+	CHECK(c1 > 0);
+	CHECK(c2 > c1);
+
+	/* group commit: nothing is visible to another connection before store_commit */
+	CHECK_INT(q_int("SELECT count(*) FROM conversations"), 0);
+	CHECK_INT(q_int("SELECT count(*) FROM contacts"), 0);
+	CHECK_INT(store_commit(), 0);
+	CHECK_INT(q_int("SELECT count(*) FROM conversations"), 2);
+	CHECK_INT(q_int("SELECT count(*) FROM contacts"), 2);
+	CHECK_INT(q_int("SELECT count(*) FROM identities WHERE kind = 'jid'"), 2);
+	CHECK_INT(q_int("SELECT contact_id FROM identities WHERE value = 'bob@example.com'"), bob);
+	CHECK_Q(iso(now), "SELECT created_at FROM contacts WHERE id = %lld", (long long)bob);
+	/* known after the commit, too */
+	bob2 = store_contact_for_jid("bob@example.com", now + 60);
+	CHECK_INT(bob2, bob);
+
+	CHECK_INT(store_conv_customer(c1, "bob@example.com/laptop"), 0);
+	CHECK_INT(store_conv_assign(c1, "alice@example.com", now + 10), 0);
+	CHECK_INT(store_conv_first_response(c1, now + 20), 0);
+	CHECK_INT(store_conv_first_response(c1, now + 30), 0); /* the first one stays */
+	CHECK_INT(store_message_add(c1, "in", "bob@example.com/phone", "Hello, my order", now + 1),
+	    0);
+	CHECK_INT(store_message_add(c1, "out", "alice@example.com", "Hi Bob", now + 20), 0);
+	CHECK_INT(store_message_add(c1, "note", "alice@example.com", "a regular", now + 25), 0);
+	CHECK_INT(store_message_add(c1, "in", "bob@example.com/laptop", "Thanks", now + 40), 0);
+	CHECK_INT(store_message_add(c2, "out", "alice@example.com", "Anyone there?", now + 50), 0);
+	/* a failed write is refused alone; the rest of the batch still commits */
+	CHECK_INT(store_message_add(c1, "sideways", "x@y.z", "no", now), -1);
+	CHECK_INT(store_tag_add(c1, "billing"), 0);
+	CHECK_INT(store_tag_add(c1, "refund"), 0);
+	CHECK_INT(store_tag_add(c1, "billing"), 0); /* once only */
+	t1 = store_task_add(c1, bob, "alice@example.com", "follow-up", "call back", now + 3600, now);
+	t2 = store_task_add(0, 0, "support", "callback", "no conversation", 0, now);
+	CHECK(t1 > 0);
+	CHECK(t2 > t1);
+
+	/* this connection reads its own batch before the commit */
+	s = store_tags(c1);
+	CHECK_STR(s, "billing, refund");
+	free(s);
+	CHECK_INT(q_int("SELECT count(*) FROM messages"), 0);
+	CHECK_INT(store_commit(), 0);
+
+	CHECK_INT(q_int("SELECT count(*) FROM messages"), 5);
+	CHECK_INT(q_int("SELECT count(*) FROM conversation_tags"), 2);
+	CHECK_Q("active", "SELECT state FROM conversations WHERE id = %lld", (long long)c1);
+	CHECK_Q(iso(now + 20), "SELECT first_response_at FROM conversations WHERE id = %lld",
+	    (long long)c1);
+	CHECK_Q("call back|alice@example.com|follow-up|open",
+	    "SELECT title || '|' || assignee_jid || '|' || kind || '|' || status FROM tasks "
+	    "WHERE id = %lld AND conversation_id = %lld AND contact_id = %lld", (long long)t1,
+	    (long long)c1, (long long)bob);
+	CHECK_Q(iso(now + 3600), "SELECT due_at FROM tasks WHERE id = %lld", (long long)t1);
+	CHECK_INT(q_int("SELECT count(*) FROM tasks WHERE id = %lld AND conversation_id IS NULL "
+	    "AND contact_id IS NULL AND due_at IS NULL", (long long)t2), 1);
+
+	/* a second assignment moves the chat but keeps when it was first assigned */
+	CHECK_INT(store_conv_assign(c1, "dave@example.com", now + 35), 0);
+	CHECK_INT(store_conv_assign(c1, "alice@example.com", now + 36), 0);
+	CHECK_INT(store_commit(), 0);
+
+	/* the open conversations, oldest first, with their fields */
+	memset(&convs, 0, sizeof(convs));
+	CHECK_INT(store_conv_open_foreach(collect_conv, &convs), 0);
+	CHECK_INT(convs.n, 2);
+	CHECK_INT(convs.c[0].id, c1);
+	CHECK_INT(convs.c[0].contact_id, bob);
+	CHECK_STR(convs.c[0].queue, "support");
+	CHECK_STR(convs.c[0].customer, "bob@example.com/laptop");
+	CHECK_STR(convs.c[0].agent, "alice@example.com");
+	CHECK_STR(convs.c[0].channel, "xmpp");
+	CHECK_STR(convs.c[0].state, "active");
+	CHECK_INT(convs.c[0].created_at, now);
+	CHECK_INT(convs.c[0].assigned_at, now + 10);
+	CHECK_INT(convs.c[0].first_response_at, now + 20);
+	CHECK_INT(convs.c[1].id, c2);
+	CHECK_STR(convs.c[1].queue, "sales");
+	CHECK_STR(convs.c[1].agent, "-");
+	CHECK_STR(convs.c[1].state, "queued");
+	CHECK_INT(convs.c[1].created_at, now + 1);
+	CHECK_INT(convs.c[1].assigned_at, 0);
+	CHECK_INT(convs.c[1].first_response_at, 0);
+	/* the callback stops the walk */
+	memset(&convs, 0, sizeof(convs));
+	convs.stop_after = 1;
+	CHECK_INT(store_conv_open_foreach(collect_conv, &convs), -1);
+	CHECK_INT(convs.n, 1);
+
+	/* the transcript in order, notes included */
+	memset(&msgs, 0, sizeof(msgs));
+	CHECK_INT(store_messages_foreach(c1, collect_message, &msgs), 0);
+	CHECK_INT(msgs.n, 4);
+	CHECK_STR(msgs.text, "in|bob@example.com/phone|Hello, my order|1\n"
+	    "out|alice@example.com|Hi Bob|20\n"
+	    "note|alice@example.com|a regular|25\n"
+	    "in|bob@example.com/laptop|Thanks|40\n");
+	memset(&msgs, 0, sizeof(msgs));
+	CHECK_INT(store_messages_foreach(9999, collect_message, &msgs), 0);
+	CHECK_INT(msgs.n, 0);
+
+	/* tags and the customer's first words */
+	s = store_tags(c1);
+	CHECK_STR(s, "billing, refund");
+	free(s);
+	CHECK(store_tags(c2) == NULL);
+	s = store_first_message(c1);
+	CHECK_STR(s, "Hello, my order");
+	free(s);
+	CHECK(store_first_message(c2) == NULL); /* only the agent wrote */
+
+	/* closing writes the state and one summary, together */
+	CHECK_INT(store_conv_close(c1, "agent", "alice@example.com", "Bob asked about an order.",
+	    "billing, refund", 1, now + 100), 0);
+	CHECK_INT(q_int("SELECT count(*) FROM summaries"), 0);
+	CHECK_INT(store_commit(), 0);
+	CHECK_Q("closed", "SELECT state FROM conversations WHERE id = %lld", (long long)c1);
+	CHECK_Q(iso(now + 100), "SELECT closed_at FROM conversations WHERE id = %lld",
+	    (long long)c1);
+	CHECK_Q("agent", "SELECT close_reason FROM conversations WHERE id = %lld", (long long)c1);
+	CHECK_INT(q_int("SELECT count(*) FROM summaries WHERE conversation_id = %lld",
+	    (long long)c1), 1);
+	CHECK_Q("alice@example.com|Bob asked about an order.|billing, refund|1",
+	    "SELECT agent_jid || '|' || summary || '|' || tags || '|' || resolved FROM summaries "
+	    "WHERE conversation_id = %lld", (long long)c1);
+	CHECK_Q(iso(now + 100), "SELECT created_at FROM summaries WHERE conversation_id = %lld",
+	    (long long)c1);
+
+	/* closing again changes nothing and says so; the batch goes on */
+	CHECK_INT(store_message_add(c2, "in", "carol@example.com/web", "Hello?", now + 150), 0);
+	CHECK_INT(store_conv_close(c1, "timeout", NULL, "another", NULL, 0, now + 200), -1);
+	CHECK_INT(store_commit(), 0);
+	CHECK_INT(q_int("SELECT count(*) FROM summaries WHERE conversation_id = %lld",
+	    (long long)c1), 1);
+	CHECK_Q("Bob asked about an order.", "SELECT summary FROM summaries");
+	CHECK_Q(iso(now + 100), "SELECT closed_at FROM conversations WHERE id = %lld",
+	    (long long)c1);
+	CHECK_Q("agent", "SELECT close_reason FROM conversations WHERE id = %lld", (long long)c1);
+	CHECK_INT(q_int("SELECT count(*) FROM messages WHERE conversation_id = %lld",
+	    (long long)c2), 2);
+	s = store_first_message(c2);
+	CHECK_STR(s, "Hello?");
+	free(s);
+
+	/* a conversation that does not exist cannot be closed */
+	CHECK_INT(store_conv_close(9999, "agent", NULL, "x", NULL, 1, now), -1);
+	CHECK_INT(store_commit(), 0);
+	CHECK_INT(q_int("SELECT count(*) FROM summaries"), 1);
+
+	/* only c2 is still open */
+	memset(&convs, 0, sizeof(convs));
+	CHECK_INT(store_conv_open_foreach(collect_conv, &convs), 0);
+	CHECK_INT(convs.n, 1);
+	CHECK_INT(convs.c[0].id, c2);
+
+	/* a queued conversation closed without an agent; NULL tags are stored as "" */
+	CHECK_INT(store_conv_close(c2, "timeout", NULL, "Nobody answered.", NULL, 0, now + 300), 0);
+	/* store_close commits the open batch */
+	store_close();
+	CHECK_Q("closed|timeout", "SELECT state || '|' || close_reason FROM conversations "
+	    "WHERE id = %lld", (long long)c2);
+	CHECK_INT(q_int("SELECT count(*) FROM summaries WHERE conversation_id = %lld AND "
+	    "agent_jid IS NULL AND tags = '' AND resolved = 0", (long long)c2), 1);
+
+	CHECK_INT(store_open(dbpath, 0), 0);
+	memset(&convs, 0, sizeof(convs));
+	CHECK_INT(store_conv_open_foreach(collect_conv, &convs), 0);
+	CHECK_INT(convs.n, 0);
+	store_close();
+}
+
+/* A database written by a newer respa is left alone. */
+static void
+newer_schema(void)
+{
+	char path[600];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/newer.db", tmpdir);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "CREATE TABLE future (x); PRAGMA user_version = 99", NULL, NULL,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK_INT(store_open(path, 0), -1);
+	store_close(); /* harmless after a failed open */
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	{
+		sqlite3_stmt *s;
+
+		CHECK_INT(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+		CHECK_INT(sqlite3_step(s), SQLITE_ROW);
+		CHECK_INT(sqlite3_column_int(s, 0), 99);
+		sqlite3_finalize(s);
+		CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = "
+		    "'conversations'", -1, &s, NULL), SQLITE_OK);
+		CHECK_INT(sqlite3_step(s), SQLITE_ROW);
+		CHECK_INT(sqlite3_column_int(s, 0), 0);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+
+	/* and the store opens a good database after that */
+	CHECK_INT(store_open(dbpath, 0), 0);
+	CHECK_INT(store_user_version(), (int)nmigrations);
+	store_close();
+
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/newer.db-wal", tmpdir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/newer.db-shm", tmpdir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/newer.db-journal", tmpdir);
+	unlink(path);
+}
+
+/* A directory that does not exist cannot hold the database. */
+static void
+bad_path(void)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/respa.db", tmpdir);
+	CHECK_INT(store_open(path, 0), -1);
+}
+
+int
+main(void)
+{
+	const char *t = getenv("TMPDIR");
+	const char *suffixes[] = { "", "-wal", "-shm" };
+	size_t i;
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/respa-test-store-XXXXXX", t && *t ? t : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror(tmpdir);
+		return 2;
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/respa.db", tmpdir);
+	open_and_migrate();
+	lifecycle();
+	newer_schema();
+	bad_path();
+	sqlite3_close(other);
+	for (i = 0; i < 3; i++) {
+		char path[600];
+
+		snprintf(path, sizeof(path), "%s%s", dbpath, suffixes[i]);
+		unlink(path);
+	}
+	if (rmdir(tmpdir) == -1)
+		perror(tmpdir);
+	return check_done();
+}
