@@ -214,8 +214,9 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 	schedule_reconnect();
 }
 
-int
-component_start(struct config *conf, xmpp_ctx_t *ctx)
+/* Sets up the link without connecting: stanzas can be built and handlers fed (benchmarks). */
+void
+component_init(struct config *conf, xmpp_ctx_t *ctx)
 {
 	comp.conf = conf;
 	comp.ctx = ctx;
@@ -224,9 +225,13 @@ component_start(struct config *conf, xmpp_ctx_t *ctx)
 	xmpp_conn_set_jid(comp.conn, conf->jid);
 	xmpp_conn_set_pass(comp.conn, conf->secret);
 	alloc_sm_state_workaround(comp.conn);
+}
+
+void
+component_start(void)
+{
 	if (connect_now() == -1)
 		schedule_reconnect();
-	return 0;
 }
 
 /* Closes the stream; the loop runs until the DISCONNECT event arrives. */

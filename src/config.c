@@ -113,7 +113,7 @@ static struct agent *
 agent_get(struct config *conf, const char *written)
 {
 	char *jid = jid_fold(written);
-	struct agent *a = map_get(conf->agent_map, jid), **tail;
+	struct agent *a = map_get(conf->agent_map, jid);
 
 	if (a) {
 		free(jid);
@@ -123,9 +123,8 @@ agent_get(struct config *conf, const char *written)
 	a->jid = jid;
 	a->capacity = DEFAULT_CAPACITY;
 	map_put(conf->agent_map, a->jid, a);
-	for (tail = &conf->agents; *tail; tail = &(*tail)->next)
-		;
-	*tail = a;
+	*conf->agents_tail = a;
+	conf->agents_tail = &a->next;
 	return a;
 }
 
@@ -297,7 +296,7 @@ static void
 begin_queue(struct parser *p, const char *name)
 {
 	struct config *c = p->conf;
-	struct queue *q, **tail;
+	struct queue *q;
 
 	if (!valid_queue_name(name)) {
 		perr(p, "bad queue name \"%s\": lower-case letters, digits, '.', '_', '-' "
@@ -313,9 +312,8 @@ begin_queue(struct parser *p, const char *name)
 	TAILQ_INIT(&q->waiting);
 	TAILQ_INIT(&q->ready);
 	map_put(c->queue_map, q->name, q);
-	for (tail = &c->queues; *tail; tail = &(*tail)->next)
-		;
-	*tail = q;
+	*c->queues_tail = q;
+	c->queues_tail = &q->next;
 	p->queue = q;
 }
 
@@ -541,6 +539,8 @@ config_load(const char *path, FILE *err)
 	p.conf->port = 5347;
 	p.conf->max_body = DEFAULT_MAX_BODY;
 	p.conf->agent_map = map_new();
+	p.conf->agents_tail = &p.conf->agents;
+	p.conf->queues_tail = &p.conf->queues;
 	p.conf->queue_map = map_new();
 	p.file = path;
 	p.err = err;

@@ -434,8 +434,9 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		tell_customer(c, q->greeting);
 		router_enqueue(c);
 		if (c->state == CONV_QUEUED) {
+			/* just enqueued, so last in line: no walk along the line */
 			pos = xasprintf("%s You are number %zu in line.", q->queued_text,
-			    router_position(c));
+			    q->nwaiting);
 			tell_customer(c, pos);
 			free(pos);
 		}

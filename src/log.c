@@ -43,9 +43,10 @@ vlog(const char *level, const char *fmt, va_list ap, const char *err)
 		va_end(ap);                                             \
 	}
 
-LOGFN(log_warn, "warning", 1, 1)
-LOGFN(log_warnx, "warning", 1, 0)
-LOGFN(log_info, "info", 1, 0)
+/* verbose -1 keeps only fatal errors (benchmarks, which run without a server) */
+LOGFN(log_warn, "warning", log_verbose >= 0, 1)
+LOGFN(log_warnx, "warning", log_verbose >= 0, 0)
+LOGFN(log_info, "info", log_verbose >= 0, 0)
 LOGFN(log_debug, "debug", log_verbose > 0, 0)
 
 void

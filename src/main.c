@@ -130,7 +130,8 @@ main(int argc, char **argv)
 
 	xmpp_initialize();
 	ctx = xmpp_ctx_new(NULL, &log_strophe);
-	component_start(conf, ctx);
+	component_init(conf, ctx);
+	component_start();
 	run(ctx);
 	rc = component_fatal() ? 1 : 0;
 

@@ -100,8 +100,8 @@ struct config {
 	int synchronous_full;
 	char **admins;
 	size_t nadmins;
-	struct queue *queues;
-	struct agent *agents;
+	struct queue *queues, **queues_tail; /* config order; the tail makes appending O(1) */
+	struct agent *agents, **agents_tail;
 	struct map *agent_map; /* bare JID -> struct agent, shared with presence.c */
 	struct map *queue_map; /* queue name -> struct queue */
 };
@@ -148,7 +148,8 @@ void config_free(struct config *);
 int config_is_admin(const struct config *, const char *bare);
 
 /* component.c: the XEP-0114 link */
-int component_start(struct config *, xmpp_ctx_t *);
+void component_init(struct config *, xmpp_ctx_t *);
+void component_start(void);
 void component_stop(void);
 void component_free(void);
 int component_is_connected(void);
@@ -196,7 +197,6 @@ void router_init(struct config *);
 void router_agent_changed(struct agent *);
 void router_enqueue(struct conv *);
 void router_dequeue(struct conv *);
-size_t router_position(const struct conv *);
 struct queue *router_queue(const char *name);
 struct queue *router_queues(void);
 

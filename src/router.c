@@ -97,18 +97,3 @@ router_dequeue(struct conv *c)
 	TAILQ_REMOVE(&c->queue->waiting, c, wait_link);
 	c->queue->nwaiting--;
 }
-
-/* 1-based place in line; walks the line, so only for telling the customer. */
-size_t
-router_position(const struct conv *c)
-{
-	const struct conv *w;
-	size_t n = 1;
-
-	TAILQ_FOREACH(w, &c->queue->waiting, wait_link) {
-		if (w == c)
-			return n;
-		n++;
-	}
-	return 0;
-}
