@@ -28,6 +28,13 @@ conversation_init(struct config *c)
 	by_key = map_new();
 }
 
+/* The open conversation at c-<id>, or NULL. */
+struct conv *
+conversation_find(const char *node)
+{
+	return map_get(by_node, node);
+}
+
 size_t
 conversation_count(void)
 {
@@ -500,7 +507,7 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		domain_message(st, from);
 	else if ((q = router_queue(node)) != NULL)
 		customer_message(q, st, from);
-	else if ((c = map_get(by_node, node)) != NULL)
+	else if ((c = conversation_find(node)) != NULL)
 		agent_message(c, st, from);
 	else
 		component_send(stanza_error(st, "cancel", "item-not-found",

@@ -24,7 +24,7 @@ iq_target(xmpp_stanza_t *iq, struct queue **q)
 		return TO_DOMAIN;
 	if ((*q = router_queue(node)) != NULL)
 		return TO_QUEUE;
-	if (strncmp(node, "c-", 2) == 0)
+	if (conversation_find(node) != NULL)
 		return TO_CONVERSATION;
 	return TO_UNKNOWN;
 }

@@ -207,6 +207,7 @@ int conversation_restore(void);
 int conversation_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
 void conversation_assign(struct conv *, struct agent *);
 size_t conversation_count(void);
+struct conv *conversation_find(const char *node);
 
 /* slash.c: "/name args" written by an agent; pure */
 struct slash {
