@@ -25,6 +25,8 @@ static struct {
 	int fatal; /* a stream error that retrying cannot mend */
 	xmpp_stanza_t **outbox;
 	size_t nout, outcap;
+	xmpp_stanza_t **inbox; /* messages of this pass: answered with an error if it fails */
+	size_t nin, incap;
 } comp;
 
 static void conn_handler(xmpp_conn_t *, xmpp_conn_event_t, int, xmpp_stream_error_t *, void *);
@@ -60,14 +62,30 @@ component_is_finished(void)
 	return (comp.stopping || comp.fatal) && xmpp_conn_is_disconnected(comp.conn);
 }
 
+static void
+push(xmpp_stanza_t ***list, size_t *n, size_t *cap, xmpp_stanza_t *st)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*list = xrealloc(*list, *cap * sizeof(**list));
+	}
+	(*list)[(*n)++] = st;
+}
+
+static void
+release_all(xmpp_stanza_t **list, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		xmpp_stanza_release(list[i]);
+	*n = 0;
+}
+
 void
 component_send(xmpp_stanza_t *st)
 {
-	if (comp.nout == comp.outcap) {
-		comp.outcap = comp.outcap ? comp.outcap * 2 : 64;
-		comp.outbox = xrealloc(comp.outbox, comp.outcap * sizeof(*comp.outbox));
-	}
-	comp.outbox[comp.nout++] = st;
+	push(&comp.outbox, &comp.nout, &comp.outcap, st);
 }
 
 /* Hands the batch to libstrophe, which writes it at the start of the next loop pass. */
@@ -76,14 +94,46 @@ component_flush(void)
 {
 	size_t i;
 
-	for (i = 0; i < comp.nout; i++) {
-		if (comp.connected)
-			xmpp_send(comp.conn, comp.outbox[i]);
-		xmpp_stanza_release(comp.outbox[i]);
-	}
+	for (i = 0; i < comp.nout && comp.connected; i++)
+		xmpp_send(comp.conn, comp.outbox[i]);
 	if (comp.nout && !comp.connected)
 		log_warnx("not connected: %zu stanzas not sent", comp.nout);
-	comp.nout = 0;
+	release_all(comp.outbox, &comp.nout);
+	release_all(comp.inbox, &comp.nin);
+}
+
+/*
+ * The pass's changes were not stored: send none of its stanzas, so nothing unstored is
+ * relayed, and tell the sender of each message of the pass to send it again.
+ */
+void
+component_abort_pass(void)
+{
+	xmpp_stanza_t *err;
+	size_t i;
+
+	log_warnx("%zu messages refused and %zu stanzas dropped: the database failed",
+	    comp.nin, comp.nout);
+	release_all(comp.outbox, &comp.nout);
+	for (i = 0; i < comp.nin && comp.connected; i++) {
+		err = stanza_error(comp.inbox[i], "wait", "internal-server-error",
+		    "Your message could not be stored, so it was not delivered. Please send it "
+		    "again in a moment.");
+		xmpp_send(comp.conn, err);
+		xmpp_stanza_release(err);
+	}
+	release_all(comp.inbox, &comp.nin);
+}
+
+/* Every message is kept until its pass is stored; errors are never answered. */
+static int
+message_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	const char *type = xmpp_stanza_get_type(st);
+
+	if (type == NULL || strcmp(type, "error") != 0)
+		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
+	return conversation_handler(conn, st, arg);
 }
 
 /*
@@ -195,7 +245,7 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 		comp.connected = 1;
 		comp.backoff_ms = BACKOFF_MIN_MS;
 		/* NULL namespace: component stanzas are in jabber:component:accept */
-		xmpp_handler_add(conn, conversation_handler, NULL, "message", NULL, NULL);
+		xmpp_handler_add(conn, message_handler, NULL, "message", NULL, NULL);
 		xmpp_handler_add(conn, presence_handler, NULL, "presence", NULL, NULL);
 		xmpp_handler_add(conn, iq_handler, NULL, "iq", NULL, NULL);
 		log_info("connected as %s, ready", comp.conf->jid);
@@ -203,7 +253,7 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 		return;
 	}
 	comp.connected = 0;
-	xmpp_handler_delete(conn, conversation_handler);
+	xmpp_handler_delete(conn, message_handler);
 	xmpp_handler_delete(conn, presence_handler);
 	xmpp_handler_delete(conn, iq_handler);
 	if (se)
@@ -246,11 +296,10 @@ component_stop(void)
 void
 component_free(void)
 {
-	size_t i;
-
-	for (i = 0; i < comp.nout; i++)
-		xmpp_stanza_release(comp.outbox[i]);
+	release_all(comp.outbox, &comp.nout);
+	release_all(comp.inbox, &comp.nin);
 	free(comp.outbox);
+	free(comp.inbox);
 	xmpp_global_timed_handler_delete(comp.ctx, reconnect_timer);
 	xmpp_conn_release(comp.conn);
 	memset(&comp, 0, sizeof(comp));

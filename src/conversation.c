@@ -91,6 +91,22 @@ free_one(const char *key, void *value, void *arg)
 	*(*pp)++ = value;
 }
 
+/* Memory went ahead of a batch the database refused: rebuild it from what was stored. */
+void
+conversation_reload(void)
+{
+	struct agent *a;
+
+	conversation_free_all();
+	by_node = map_new();
+	by_key = map_new();
+	router_reset();
+	if (conversation_restore() == -1)
+		log_warnx("conversations could not be reloaded from the database");
+	for (a = conf->agents; a; a = a->next)
+		router_agent_changed(a);
+}
+
 void
 conversation_free_all(void)
 {

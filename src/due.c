@@ -17,9 +17,12 @@
 static size_t
 read_hhmm(const char *s, int *h, int *m)
 {
-	size_t n = isdigit((unsigned char)s[1]) ? 2 : 1;
+	size_t n;
 
-	if (!isdigit((unsigned char)s[0]) || s[n] != ':' || !isdigit((unsigned char)s[n + 1]) ||
+	if (!isdigit((unsigned char)s[0]))
+		return 0;
+	n = isdigit((unsigned char)s[1]) ? 2 : 1; /* s[1] exists: s[0] was a digit */
+	if (s[n] != ':' || !isdigit((unsigned char)s[n + 1]) ||
 	    !isdigit((unsigned char)s[n + 2]) || (s[n + 3] && !isspace((unsigned char)s[n + 3])))
 		return 0;
 	*h = n == 2 ? (s[0] - '0') * 10 + (s[1] - '0') : s[0] - '0';

@@ -61,9 +61,12 @@ run(xmpp_ctx_t *ctx)
 
 	while (!component_is_finished()) {
 		xmpp_run_once(ctx, LOOP_MS);
-		if (store_commit() == -1)
-			log_warnx("database: this pass's changes were not stored");
-		component_flush();
+		if (store_commit() == 0)
+			component_flush();
+		else {
+			component_abort_pass();
+			conversation_reload();
+		}
 		if (got_hup) {
 			got_hup = 0;
 			log_info("SIGHUP: reloading is not supported yet; restart respa to apply "

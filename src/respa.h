@@ -160,6 +160,7 @@ const char *component_jid(void);
 /* Takes the stanza: it is sent after the current batch is durably stored. */
 void component_send(xmpp_stanza_t *);
 void component_flush(void);
+void component_abort_pass(void);
 
 /* stanza.c: every outgoing stanza is built here; each returns a new stanza for component_send() */
 xmpp_stanza_t *stanza_message(const char *from, const char *to, const char *body);
@@ -194,6 +195,7 @@ const char *show_name(enum show);
 
 /* router.c */
 void router_init(struct config *);
+void router_reset(void);
 void router_agent_changed(struct agent *);
 void router_enqueue(struct conv *);
 void router_dequeue(struct conv *);
@@ -204,6 +206,7 @@ struct queue *router_queues(void);
 void conversation_init(struct config *);
 void conversation_free_all(void);
 int conversation_restore(void);
+void conversation_reload(void);
 int conversation_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
 void conversation_assign(struct conv *, struct agent *);
 size_t conversation_count(void);

@@ -97,3 +97,23 @@ router_dequeue(struct conv *c)
 	TAILQ_REMOVE(&c->queue->waiting, c, wait_link);
 	c->queue->nwaiting--;
 }
+
+/* Empties every line and load count, before conversations are rebuilt from the database. */
+void
+router_reset(void)
+{
+	struct queue *q;
+	struct agent *a;
+	struct member *m;
+
+	for (q = conf->queues; q; q = q->next) {
+		TAILQ_INIT(&q->waiting);
+		TAILQ_INIT(&q->ready);
+		q->nwaiting = 0;
+	}
+	for (a = conf->agents; a; a = a->next) {
+		a->chats = 0;
+		for (m = a->members; m; m = m->next_of_agent)
+			m->ready = 0;
+	}
+}

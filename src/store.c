@@ -140,7 +140,8 @@ store_commit(void)
 		return 0;
 	in_batch = 0;
 	if (run(ST_COMMIT) == -1) {
-		(void)run(ST_ROLLBACK);
+		if (!sqlite3_get_autocommit(db)) /* an I/O error may have rolled it back already */
+			(void)run(ST_ROLLBACK);
 		return -1;
 	}
 	return 0;

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import harness
+from desk import Desk
 from harness import Clients, Process, Prosody, Respa
 
 DEFAULT_TIMEOUT = 60.0
@@ -35,6 +36,10 @@ def pytest_unconfigure(config):
 def _timeout(item) -> float:
     marker = item.get_closest_marker("timeout")
     return float(marker.args[0]) if marker else DEFAULT_TIMEOUT
+
+
+# set for each test once its call has run: did it fail as an xfail marker expected?
+CALL_XFAILED = pytest.StashKey[bool]()
 
 
 class DeadlineExceeded(Exception):
@@ -97,6 +102,8 @@ def pytest_runtest_makereport(item, call):
     """On failure, attach the tails of the server logs (prosody, respa, components)."""
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        item.stash[CALL_XFAILED] = hasattr(report, "wasxfail") and report.skipped
     if not report.failed:
         return
     for name, value in getattr(item, "funcargs", {}).items():
@@ -136,14 +143,17 @@ class RespaFactory:
         self.instances: list[Respa] = []
 
     def __call__(self, config=None, *, raw_config=None, start=True, wait=True,
-                 workdir=None) -> Respa:
+                 workdir=None, allow_disk_full=False) -> Respa:
         """config: {"section": {key: value}} merged over the defaults ([component] pointing
         at this Prosody, [storage] database in the test dir); None removes a section/key.
         start=False returns it unstarted (for check_config(), or start() later);
-        wait=False skips waiting for `ready` (for start-up failure tests)."""
+        wait=False skips waiting for `ready` (for start-up failure tests);
+        allow_disk_full=True lets the test call r.disk_full() later."""
         n = len(self.instances)
         where = workdir or self.workdir / ("respa" if n == 0 else f"respa{n + 1}")
         daemon = Respa(where, self.prosody, config=config, raw_config=raw_config)
+        if allow_disk_full:
+            daemon.allow_disk_full()
         self.instances.append(daemon)
         if start:
             daemon.start()
@@ -163,13 +173,23 @@ class RespaFactory:
 
 
 @pytest.fixture
-def respa(tmp_path, prosody):
+def respa(request, tmp_path, prosody):
     factory = RespaFactory(tmp_path, prosody)
     yield factory
     problems = factory.teardown()
+    if problems and request.node.stash.get(CALL_XFAILED, False):
+        # the known bug of an xfail test (e.g. a sanitizer report) is part of the expected
+        # failure: do not turn it into a teardown error as well
+        return
     if problems:
         # (the log tails are attached to the report by pytest_runtest_makereport)
         pytest.fail("respa misbehaved:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def desk(respa, make_client, prosody):
+    """respa with its agents and customers: `await desk.start(agents=["alice"])` (desk.py)."""
+    return Desk(respa, make_client, prosody)
 
 
 @pytest.fixture(scope="session")

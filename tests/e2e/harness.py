@@ -9,6 +9,7 @@ import asyncio
 import atexit
 import os
 import re
+import resource
 import signal
 import socket
 import sqlite3
@@ -26,6 +27,20 @@ DEFAULT_RESPA_BIN = REPO / "build" / "src" / "respa"
 COMPONENT_JID = "support.localhost"
 COMPONENT_SECRET = "s3cret"
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def respa_binary() -> Path:
+    """The respa under test: $RESPA_BIN, else build/src/respa."""
+    return Path(os.environ.get("RESPA_BIN") or DEFAULT_RESPA_BIN)
+
+
+def respa_sanitized() -> bool:
+    """True for an AddressSanitizer build (e.g. for pytest.mark.xfail(respa_sanitized(), ...)
+    on a bug only the sanitizers see)."""
+    try:
+        return b"__asan_init" in respa_binary().read_bytes()
+    except OSError:
+        return False
 
 
 class HarnessError(RuntimeError):
@@ -379,6 +394,7 @@ class Process:
         self.log_offset = 0          # where the current run's output begins
         self.unexpected_exits: list[str] = []   # crashes seen by stop()
         self._accounted = False     # this run's exit has been looked at already
+        self.popen_kwargs: dict = {}    # extra subprocess.Popen arguments for the next start()
 
     def start(self) -> None:
         if self.running:
@@ -389,7 +405,8 @@ class Process:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
                                          stderr=subprocess.STDOUT, env=self.env,
-                                         start_new_session=True)  # ^C in the terminal is ours
+                                         start_new_session=True,  # ^C in the terminal is ours
+                                         **self.popen_kwargs)
         _track(self.proc.pid, self.name)
 
     @property
@@ -413,10 +430,19 @@ class Process:
         except OSError:
             return ""
 
-    def wait_for_log(self, pattern: Union[str, re.Pattern], timeout: float = 10.0) -> str:
-        """Wait for a line of this run matching pattern (substring or regex); returns it."""
+    def log_mark(self) -> int:
+        """Where the log ends now: pass it as `since` to wait only for lines written later."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def wait_for_log(self, pattern: Union[str, re.Pattern], timeout: float = 10.0,
+                     since: Optional[int] = None) -> str:
+        """Wait for a line of this run (or after the log_mark() `since`) matching pattern
+        (substring or regex); returns it."""
         rx = pattern if isinstance(pattern, re.Pattern) else re.compile(re.escape(pattern))
-        lines = self._lines()
+        lines = self._lines(since)
         found: list[str] = []
 
         def seen() -> bool:
@@ -431,12 +457,21 @@ class Process:
         wait_until(seen, timeout, f"{self.name} log line {rx.pattern!r}", self.diagnostics)
         return found[0]
 
-    def _lines(self) -> Callable[[], list[str]]:
+    async def wait_for_log_async(self, pattern: Union[str, re.Pattern], timeout: float = 10.0,
+                                 since: Optional[int] = None) -> str:
+        """wait_for_log from an async test: the clients keep answering while we wait (e.g. an
+        agent's client approving respa's presence subscription)."""
+        return await asyncio.to_thread(self.wait_for_log, pattern, timeout, since)
+
+    def _lines(self, since: Optional[int] = None) -> Callable[[], list[str]]:
         """An incremental reader of this run's complete log lines (debug logs grow large)."""
-        pos, partial = self.log_offset, b""
+        pos, partial = max(self.log_offset, since or 0), b""
+        # a mark taken while a line was half written: its rest is older news, skip it
+        mid_line = (since is not None and since > self.log_offset
+                    and self._byte_at(since - 1) != b"\n")
 
         def read() -> list[str]:
-            nonlocal pos, partial
+            nonlocal pos, partial, mid_line
             try:
                 with open(self.log_path, "rb") as f:
                     f.seek(pos)
@@ -445,8 +480,18 @@ class Process:
                 return []
             pos += len(chunk)
             *complete, partial = (partial + chunk).split(b"\n")
+            if mid_line and complete:
+                complete, mid_line = complete[1:], False
             return [c.decode(errors="replace") for c in complete]
         return read
+
+    def _byte_at(self, offset: int) -> bytes:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read(1)
+        except OSError:
+            return b""
 
     def wait_exit(self, timeout: float = 10.0) -> int:
         """Wait for the process to exit by itself (e.g. after a fatal stream error)."""
@@ -549,7 +594,7 @@ class Respa(Process):
                  binary: Union[str, Path, None] = None, extra_args: Iterable[str] = ("-v",)):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.binary = Path(binary or os.environ.get("RESPA_BIN") or DEFAULT_RESPA_BIN)
+        self.binary = Path(binary) if binary else respa_binary()
         self.config_path = self.dir / "respa.conf"
         self.db_path = self.dir / "respa.db"
         self.prosody = prosody
@@ -615,6 +660,28 @@ class Respa(Process):
                       f"{res.stdout}{res.stderr}")
         return res
 
+    # --- fault injection: a full disk --------------------------------------------
+    def allow_disk_full(self) -> None:
+        """Call before start() to use disk_full(): respa then inherits Python's ignored
+        SIGXFSZ, so a write past RLIMIT_FSIZE fails with EFBIG (as ENOSPC would on a full
+        disk) instead of killing it."""
+        self.popen_kwargs["restore_signals"] = False
+
+    def disk_full(self, full: bool = True) -> None:
+        """From now on none of respa's files can grow (RLIMIT_FSIZE at the size of the WAL,
+        which every commit appends to); full=False lifts the limit."""
+        assert self.running and self.popen_kwargs.get("restore_signals") is False, \
+            "start respa after allow_disk_full()"
+        if not full:
+            resource.prlimit(self.pid, resource.RLIMIT_FSIZE,
+                             (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+            return
+        wal = self.db_path.with_name(self.db_path.name + "-wal").stat().st_size
+        if self.log_path.stat().st_size + 4096 >= wal:
+            raise HarnessError("respa's log is about as big as its WAL: disk_full() would "
+                               "stop the log too")
+        resource.prlimit(self.pid, resource.RLIMIT_FSIZE, (wal, resource.RLIM_INFINITY))
+
     def db(self) -> sqlite3.Connection:
         """A read-only connection to respa's database (tests must not write)."""
         conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5)
@@ -668,11 +735,13 @@ class Mailbox:
 
     def __init__(self, describe: Callable[[object], str]):
         self.items: list = []
+        self.history: list = []     # everything received, in arrival order (claimed or not)
         self._arrived = asyncio.Event()
         self._describe = describe
 
     def put(self, stanza) -> None:
         self.items.append(stanza)
+        self.history.append(stanza)
         self._arrived.set()
 
     def take(self, pred: Callable[[object], bool]):
@@ -707,10 +776,26 @@ def _jid_matches(actual: slixmpp.JID, wanted: Optional[str]) -> bool:
     return actual.full == wanted if "/" in wanted else actual.bare == slixmpp.JID(wanted).bare
 
 
+STANZA_ERRORS_NS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+
+def error_condition(st) -> str:
+    """The defined condition of an error stanza, read from the XML: slixmpp's
+    st['error']['condition'] knows only RFC 3920's list and gives '' for e.g.
+    policy-violation (RFC 6120)."""
+    err = st.xml.find("{%s}error" % st.namespace)
+    if err is None:
+        return ""
+    for child in err:
+        if child.tag.startswith("{%s}" % STANZA_ERRORS_NS) and not child.tag.endswith("}text"):
+            return child.tag.split("}", 1)[1]
+    return ""
+
+
 def _describe(st) -> str:
     kind = st.name
     body = st["body"] if kind == "message" else st["show"]
-    err = f" error={st['error']['condition']}" if st["type"] == "error" else ""
+    err = f" error={error_condition(st)}" if st["type"] == "error" else ""
     return f"<{kind} from={st['from']} type={st['type']}{err}> {body!r}"
 
 
@@ -738,7 +823,7 @@ class Client:
         self.messages = Mailbox(_describe)
         self.presences = Mailbox(_describe)
         self._session: asyncio.Future = asyncio.get_running_loop().create_future()
-        for plugin in ("xep_0030", "xep_0199", "xep_0092"):
+        for plugin in ("xep_0030", "xep_0199", "xep_0092", "xep_0203"):   # 0203: msg['delay']
             x.register_plugin(plugin)
         # 'message' fires only for messages with a <body>; errors with a body fire both events
         x.add_event_handler("message", lambda m: m["type"] == "error" or self.messages.put(m))
@@ -781,7 +866,14 @@ class Client:
             self._give_up()
             raise
         if presence:
-            self.set_presence(show)
+            # wait for the server to reflect our initial presence: until it has, messages
+            # to our bare JID do not reach this resource (a race on an agent's second device)
+            pres = self.xmpp.make_presence(pshow=show)
+            pres["id"] = pid = self.xmpp.new_id()
+            pres.send()
+            await self.presences.expect(
+                lambda p: p["id"] == pid and p["from"].full == self.full_jid, timeout,
+                "our own initial presence back from the server")
         return self
 
     # --- sending -----------------------------------------------------------
@@ -807,13 +899,17 @@ class Client:
         return await self.messages.expect(lambda m: _jid_matches(m["from"], frm) and pred(m),
                                           timeout, f"message {match!r} from {frm or 'anyone'}")
 
+    def arrival(self, msg: slixmpp.Message) -> int:
+        """0-based arrival position of a message received by this client (to check order)."""
+        return next(i for i, m in enumerate(self.messages.history) if m is msg)
+
     async def expect_error(self, condition: Optional[str] = None, frm: Optional[str] = None,
                            timeout: float = 10.0) -> slixmpp.Message:
         """First message error (optionally with this defined condition, e.g. 'forbidden')."""
         __tracebackhide__ = True
         def pred(m):
             return (m["type"] == "error" and _jid_matches(m["from"], frm)
-                    and (condition is None or m["error"]["condition"] == condition))
+                    and (condition is None or error_condition(m) == condition))
         return await self.messages.expect(pred, timeout,
                                           f"message error {condition!r} from {frm or 'anyone'}")
 
@@ -851,7 +947,7 @@ class Client:
 
     async def iq(self, to: str, payload: str, itype: str = "get", timeout: float = 10.0):
         """Send an iq with a raw XML payload; returns the reply (result or error), never raises
-        for error replies, so tests can look at reply['error']['condition']."""
+        for error replies, so tests can look at error_condition(reply)."""
         iq = self.xmpp.make_iq(ito=to, itype=itype)
         iq.append(ET.fromstring(payload))
         try:
