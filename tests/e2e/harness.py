@@ -216,6 +216,7 @@ allow_unencrypted_plain_auth = true
 consider_websocket_secure = true
 consider_bosh_secure = true
 c2s_stanza_size_limit = {c2s_stanza_size_limit}
+network_settings = {{ nagle = false }}   -- no delayed-ACK waits between stanzas on loopback
 
 admins = {{ {admins} }}
 
