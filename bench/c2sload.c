@@ -559,20 +559,36 @@ read_pidfile(const char *path)
 	return (pid_t)pid;
 }
 
-/* The daemon must be our own orphan (we are its subreaper), never someone else's process. */
-static int
-is_our_descendant(pid_t pid)
+static long
+parent_of(long pid)
 {
 	char path[64], *text, *p;
 	long ppid = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
 	if ((text = read_file(path)) == NULL)
-		return 0;
+		return -1;
 	if ((p = strstr(text, "\nPPid:")) != NULL)
 		ppid = strtol(p + 6, NULL, 10);
 	free(text);
-	return ppid == (long)getpid();
+	return ppid;
+}
+
+/*
+ * The daemon must descend from us (we are its subreaper), never be someone else's process.
+ * Walk up: right after the pidfile appears, a double-forking launcher's middle process may
+ * still be its parent.
+ */
+static int
+is_our_descendant(pid_t pid)
+{
+	long p = pid;
+	int depth;
+
+	for (depth = 0; depth < 8 && p > 1; depth++)
+		if ((p = parent_of(p)) == (long)getpid())
+			return 1;
+	return 0;
 }
 
 static void

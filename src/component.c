@@ -30,6 +30,7 @@ static struct {
 	size_t nout, outcap;
 	xmpp_stanza_t **inbox; /* messages of this pass: answered with an error if it fails */
 	size_t nin, incap;
+	unsigned long handled;
 } comp;
 
 static void conn_handler(xmpp_conn_t *, xmpp_conn_event_t, int, xmpp_stream_error_t *, void *);
@@ -128,12 +129,34 @@ component_abort_pass(void)
 	release_all(comp.inbox, &comp.nin);
 }
 
+/* Stanzas handled since start: the loop reads on while this grows (group commit). */
+unsigned long
+component_handled(void)
+{
+	return comp.handled;
+}
+
+static int
+presence_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	comp.handled++;
+	return presence_handler(conn, st, arg);
+}
+
+static int
+iq_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
+{
+	comp.handled++;
+	return iq_handler(conn, st, arg);
+}
+
 /* Every message is kept until its pass is stored; errors are never answered. */
 static int
 message_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
 	const char *type = xmpp_stanza_get_type(st);
 
+	comp.handled++;
 	if (type == NULL || strcmp(type, "error") != 0)
 		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
 	return conversation_handler(conn, st, arg);
@@ -263,16 +286,16 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 		comp.backoff_ms = BACKOFF_MIN_MS;
 		/* NULL namespace: component stanzas are in jabber:component:accept */
 		xmpp_handler_add(conn, message_handler, NULL, "message", NULL, NULL);
-		xmpp_handler_add(conn, presence_handler, NULL, "presence", NULL, NULL);
-		xmpp_handler_add(conn, iq_handler, NULL, "iq", NULL, NULL);
+		xmpp_handler_add(conn, presence_counted, NULL, "presence", NULL, NULL);
+		xmpp_handler_add(conn, iq_counted, NULL, "iq", NULL, NULL);
 		log_info("connected as %s, ready", comp.conf->jid);
 		presence_connected();
 		return;
 	}
 	comp.connected = 0;
 	xmpp_handler_delete(conn, message_handler);
-	xmpp_handler_delete(conn, presence_handler);
-	xmpp_handler_delete(conn, iq_handler);
+	xmpp_handler_delete(conn, presence_counted);
+	xmpp_handler_delete(conn, iq_counted);
 	if (se)
 		stream_error(se);
 	else if (!comp.stopping)

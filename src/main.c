@@ -8,6 +8,8 @@
 #include "respa.h"
 
 #define LOOP_MS 250
+#define BATCH_STANZAS 256 /* most stanzas one commit covers */
+#define BATCH_PASSES 32   /* most reads without waiting before a commit */
 
 volatile int respa_quit;
 static volatile sig_atomic_t got_hup;
@@ -53,6 +55,25 @@ signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/*
+ * Reads on without waiting while stanzas keep coming, so that one commit covers many
+ * (libstrophe reads 4 KiB a pass). Bounded, so that what was decided goes out soon.
+ */
+static void
+read_batch(xmpp_ctx_t *ctx)
+{
+	unsigned long before = component_handled(), last;
+	int passes = 0;
+
+	xmpp_run_once(ctx, LOOP_MS);
+	do {
+		last = component_handled();
+		if (last == before || last - before >= BATCH_STANZAS || ++passes > BATCH_PASSES)
+			break;
+		xmpp_run_once(ctx, 0);
+	} while (component_handled() != last);
+}
+
 /* One pass: read and decide, commit what was decided, then send it. */
 static void
 run(xmpp_ctx_t *ctx)
@@ -60,7 +81,7 @@ run(xmpp_ctx_t *ctx)
 	int stopping = 0;
 
 	while (!component_is_finished()) {
-		xmpp_run_once(ctx, LOOP_MS);
+		read_batch(ctx);
 		if (store_commit() == 0)
 			component_flush();
 		else {

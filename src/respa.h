@@ -161,6 +161,7 @@ const char *component_jid(void);
 void component_send(xmpp_stanza_t *);
 void component_flush(void);
 void component_abort_pass(void);
+unsigned long component_handled(void);
 
 /* stanza.c: every outgoing stanza is built here; each returns a new stanza for component_send() */
 xmpp_stanza_t *stanza_message(const char *from, const char *to, const char *body);
