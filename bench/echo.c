@@ -3,17 +3,21 @@
  * against. For each <message> with a body it replies to the sender, from the address the
  * message was sent to, with the same body: parse, build a reply, send. That is the least work
  * any component built on libstrophe does per message, so bench/loadgen --compare reports
- * respa's throughput and latency as a fraction of this.
+ * respa's throughput and latency as a fraction of this. Like respa's link it sets TCP_NODELAY,
+ * so both pay the same per-segment cost and neither waits for delayed ACKs.
  *
  * usage: echo JID SECRET HOST PORT       exits 0 on SIGTERM or SIGINT, 1 when the link fails
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sigaction under -std=c11; the Makefile defines it too */
 #endif
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <strophe.h>
@@ -100,12 +104,22 @@ noop_conn_handler(xmpp_conn_t *c, xmpp_conn_event_t ev, int err, xmpp_stream_err
 	(void)c, (void)ev, (void)err, (void)se, (void)arg;
 }
 
+/* The same socket options as respa's link: keepalive, and no Nagle. */
+static int
+sockopt_cb(xmpp_conn_t *conn, void *sock)
+{
+	int one = 1;
+
+	setsockopt(*(int *)sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return xmpp_sockopt_cb_keepalive(conn, sock);
+}
+
 static void
 alloc_sm_state_workaround(xmpp_conn_t *conn)
 {
 	xmpp_conn_set_sockopt_callback(conn, refuse_socket);
 	(void)xmpp_connect_client(conn, "127.0.0.1", 1, noop_conn_handler, NULL);
-	xmpp_conn_set_sockopt_callback(conn, xmpp_sockopt_cb_keepalive);
+	xmpp_conn_set_sockopt_callback(conn, sockopt_cb);
 }
 
 static void

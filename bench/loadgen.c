@@ -1847,9 +1847,12 @@ print_table(const struct run *r)
 	const struct opts *o = &r->o;
 	const struct startup_result *su = &r->startup;
 
-	printf("respa bench: %d agents, %d conversations, %" PRIu64 " messages of %d bytes, "
-	    "window %" PRIu64 "\nmachine: %d x %s, %s, load average at start %s\n", o->agents,
-	    o->convs, o->messages, o->body, o->window, r->nproc, r->model, r->kernel, r->loadavg);
+	if (o->relay)
+		printf("respa bench: %d agents, %d conversations, %" PRIu64 " messages of %d "
+		    "bytes, window %" PRIu64 "\n", o->agents, o->convs, o->messages, o->body,
+		    o->window);
+	printf("machine: %d x %s, %s, load average at start %s\n", r->nproc, r->model, r->kernel,
+	    r->loadavg);
 	if (o->quickack)
 		printf("--quickack: every read is acknowledged at once, unlike a real server\n");
 	if (r->res[T_ECHO].ran || r->res[T_RESPA].ran)
@@ -2066,8 +2069,8 @@ usage(FILE *f)
 	    "usage: loadgen [options]\n"
 	    "  what to run (default: --relay):\n"
 	    "  --relay            open conversations, then relay at full speed and at half load\n"
-	    "  --compare          --relay on bench/echo, then on respa, and print the ratio\n"
-	    "  --target T         respa (default) or echo, for --relay and --stall\n"
+	    "  --compare          run on bench/echo, then on respa, and print the ratio\n"
+	    "  --target T         respa (default) or echo, without --compare\n"
 	    "  --startup          start-up time with a filled database\n"
 	    "  --stall            pathological stanzas: how long the loop stands still\n"
 	    "  sizes:\n"
@@ -2162,7 +2165,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'R': o->relay = 1; break;
-		case 'C': o->compare = o->relay = 1; break;
+		case 'C': o->compare = 1; break;
 		case 'T':
 			if (strcmp(optarg, "echo") == 0)
 				o->target = T_ECHO;
