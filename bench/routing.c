@@ -20,12 +20,6 @@
 
 volatile int respa_quit;
 
-time_t
-respa_now(void)
-{
-	return time(NULL);
-}
-
 #define BATCH 1000 /* decisions between commits, as a busy loop pass would have */
 
 struct result {
@@ -157,6 +151,7 @@ world_up(struct world *w, long n)
 		fatalx("store");
 	presence_init(w->conf);
 	router_init(w->conf);
+	queue_init(w->conf);
 	conversation_init(w->conf);
 	w->ctx = xmpp_ctx_new(NULL, NULL);
 	component_init(w->conf, w->ctx);
@@ -169,6 +164,9 @@ world_down(struct world *w)
 
 	settle();
 	conversation_free_all();
+	queue_free_all();
+	router_free();
+	timer_free_all();
 	store_close();
 	component_free();
 	xmpp_ctx_free(w->ctx);

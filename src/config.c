@@ -12,7 +12,7 @@
 
 #include "respa.h"
 
-enum section { SEC_NONE, SEC_COMPONENT, SEC_STORAGE, SEC_ADMIN, SEC_AGENT, SEC_QUEUE };
+enum section { SEC_NONE, SEC_COMPONENT, SEC_STORAGE, SEC_ADMIN, SEC_ROUTING, SEC_AGENT, SEC_QUEUE };
 
 struct parser {
 	struct config *conf;
@@ -122,6 +122,7 @@ agent_get(struct config *conf, const char *written)
 	a = xcalloc(1, sizeof(*a));
 	a->jid = jid;
 	a->capacity = DEFAULT_CAPACITY;
+	TAILQ_INIT(&a->convs);
 	map_put(conf->agent_map, a->jid, a);
 	*conf->agents_tail = a;
 	conf->agents_tail = &a->next;
@@ -129,7 +130,7 @@ agent_get(struct config *conf, const char *written)
 }
 
 static void
-member_add(struct parser *p, struct queue *q, const char *jid)
+member_add(struct parser *p, struct queue *q, const char *jid, int tier)
 {
 	struct agent *a = agent_get(p->conf, jid);
 	struct member *m;
@@ -142,7 +143,7 @@ member_add(struct parser *p, struct queue *q, const char *jid)
 	m = xcalloc(1, sizeof(*m));
 	m->agent = a;
 	m->queue = q;
-	m->tier = 1;
+	m->tier = tier;
 	m->next_of_agent = a->members;
 	a->members = m;
 }
@@ -171,13 +172,26 @@ admin_add(struct parser *p, const char *jid)
 	c->admins[c->nadmins++] = jid_fold(jid);
 }
 
+/* JID, or JID:TIER for a later tier (a colon cannot occur in a bare JID). */
 static void
-queue_agent_add(struct parser *p, const char *jid)
+queue_agent_add(struct parser *p, const char *word)
 {
+	char *jid = xstrdup(word), *colon = strrchr(jid, ':');
+	long tier = 1;
+
+	if (colon) {
+		*colon = '\0';
+		if (parse_int(colon + 1, 1, 9, &tier) == -1) {
+			perr(p, "bad tier in \"%s\": write JID:TIER with a tier from 1 to 9", word);
+			free(jid);
+			return;
+		}
+	}
 	if (!valid_bare_jid(jid))
 		perr(p, "not a bare JID: %s", jid);
 	else
-		member_add(p, p->queue, jid);
+		member_add(p, p->queue, jid, (int)tier);
+	free(jid);
 }
 
 /* Key setters: each validates its value and reports errors itself. */
@@ -264,6 +278,120 @@ set_capacity(struct parser *p, const char *v)
 		p->agent->capacity = (int)n;
 }
 
+/* A duration: seconds, or a number with s, m or h ("90", "30s", "5m", "2h"). */
+static int
+parse_duration(const char *v, long min, long max, long *out)
+{
+	char *end;
+	long n, unit = 1;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || n < 0)
+		return -1;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		unit = 60, end++;
+	else if (*end == 'h')
+		unit = 3600, end++;
+	if (*end != '\0' || n > max / unit || n * unit < min)
+		return -1;
+	*out = n * unit;
+	return 0;
+}
+
+static void
+set_seconds(struct parser *p, const char *key, const char *v, long min, long max, int *dst)
+{
+	long n;
+
+	if (parse_duration(v, min, max, &n) == -1)
+		perr(p, "%s must be a duration from %ld to %ld seconds (as 90, 30s, 5m or 2h), "
+		    "not \"%s\"", key, min, max, v);
+	else
+		*dst = (int)n;
+}
+
+#define DURATION_SETTER(fn, key, min, max, dst) \
+	static void fn(struct parser *p, const char *v) { set_seconds(p, key, v, min, max, dst); }
+DURATION_SETTER(set_agent_grace, "agent_grace", 0, 86400, &p->conf->agent_grace)
+DURATION_SETTER(set_reject_delay, "reject_delay", 0, 3600, &p->conf->reject_delay)
+DURATION_SETTER(set_tier_wait, "tier_wait", 0, 86400, &p->queue->tier_wait)
+DURATION_SETTER(set_offer_timeout, "offer_timeout", 1, 3600, &p->queue->offer_timeout)
+DURATION_SETTER(set_max_wait, "max_wait", 1, 7 * 86400, &p->queue->max_wait)
+DURATION_SETTER(set_wrap_up, "wrap_up", 0, 3600, &p->queue->wrap_up)
+DURATION_SETTER(set_idle_close, "idle_close", 1, 30 * 86400, &p->queue->idle_close)
+DURATION_SETTER(set_customer_grace, "customer_grace", 0, 86400, &p->queue->customer_grace)
+DURATION_SETTER(set_notice_interval, "notice_interval", 1, 3600, &p->queue->notice_interval)
+
+static void
+set_max_no_answer(struct parser *p, const char *v)
+{
+	long n;
+
+	if (parse_int(v, 0, 100, &n) == -1)
+		perr(p, "max_no_answer must be a number of offers from 0 (never pause) to 100, "
+		    "not \"%s\"", v);
+	else
+		p->conf->max_no_answer = (int)n;
+}
+
+static void
+set_strategy(struct parser *p, const char *v)
+{
+	if (strategy_parse(v, &p->queue->strategy) == -1)
+		perr(p, "strategy must be longest-idle, least-busy, round-robin or ring-all, "
+		    "not \"%s\"", v);
+}
+
+static void
+set_mode(struct parser *p, const char *v)
+{
+	if (strcmp(v, "auto") == 0)
+		p->queue->mode = MODE_AUTO;
+	else if (strcmp(v, "offer") == 0)
+		p->queue->mode = MODE_OFFER;
+	else
+		perr(p, "mode must be auto (assign at once) or offer (the agent accepts), "
+		    "not \"%s\"", v);
+}
+
+static void
+set_q_capacity(struct parser *p, const char *v)
+{
+	long n;
+
+	if (parse_int(v, 1, 100, &n) == -1)
+		perr(p, "capacity must be a number of chats from 1 to 100, not \"%s\"", v);
+	else
+		p->queue->capacity = (int)n;
+}
+
+static void
+set_hours(struct parser *p, const char *v)
+{
+	char err[160];
+
+	if (hours_parse(p->queue->hours, v, err, sizeof(err)) == -1)
+		perr(p, "hours: %s", err);
+}
+
+static void
+set_closed_dates(struct parser *p, const char *v)
+{
+	char err[160];
+
+	if (hours_parse_closed(p->queue->hours, v, err, sizeof(err)) == -1)
+		perr(p, "closed: %s", err);
+}
+
+static void set_offline(struct parser *p, const char *v) { set_str(&p->queue->offline_text, v); }
+static void set_max_wait_text(struct parser *p, const char *v)
+{
+	set_str(&p->queue->max_wait_text, v);
+}
+
 static const struct key {
 	enum section section;
 	const char *name;
@@ -277,6 +405,9 @@ static const struct key {
 	{ SEC_STORAGE, "database", set_database },
 	{ SEC_STORAGE, "synchronous", set_synchronous },
 	{ SEC_ADMIN, "jids", set_admins },
+	{ SEC_ROUTING, "agent_grace", set_agent_grace },
+	{ SEC_ROUTING, "max_no_answer", set_max_no_answer },
+	{ SEC_ROUTING, "reject_delay", set_reject_delay },
 	{ SEC_AGENT, "capacity", set_capacity },
 	{ SEC_QUEUE, "name", set_q_name },
 	{ SEC_QUEUE, "agents", set_agents },
@@ -285,11 +416,25 @@ static const struct key {
 	{ SEC_QUEUE, "queued_text", set_queued },
 	{ SEC_QUEUE, "assigned_text", set_assigned },
 	{ SEC_QUEUE, "closed_text", set_closed },
+	{ SEC_QUEUE, "offline_text", set_offline },
+	{ SEC_QUEUE, "max_wait_text", set_max_wait_text },
+	{ SEC_QUEUE, "strategy", set_strategy },
+	{ SEC_QUEUE, "mode", set_mode },
+	{ SEC_QUEUE, "capacity", set_q_capacity },
+	{ SEC_QUEUE, "tier_wait", set_tier_wait },
+	{ SEC_QUEUE, "offer_timeout", set_offer_timeout },
+	{ SEC_QUEUE, "max_wait", set_max_wait },
+	{ SEC_QUEUE, "wrap_up", set_wrap_up },
+	{ SEC_QUEUE, "idle_close", set_idle_close },
+	{ SEC_QUEUE, "customer_grace", set_customer_grace },
+	{ SEC_QUEUE, "notice_interval", set_notice_interval },
+	{ SEC_QUEUE, "hours", set_hours },
+	{ SEC_QUEUE, "closed", set_closed_dates },
 };
 
 static const char *const section_names[] = {
 	[SEC_COMPONENT] = "component", [SEC_STORAGE] = "storage", [SEC_ADMIN] = "admin",
-	[SEC_AGENT] = "agent", [SEC_QUEUE] = "queue",
+	[SEC_ROUTING] = "routing", [SEC_AGENT] = "agent", [SEC_QUEUE] = "queue",
 };
 
 static void
@@ -309,8 +454,15 @@ begin_queue(struct parser *p, const char *name)
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->name = xstrdup(name);
+	q->hours = xcalloc(1, sizeof(*q->hours));
+	q->tier_wait = 30;
+	q->offer_timeout = 20;
+	q->max_wait = 300;
+	q->idle_close = 1800;
+	q->customer_grace = 120;
+	q->notice_interval = 60;
 	TAILQ_INIT(&q->waiting);
-	TAILQ_INIT(&q->ready);
+	TAILQ_INIT(&q->offline);
 	map_put(c->queue_map, q->name, q);
 	*c->queues_tail = q;
 	c->queues_tail = &q->next;
@@ -494,6 +646,14 @@ finish(struct parser *p)
 		if (q->closed_text == NULL)
 			q->closed_text = xstrdup("This chat has ended. Thank you for contacting us; "
 			    "write again any time.");
+		if (q->offline_text == NULL)
+			q->offline_text = xasprintf("%s is closed right now. Your message is saved, "
+			    "and we will get back to you.", q->title);
+		if (q->max_wait_text == NULL)
+			q->max_wait_text = xstrdup("We are sorry: no agent has been able to answer "
+			    "yet. Please write your email address or phone number here, and we will "
+			    "get back to you. If an agent becomes free in the meantime, they will "
+			    "answer here.");
 	}
 }
 
@@ -538,6 +698,9 @@ config_load(const char *path, FILE *err)
 	p.conf->host = xstrdup("127.0.0.1");
 	p.conf->port = 5347;
 	p.conf->max_body = DEFAULT_MAX_BODY;
+	p.conf->agent_grace = 60;
+	p.conf->max_no_answer = 3;
+	p.conf->reject_delay = 20;
 	p.conf->agent_map = map_new();
 	p.conf->agents_tail = &p.conf->agents;
 	p.conf->queues_tail = &p.conf->queues;
@@ -587,6 +750,10 @@ queue_free(struct queue *q)
 	free(q->queued_text);
 	free(q->assigned_text);
 	free(q->closed_text);
+	free(q->offline_text);
+	free(q->max_wait_text);
+	hours_free(q->hours);
+	free(q->hours);
 	free(q);
 }
 
@@ -596,6 +763,7 @@ agent_free(struct agent *a)
 	struct member *m, *mn;
 	struct resource *r, *rn;
 
+	free(a->pause_reason);
 	for (m = a->members; m; m = mn) {
 		mn = m->next_of_agent;
 		free(m);

@@ -1,6 +1,8 @@
 /*
- * Conversations: open on a customer's first message, relay both ways, agents' slash commands,
- * close with the CRM record. State changes only through conv_enter_state().
+ * Conversations: open on a customer's first message, offers to agents, relay both ways,
+ * agents' slash commands, the customer-side timers (no answer, inactivity, customer gone),
+ * out-of-hours capture, and the close with the CRM record. State changes only through
+ * conv_enter_state().
  *
  * Addresses: the customer writes to QUEUE@component and hears back from it; the agent sees
  * each chat as its own contact c-ID@component, so any plain client works.
@@ -14,11 +16,16 @@
 
 static struct config *conf;
 static struct map *by_node; /* "c-42" -> conv */
-static struct map *by_key;  /* "queue\nbare customer JID" -> the open conv */
+static struct map *by_key;  /* "entry queue\nbare customer JID" -> the open conv */
 
 static const char *const state_names[] = {
-	[CONV_QUEUED] = "queued", [CONV_ACTIVE] = "active", [CONV_CLOSED] = "closed",
+	[CONV_QUEUED] = "queued", [CONV_OFFERED] = "offered", [CONV_ACTIVE] = "active",
+	[CONV_OFFLINE] = "offline", [CONV_CLOSED] = "closed",
 };
+
+static void max_wait_timer(void *);
+static void idle_timer(void *);
+static void customer_grace_timer(void *);
 
 void
 conversation_init(struct config *c)
@@ -50,7 +57,8 @@ conv_enter_state(struct conv *c, enum conv_state to)
 }
 
 static struct conv *
-conv_new(int64_t id, struct queue *q, const char *customer, int64_t contact, time_t created_at)
+conv_new(int64_t id, struct queue *entry, struct queue *q, const char *customer, int64_t contact,
+    time_t created_at)
 {
 	struct conv *c = xcalloc(1, sizeof(*c));
 	char *bare = jid_bare(customer);
@@ -59,26 +67,39 @@ conv_new(int64_t id, struct queue *q, const char *customer, int64_t contact, tim
 	snprintf(c->node, sizeof(c->node), "c-%" PRId64, id);
 	c->addr = xasprintf("%s@%s", c->node, conf->jid);
 	c->customer = xstrdup(customer);
-	c->key = xasprintf("%s\n%s", q->name, bare);
+	c->key = xasprintf("%s\n%s", entry->name, bare);
+	c->entry = entry;
 	c->queue = q;
 	c->contact_id = contact;
 	c->channel = crm_channel(customer);
-	c->created_at = created_at;
+	c->created_at = c->last_activity = created_at;
 	c->state = CONV_QUEUED;
+	c->ids = relay_ids_new();
+	timer_init(&c->max_wait_timer, max_wait_timer, c);
+	timer_init(&c->idle_timer, idle_timer, c);
+	timer_init(&c->grace_timer, customer_grace_timer, c);
 	map_put(by_node, c->node, c);
 	map_put(by_key, c->key, c);
 	free(bare);
 	return c;
 }
 
+static void offer_remove(struct offer *);
+
 static void
 conv_free(struct conv *c)
 {
+	while (c->offers)
+		offer_remove(c->offers);
+	timer_cancel(&c->max_wait_timer);
+	timer_cancel(&c->idle_timer);
+	timer_cancel(&c->grace_timer);
 	map_del(by_node, c->node);
 	map_del(by_key, c->key);
 	free(c->addr);
 	free(c->customer);
 	free(c->key);
+	relay_ids_free(c->ids);
 	free(c);
 }
 
@@ -121,23 +142,19 @@ conversation_free_all(void)
 	map_free(by_key);
 }
 
+/* --- telling people ------------------------------------------------------------------- */
+
 static void
 tell_customer(const struct conv *c, const char *text)
 {
-	component_send(stanza_message(c->queue->jid, c->customer, text));
+	component_send(stanza_message(c->entry->jid, c->customer, text));
 }
 
 static void
-tell_agent(const struct conv *c, const char *text)
-{
-	component_send(stanza_message(c->addr, c->agent->jid, text));
-}
+tell_customerf(const struct conv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
-tell_agentf(const struct conv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-tell_agentf(const struct conv *c, const char *fmt, ...)
+tell_customerf(const struct conv *c, const char *fmt, ...)
 {
 	va_list ap;
 	char *text;
@@ -146,15 +163,45 @@ tell_agentf(const struct conv *c, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
-	tell_agent(c, text);
+	tell_customer(c, text);
 	free(text);
 }
 
-/* Replays the transcript to a newly assigned agent, each line at its original time. */
+/* Speaks to an agent from the conversation's own address. */
+static void
+tell(const struct conv *c, const struct agent *a, const char *text)
+{
+	component_send(stanza_message(c->addr, a->jid, text));
+}
+
+static void
+tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	tell(c, a, text);
+	free(text);
+}
+
+struct replay {
+	const struct conv *conv;
+	const struct agent *agent;
+};
+
+/* Replays the transcript to an agent, each line at its original time. */
 static int
 replay_message(const struct stored_message *m, void *arg)
 {
-	const struct conv *c = arg;
+	const struct replay *r = arg;
 	char *text;
 
 	if (strcmp(m->direction, "in") == 0)
@@ -162,48 +209,216 @@ replay_message(const struct stored_message *m, void *arg)
 	else
 		text = xasprintf("[%s %s] %s", strcmp(m->direction, "note") == 0 ? "note by" :
 		    "answer by", m->sender_jid, m->body);
-	component_send(stanza_message_delayed(c->addr, c->agent->jid, text, m->created_at));
+	component_send(stanza_message_delayed(r->conv->addr, r->agent->jid, text, m->created_at));
 	free(text);
 	return 0;
 }
 
-void
-conversation_assign(struct conv *c, struct agent *a)
+/* What an agent sees first of a chat: a header line, then the transcript so far. */
+static void
+introduce(const struct conv *c, const struct agent *a, const char *lead, const char *tail)
 {
+	struct replay r = { c, a };
 	char *bare = jid_bare(c->customer);
+
+	tellf(c, a, "%s #%" PRId64 " from %s in %s (%s). %s", lead, c->id, bare, c->queue->title,
+	    c->channel, tail);
+	(void)store_messages_foreach(c->id, replay_message, &r);
+	free(bare);
+}
+
+/* --- agents taking and leaving chats ------------------------------------------------- */
+
+static void
+take(struct conv *c, struct agent *a)
+{
 	time_t now = respa_now();
 
 	c->agent = a;
 	a->chats++;
+	TAILQ_INSERT_TAIL(&a->convs, c, agent_link);
+	router_agent_busy(a);
 	conv_enter_state(c, CONV_ACTIVE);
 	if (c->assigned_at == 0)
 		c->assigned_at = now;
 	if (store_conv_assign(c->id, a->jid, now) == -1)
 		log_warnx("conversation %" PRId64 ": assignment to %s not stored", c->id, a->jid);
 	log_info("conversation %" PRId64 " in %s assigned to %s", c->id, c->queue->name, a->jid);
-	tell_agentf(c, "New chat #%" PRId64 " from %s in %s (%s). Write here to answer; "
-	    "/help lists the commands.", c->id, bare, c->queue->title, c->channel);
-	(void)store_messages_foreach(c->id, replay_message, c);
-	tell_customer(c, c->queue->assigned_text);
-	free(bare);
 }
 
-/* Opens a conversation for a customer's first message; NULL when it cannot be stored. */
-static struct conv *
-conversation_open(struct queue *q, const char *from, time_t now)
+/* The agent lets go of the chat; the caller says where it goes next. */
+static struct agent *
+release(struct conv *c)
 {
-	char *bare = jid_bare(from);
-	const char *channel = crm_channel(from);
-	int64_t contact, id = -1;
+	struct agent *a = c->agent;
 
-	if ((contact = store_contact_for_jid(bare, now)) != -1)
-		id = store_conv_add(q->name, from, contact, channel, now);
-	free(bare);
-	if (id == -1)
+	if (a == NULL)
 		return NULL;
-	log_info("conversation %" PRId64 " opened in %s", id, q->name);
-	return conv_new(id, q, from, contact, now);
+	TAILQ_REMOVE(&a->convs, c, agent_link);
+	a->chats--;
+	router_agent_busy(a);
+	c->agent = NULL;
+	return a;
 }
+
+void
+conversation_assign(struct conv *c, struct agent *a)
+{
+	take(c, a);
+	introduce(c, a, "New chat", "Write here to answer; /help lists the commands.");
+	tell_customer(c, c->queue->assigned_text);
+}
+
+/* Back to the front of its queue's line, for the next free agent. */
+static void
+requeue(struct conv *c)
+{
+	conv_enter_state(c, CONV_QUEUED);
+	c->requeued = 1;
+	if (store_conv_requeue(c->id, c->queue->name) == -1)
+		log_warnx("conversation %" PRId64 ": requeue not stored", c->id);
+	router_enqueue(c);
+}
+
+/* --- offers --------------------------------------------------------------------------- */
+
+static void
+offer_remove(struct offer *o)
+{
+	struct offer **pp;
+
+	for (pp = &o->conv->offers; *pp != o; pp = &(*pp)->next_of_conv)
+		;
+	*pp = o->next_of_conv;
+	for (pp = &o->agent->offer_list; *pp != o; pp = &(*pp)->next_of_agent)
+		;
+	*pp = o->next_of_agent;
+	o->agent->offers--;
+	timer_cancel(&o->timer);
+	free(o);
+}
+
+static struct offer *
+offer_find(const struct conv *c, const struct agent *a)
+{
+	struct offer *o;
+
+	for (o = c->offers; o; o = o->next_of_conv)
+		if (o->agent == a)
+			return o;
+	return NULL;
+}
+
+/* The offer ended without the agent taking the chat: the chat moves on. */
+static void
+offer_failed(struct offer *o, int missed)
+{
+	struct conv *c = o->conv;
+	struct agent *a = o->agent;
+
+	offer_remove(o);
+	router_exclude(c, a, conf->reject_delay);
+	if (missed) {
+		a->missed++;
+		tellf(c, a, "You did not answer chat #%" PRId64 " within %d s, so it goes to "
+		    "another agent.", c->id, c->queue->offer_timeout);
+		log_info("conversation %" PRId64 ": offer to %s not answered (%d in a row)", c->id,
+		    a->jid, a->missed);
+	} else {
+		a->missed = 0;
+		tellf(c, a, "You turned down chat #%" PRId64 "; it goes to another agent.", c->id);
+		log_info("conversation %" PRId64 ": %s turned the offer down", c->id, a->jid);
+	}
+	if (c->offers == NULL)
+		requeue(c);
+	if (missed && conf->max_no_answer && a->missed >= conf->max_no_answer && !a->paused) {
+		component_send(stanza_message(conf->jid, a->jid, "You are paused because you did "
+		    "not answer the last offers. Write /ready here when you are back to get chats "
+		    "again."));
+		agent_pause(a, "offers not answered");
+	} else
+		router_agent_changed(a);
+}
+
+static void
+offer_timer(void *arg)
+{
+	offer_failed(arg, 1);
+}
+
+void
+conversation_offer(struct conv *c, struct agent *a)
+{
+	struct offer *o = xcalloc(1, sizeof(*o));
+
+	o->conv = c;
+	o->agent = a;
+	o->next_of_conv = c->offers;
+	c->offers = o;
+	o->next_of_agent = a->offer_list;
+	a->offer_list = o;
+	a->offers++;
+	timer_init(&o->timer, offer_timer, o);
+	timer_in(&o->timer, c->queue->offer_timeout);
+	conv_enter_state(c, CONV_OFFERED);
+	log_info("conversation %" PRId64 " in %s offered to %s", c->id, c->queue->name, a->jid);
+	introduce(c, a, "Offer: chat", "Answer here to take it, or write /accept or /reject.");
+}
+
+/* The agent took an offered chat; the others who had it are told. */
+static void
+accept(struct conv *c, struct agent *a)
+{
+	struct offer *o;
+	struct agent *other;
+
+	a->missed = 0;
+	take(c, a); /* first, so that its slot is never free in between */
+	while ((o = c->offers) != NULL) {
+		other = o->agent;
+		offer_remove(o);
+		if (other != a) {
+			tellf(c, other, "Chat #%" PRId64 " was taken by another agent.", c->id);
+			router_agent_changed(other);
+		}
+	}
+	tellf(c, a, "Chat #%" PRId64 " is yours.", c->id);
+	tell_customer(c, c->queue->assigned_text);
+	router_agent_changed(a);
+}
+
+/* The agent went offline: its offers go to others at once, without counting as missed. */
+void
+conversation_withdraw_offers(struct agent *a)
+{
+	struct conv *c;
+
+	while (a->offer_list) {
+		c = a->offer_list->conv;
+		offer_remove(a->offer_list);
+		if (c->offers == NULL)
+			requeue(c);
+	}
+}
+
+/* The agent stayed offline past its grace: each of its chats goes to the next agent. */
+void
+conversation_agent_gone(struct agent *a)
+{
+	struct conv *c;
+
+	while ((c = TAILQ_FIRST(&a->convs)) != NULL) {
+		release(c);
+		tell_customer(c, "Your agent was disconnected. You keep your place at the front "
+		    "of the line, and the next free agent takes over the chat.");
+		log_info("conversation %" PRId64 ": %s is gone; back to %s", c->id, a->jid,
+		    c->queue->name);
+		requeue(c);
+	}
+	router_agent_changed(a);
+}
+
+/* --- closing -------------------------------------------------------------------------- */
 
 /* Writes the CRM record, tells both sides, frees the agent's slot. */
 static int
@@ -211,6 +426,7 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 {
 	struct agent *a = c->agent;
 	struct summary_facts f;
+	struct offer *o;
 	char generated[1024], *tags = store_tags(c->id), *first = NULL, *bare;
 	time_t now = respa_now();
 	int rc;
@@ -238,30 +454,154 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 	free(first);
 	if (rc == -1)
 		return -1;
-	tell_customer(c, c->queue->closed_text);
+	if (a) /* before its slot frees: no chat may slip in during wrap-up */
+		agent_wrap_up(a, c->queue->wrap_up);
+	if (c->state != CONV_OFFLINE && strcmp(reason, "customer-left") != 0)
+		tell_customer(c, c->queue->closed_text);
 	if (a)
-		tell_agentf(c, "Chat #%" PRId64 " closed. Summary: %s", c->id, summary);
+		tellf(c, a, "Chat #%" PRId64 " closed. Summary: %s", c->id, summary);
+	for (o = c->offers; o; o = o->next_of_conv)
+		tellf(c, o->agent, "Chat #%" PRId64 " was closed before anyone took it.", c->id);
 	log_info("conversation %" PRId64 " closed (%s)", c->id, reason);
 	if (c->state == CONV_QUEUED)
 		router_dequeue(c);
+	else if (c->state == CONV_OFFLINE)
+		TAILQ_REMOVE(&c->queue->offline, c, wait_link);
+	release(c);
 	conv_enter_state(c, CONV_CLOSED);
-	conv_free(c);
-	if (a) {
-		a->chats--;
-		router_agent_changed(a);
+	while (c->offers) {
+		struct agent *other = c->offers->agent;
+
+		offer_remove(c->offers);
+		router_agent_changed(other);
 	}
+	queue_changed(c->queue);
+	conv_free(c);
+	if (a)
+		router_agent_changed(a);
 	return 0;
 }
 
-/* Agents' commands, written in the conversation; never relayed to the customer. */
+/* The queue opened: its out-of-hours conversations end; their tasks stay. */
+int
+conversation_close_offline(struct queue *q)
+{
+	struct conv *c;
+	int n = 0;
+
+	while ((c = TAILQ_FIRST(&q->offline)) != NULL) {
+		if (conversation_close(c, "offline", NULL, 0) == -1) {
+			TAILQ_REMOVE(&q->offline, c, wait_link); /* the reload puts it back */
+			continue;
+		}
+		n++;
+	}
+	return n;
+}
+
+/* --- the customer's side: no answer, inactivity, gone --------------------------------- */
+
+/* A follow-up task for the queue, once per conversation, so that nobody is lost. */
+static void
+followup(struct conv *c, const char *kind, const char *why)
+{
+	char *bare, *title;
+
+	if (c->followup)
+		return;
+	bare = jid_bare(c->customer);
+	title = xasprintf("%s: %s in %s (chat #%" PRId64 ")", why, bare, c->entry->title, c->id);
+	if (store_task_add(c->id, c->contact_id, c->queue->jid, kind, title, respa_now(),
+	    respa_now()) != -1)
+		c->followup = 1;
+	free(title);
+	free(bare);
+}
+
+/* Nobody answered within max_wait: say so honestly, ask how to reach them, make a task. */
+static void
+max_wait_timer(void *arg)
+{
+	struct conv *c = arg;
+
+	if (c->first_response_at != 0 || c->followup)
+		return;
+	log_info("conversation %" PRId64 ": no answer within %d s; follow-up task for %s", c->id,
+	    c->queue->max_wait, c->queue->name);
+	tell_customer(c, c->queue->max_wait_text);
+	followup(c, "follow-up", "No answer in time");
+}
+
+/* Closes a chat nobody wrote in for idle_close, once an agent has answered. */
+static void
+idle_timer(void *arg)
+{
+	struct conv *c = arg;
+	time_t due = c->last_activity + c->queue->idle_close;
+	int mins = c->queue->idle_close / 60;
+
+	if (respa_now() < due) { /* messages moved it on: look again then */
+		timer_at(&c->idle_timer, (int64_t)due * 1000);
+		return;
+	}
+	if (mins > 0)
+		tell_customerf(c, "This chat was closed because nobody wrote for %d minute%s.", mins,
+		    mins == 1 ? "" : "s");
+	else
+		tell_customer(c, "This chat was closed because nobody wrote for a while.");
+	if (conversation_close(c, "inactive", NULL, 1) == -1)
+		timer_in(&c->idle_timer, 60);
+}
+
+/* The customer went away (a web tab closed) and did not come back in time. */
+static void
+customer_grace_timer(void *arg)
+{
+	struct conv *c = arg;
+	const char *reason = c->state == CONV_OFFLINE ? "offline" : "customer-left";
+
+	if (c->first_response_at == 0 && c->state != CONV_OFFLINE)
+		followup(c, "follow-up", "Left before an answer");
+	if (conversation_close(c, reason, NULL, c->first_response_at != 0) == -1)
+		timer_in(&c->grace_timer, 60);
+}
+
+/* Presence from a customer to a queue address: gone starts the grace, back ends it. */
+void
+conversation_customer_presence(struct queue *q, const char *from, int available)
+{
+	char *bare = jid_bare(from), *key = xasprintf("%s\n%s", q->name, bare);
+	struct conv *c = map_get(by_key, key);
+
+	free(key);
+	free(bare);
+	if (c == NULL)
+		return;
+	if (available)
+		timer_cancel(&c->grace_timer);
+	else if (strcmp(from, c->customer) == 0 && !timer_armed(&c->grace_timer))
+		timer_in(&c->grace_timer, q->customer_grace);
+}
+
+/* Something was said in the chat: inactivity counts from now (the timer moves lazily). */
+static void
+activity(struct conv *c, time_t now)
+{
+	c->last_activity = now;
+	if (c->first_response_at && !timer_armed(&c->idle_timer))
+		timer_at(&c->idle_timer, (int64_t)(now + c->queue->idle_close) * 1000);
+}
+
+/* --- agents' commands, written in the conversation; never relayed to the customer ----- */
+
 struct agent_cmd {
 	const char *name, *usage, *help;
-	void (*fn)(struct conv *, const char *args);
+	void (*fn)(struct conv *, struct agent *, const char *args);
 };
 static const struct agent_cmd agent_cmds[];
 
 static void
-cmd_help(struct conv *c, const char *args)
+cmd_help(struct conv *c, struct agent *a, const char *args)
 {
 	const struct agent_cmd *cmd;
 	size_t len = 0;
@@ -273,18 +613,18 @@ cmd_help(struct conv *c, const char *args)
 	for (cmd = agent_cmds; cmd->name && len < sizeof(buf); cmd++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n%s: %s", cmd->usage,
 		    cmd->help);
-	tell_agent(c, buf);
+	tell(c, a, buf);
 }
 
 static void
-cmd_close(struct conv *c, const char *args)
+cmd_close(struct conv *c, struct agent *a, const char *args)
 {
 	if (conversation_close(c, "agent", args, 1) == -1)
-		tell_agent(c, "The chat could not be closed: the database failed. Try again.");
+		tell(c, a, "The chat could not be closed: the database failed. Try again.");
 }
 
 static void
-cmd_task(struct conv *c, const char *args)
+cmd_task(struct conv *c, struct agent *a, const char *args)
 {
 	char err[128], when[64];
 	const char *title;
@@ -293,29 +633,29 @@ cmd_task(struct conv *c, const char *args)
 	int64_t id;
 
 	if (due_parse(args, now, c->queue->timezone, &due, &title, err, sizeof(err)) == -1) {
-		tell_agentf(c, "%s. Usage: /task [due] text", err);
+		tellf(c, a, "%s. Usage: /task [due] text", err);
 		return;
 	}
 	if (*title == '\0') {
-		tell_agent(c, "Usage: /task [due] text, where due is +2h, +1d, tomorrow 10:00 "
+		tell(c, a, "Usage: /task [due] text, where due is +2h, +1d, tomorrow 10:00 "
 		    "or 2026-12-01 14:30");
 		return;
 	}
 	if (due == 0) /* no due time: tomorrow morning */
 		(void)due_parse("tomorrow", now, c->queue->timezone, &due, &args, err, sizeof(err));
-	id = store_task_add(c->id, c->contact_id, c->agent->jid, "follow-up", title, due, now);
+	id = store_task_add(c->id, c->contact_id, a->jid, "follow-up", title, due, now);
 	if (id == -1) {
-		tell_agent(c, "The task could not be saved: the database failed. Try again.");
+		tell(c, a, "The task could not be saved: the database failed. Try again.");
 		return;
 	}
 	tz_localtime(c->queue->timezone, due, &tm);
 	strftime(when, sizeof(when), "%a %Y-%m-%d %H:%M", &tm);
-	tell_agentf(c, "Task %" PRId64 " added for you, due %s (%s): %s", id, when,
+	tellf(c, a, "Task %" PRId64 " added for you, due %s (%s): %s", id, when,
 	    c->queue->timezone, title);
 }
 
 static void
-cmd_tag(struct conv *c, const char *args)
+cmd_tag(struct conv *c, struct agent *a, const char *args)
 {
 	char *copy = xstrdup(args), *w, *save = NULL;
 	int n = 0;
@@ -327,20 +667,131 @@ cmd_tag(struct conv *c, const char *args)
 	}
 	free(copy);
 	if (n == 0)
-		tell_agent(c, "Usage: /tag reason[, reason...]");
+		tell(c, a, "Usage: /tag reason[, reason...]");
 	else
-		tell_agentf(c, "Tagged: %s", args);
+		tellf(c, a, "Tagged: %s", args);
 }
 
 static void
-cmd_note(struct conv *c, const char *args)
+cmd_note(struct conv *c, struct agent *a, const char *args)
 {
 	if (*args == '\0')
-		tell_agent(c, "Usage: /note text");
-	else if (store_message_add(c->id, "note", c->agent->jid, args, respa_now()) == -1)
-		tell_agent(c, "The note could not be saved: the database failed. Try again.");
+		tell(c, a, "Usage: /note text");
+	else if (store_message_add(c->id, "note", a->jid, args, respa_now()) == -1)
+		tell(c, a, "The note could not be saved: the database failed. Try again.");
 	else
-		tell_agent(c, "Note saved; the customer does not see it.");
+		tell(c, a, "Note saved; the customer does not see it.");
+}
+
+/* Why b cannot take a chat handed over by hand, or NULL when it can. */
+static const char *
+cannot_take(const struct agent *b)
+{
+	if (b->show == SHOW_OFFLINE)
+		return "is offline";
+	if (b->show < SHOW_AVAILABLE)
+		return "is not available";
+	if (b->paused)
+		return "is paused";
+	if (b->chats + b->offers >= b->capacity)
+		return "has no free slot";
+	return NULL;
+}
+
+static void
+transfer_to_agent(struct conv *c, struct agent *a, const char *jid, const char *note)
+{
+	struct agent *b = presence_agent(jid);
+	const char *why;
+	char *lead;
+
+	if (b == NULL) {
+		tellf(c, a, "%s is neither an agent nor a queue here. Usage: /transfer AGENT-JID "
+		    "or QUEUE [note]", jid);
+		return;
+	}
+	if (b == a) {
+		tell(c, a, "This chat is already yours.");
+		return;
+	}
+	if ((why = cannot_take(b)) != NULL) {
+		tellf(c, a, "%s %s; the chat stays with you.", b->jid, why);
+		return;
+	}
+	if (*note)
+		(void)store_message_add(c->id, "note", a->jid, note, respa_now());
+	release(c);
+	tellf(c, a, "Chat #%" PRId64 " transferred to %s.", c->id, b->jid);
+	log_info("conversation %" PRId64 " transferred from %s to %s", c->id, a->jid, b->jid);
+	take(c, b);
+	lead = xasprintf("%s handed it to you%s%s. Write here to answer.", a->jid,
+	    *note ? ": " : "", note);
+	introduce(c, b, "Transferred chat", lead);
+	free(lead);
+	tell_customer(c, "You are being transferred to another agent, who has the chat so far.");
+	router_agent_changed(a);
+	router_agent_changed(b);
+}
+
+static void
+transfer_to_queue(struct conv *c, struct agent *a, struct queue *q, const char *note)
+{
+	char *text;
+
+	text = xasprintf("transferred to %s%s%s", q->name, *note ? ": " : "", note);
+	(void)store_message_add(c->id, "note", a->jid, text, respa_now());
+	free(text);
+	release(c);
+	tellf(c, a, "Chat #%" PRId64 " transferred to the queue %s.", c->id, q->title);
+	log_info("conversation %" PRId64 " transferred from %s to queue %s", c->id, a->jid,
+	    q->name);
+	tell_customerf(c, "You are being transferred to %s. Please wait a moment.", q->title);
+	c->queue = q;
+	c->queued_at = respa_now_ms(); /* tiers count from its arrival in the new queue */
+	requeue(c);
+	if (c->state == CONV_QUEUED)
+		queue_tell_queued(c);
+	router_agent_changed(a);
+}
+
+static void
+cmd_transfer(struct conv *c, struct agent *a, const char *args)
+{
+	char target[256];
+	const char *note;
+	size_t n = strcspn(args, " \t");
+	struct queue *q;
+
+	if (n == 0 || n >= sizeof(target)) {
+		tell(c, a, "Usage: /transfer AGENT-JID or QUEUE [note]");
+		return;
+	}
+	memcpy(target, args, n);
+	target[n] = '\0';
+	for (note = args + n; *note == ' ' || *note == '\t'; note++)
+		;
+	if (strchr(target, '@'))
+		for (char *p = target; *p; p++) /* JIDs come case-folded from the server */
+			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	if (strchr(target, '@') == NULL && (q = router_queue(target)) != NULL)
+		transfer_to_queue(c, a, q, note);
+	else
+		transfer_to_agent(c, a, target, note);
+}
+
+static void
+cmd_accept(struct conv *c, struct agent *a, const char *args)
+{
+	(void)args;
+	tellf(c, a, "Chat #%" PRId64 " is already yours.", c->id);
+}
+
+static void
+cmd_reject(struct conv *c, struct agent *a, const char *args)
+{
+	(void)args;
+	tellf(c, a, "Chat #%" PRId64 " is already yours: /transfer hands it to someone else.",
+	    c->id);
 }
 
 static const struct agent_cmd agent_cmds[] = {
@@ -349,25 +800,35 @@ static const struct agent_cmd agent_cmds[] = {
 	    "tomorrow 10:00 or 2026-12-01 14:30 (default: tomorrow 09:00)", cmd_task },
 	{ "tag", "/tag reason", "record the contact reason", cmd_tag },
 	{ "note", "/note text", "a private note in the transcript", cmd_note },
+	{ "transfer", "/transfer AGENT-JID|QUEUE [note]", "hand the chat to a colleague or "
+	    "another queue; they get the transcript", cmd_transfer },
+	{ "accept", "/accept", "take an offered chat (answering takes it too)", cmd_accept },
+	{ "reject", "/reject", "turn an offered chat down; it goes to another agent",
+	    cmd_reject },
 	{ "help", "/help", "this list", cmd_help },
 	{ NULL, NULL, NULL, NULL },
 };
 
 static void
-agent_command(struct conv *c, const struct slash *s)
+agent_command(struct conv *c, struct agent *a, const struct slash *s)
 {
 	const struct agent_cmd *cmd;
 
 	for (cmd = agent_cmds; cmd->name; cmd++)
 		if (strcmp(cmd->name, s->name) == 0) {
-			cmd->fn(c, s->args);
+			cmd->fn(c, a, s->args); /* may free c */
 			return;
 		}
-	tell_agentf(c, "Unknown command /%s.", s->name);
-	cmd_help(c, "");
+	tellf(c, a, "Unknown command /%s.", s->name);
+	cmd_help(c, a, "");
 }
 
-/* The text of a message, or NULL when there is none to act on (an error was sent if needed). */
+/* --- messages ------------------------------------------------------------------------- */
+
+/*
+ * The text of a message, or NULL when there is none to act on (an error was sent if needed).
+ * "" when it has none: a chat state, receipt or marker, relayed but never stored.
+ */
 static char *
 message_text(xmpp_stanza_t *st)
 {
@@ -380,34 +841,63 @@ message_text(xmpp_stanza_t *st)
 		free(limit);
 		return NULL;
 	}
-	body = stanza_body(st);
-	if (body && *body == '\0') {
-		free(body);
-		body = NULL;
+	if ((body = stanza_body(st)) == NULL)
+		body = xstrdup("");
+	return body;
+}
+
+/* An offered chat: the agent answers it, or takes or turns it down with a command. */
+static void
+offered_message(struct conv *c, struct agent *a, xmpp_stanza_t *st, const char *body)
+{
+	struct slash s;
+
+	if (slash_parse(body, &s)) {
+		if (strcmp(s.name, "accept") == 0)
+			accept(c, a);
+		else if (strcmp(s.name, "reject") == 0)
+			offer_failed(offer_find(c, a), 0);
+		else
+			tellf(c, a, "Chat #%" PRId64 " is offered to you: answer it, or write "
+			    "/accept or /reject first.", c->id);
+		return;
 	}
-	return body; /* NULL: chat states and receipts, relayed once the relay knows them */
+	accept(c, a);
+	(void)st;
 }
 
 static void
 agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 {
 	char *bare = jid_bare(from), *body = NULL;
+	struct agent *a = presence_agent(bare);
 	struct slash s;
+	const char *text;
 	time_t now;
 
-	if (c->agent == NULL || strcmp(bare, c->agent->jid) != 0) {
+	if (a == NULL || (c->agent != a && offer_find(c, a) == NULL)) {
 		component_send(stanza_error(st, "auth", "forbidden",
 		    "Only the agent assigned to this conversation may write here."));
 		goto done;
 	}
 	if ((body = message_text(st)) == NULL)
 		goto done;
-	if (slash_parse(body, &s)) {
-		agent_command(c, &s); /* may free c */
+	if (*body == '\0') {
+		if (c->agent == a) /* not an agent the chat is only offered to */
+			relay_message(c->ids, st, RELAY_AGENT, c->entry->jid, c->customer, NULL);
+		goto done;
+	}
+	if (c->state == CONV_OFFERED) {
+		offered_message(c, a, st, body);
+		if (slash_parse(body, &s) || c->agent != a)
+			goto done;
+	} else if (slash_parse(body, &s)) {
+		agent_command(c, a, &s); /* may free c */
 		goto done;
 	}
 	now = respa_now();
-	if (store_message_add(c->id, "out", bare, body[0] == '/' ? body + 1 : body, now) == -1) {
+	text = body[0] == '/' ? body + 1 : body;
+	if (store_message_add(c->id, "out", bare, text, now) == -1) {
 		component_send(stanza_error(st, "wait", "internal-server-error",
 		    "Your message could not be stored, so it was not sent. Please send it again."));
 		goto done;
@@ -416,17 +906,83 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		c->first_response_at = now;
 		(void)store_conv_first_response(c->id, now);
 	}
-	component_send(stanza_message(c->queue->jid, c->customer, body[0] == '/' ? body + 1 :
-	    body));
+	activity(c, now);
+	relay_message(c->ids, st, RELAY_AGENT, c->entry->jid, c->customer, text);
 done:
 	free(body);
 	free(bare);
 }
 
+/* Relays a customer's message to whoever holds the chat or has it on offer. */
+static void
+to_agents(struct conv *c, xmpp_stanza_t *st, const char *body)
+{
+	struct offer *o;
+
+	if (c->state == CONV_ACTIVE)
+		relay_message(c->ids, st, RELAY_CUSTOMER, c->addr, c->agent->jid, body);
+	for (o = c->offers; o; o = o->next_of_conv)
+		relay_message(c->ids, st, RELAY_CUSTOMER, c->addr, o->agent->jid, body);
+}
+
+/* A first message while the queue is closed: kept as an offline conversation and a task. */
+static void
+capture_offline(struct conv *c)
+{
+	char when[64];
+	time_t next = hours_next_open(c->queue->hours, c->queue->timezone, respa_now());
+
+	conv_enter_state(c, CONV_OFFLINE);
+	TAILQ_INSERT_TAIL(&c->queue->offline, c, wait_link);
+	if (next) {
+		hours_when(c->queue->timezone, next, respa_now(), when, sizeof(when));
+		tell_customerf(c, "%s We open again %s (%s).", c->queue->offline_text, when,
+		    c->queue->timezone);
+	} else
+		tell_customer(c, c->queue->offline_text);
+	followup(c, "offline", "Wrote while closed");
+	log_info("conversation %" PRId64 " in %s kept for later: the queue is closed", c->id,
+	    c->queue->name);
+}
+
+/* The queue has opened since the customer's offline message: now they wait in line. */
+static void
+offline_to_queue(struct conv *c)
+{
+	TAILQ_REMOVE(&c->queue->offline, c, wait_link);
+	conv_enter_state(c, CONV_QUEUED);
+	(void)store_conv_state(c->id, "queued");
+	tell_customer(c, c->queue->greeting);
+	router_enqueue(c);
+	if (c->state == CONV_QUEUED)
+		queue_tell_queued(c);
+}
+
+/* Opens a conversation for a customer's first message; NULL when it cannot be stored. */
+static struct conv *
+conversation_open(struct queue *q, const char *from, time_t now)
+{
+	char *bare = jid_bare(from);
+	const char *channel = crm_channel(from);
+	int64_t contact, id = -1;
+	struct conv *c;
+
+	if ((contact = store_contact_for_jid(bare, now)) != -1)
+		id = store_conv_add(q->name, from, contact, channel, q->open ? "queued" : "offline",
+		    now);
+	free(bare);
+	if (id == -1)
+		return NULL;
+	log_info("conversation %" PRId64 " opened in %s", id, q->name);
+	c = conv_new(id, q, q, from, contact, now);
+	timer_at(&c->max_wait_timer, (int64_t)(now + q->max_wait) * 1000);
+	return c;
+}
+
 static void
 customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 {
-	char *bare = jid_bare(from), *key = NULL, *body = NULL, *pos;
+	char *bare = jid_bare(from), *key = NULL, *body = NULL;
 	struct conv *c;
 	time_t now = respa_now();
 	int opened = 0;
@@ -439,6 +995,11 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	if ((body = message_text(st)) == NULL)
 		goto done;
 	key = xasprintf("%s\n%s", q->name, bare);
+	if (*body == '\0') {
+		if ((c = map_get(by_key, key)) != NULL) /* opens nothing */
+			to_agents(c, st, NULL);
+		goto done;
+	}
 	if ((c = map_get(by_key, key)) == NULL) {
 		if ((c = conversation_open(q, from, now)) == NULL)
 			goto fail;
@@ -451,19 +1012,21 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	}
 	if (store_message_add(c->id, "in", from, body, now) == -1)
 		goto fail;
-	if (c->state == CONV_ACTIVE)
-		component_send(stanza_message(c->addr, c->agent->jid, body));
+	timer_cancel(&c->grace_timer); /* writing is being there */
+	activity(c, now);
+	to_agents(c, st, body);
 	if (opened) {
-		tell_customer(c, q->greeting);
-		router_enqueue(c);
-		if (c->state == CONV_QUEUED) {
-			/* just enqueued, so last in line: no walk along the line */
-			pos = xasprintf("%s You are number %zu in line.", q->queued_text,
-			    q->nwaiting);
-			tell_customer(c, pos);
-			free(pos);
+		queue_show_to(q, from);
+		if (!q->open)
+			capture_offline(c);
+		else {
+			tell_customer(c, q->greeting);
+			router_enqueue(c);
+			if (c->state == CONV_QUEUED)
+				queue_tell_queued(c);
 		}
-	}
+	} else if (c->state == CONV_OFFLINE && c->queue->open)
+		offline_to_queue(c);
 	goto done;
 fail:
 	component_send(stanza_error(st, "wait", "internal-server-error",
@@ -480,21 +1043,24 @@ domain_message(xmpp_stanza_t *st, const char *from)
 {
 	char *bare = jid_bare(from), *text, *body;
 	struct queue *q = router_queues();
+	struct agent *a = presence_agent(bare);
 
-	if ((body = message_text(st)) == NULL) {
+	if ((body = message_text(st)) == NULL || *body == '\0') {
+		free(body);
 		free(bare);
 		return;
 	}
-	if (presence_agent(bare))
-		text = xstrdup("This is respa. Each chat you are given comes from its own "
-		    "address (c-NUMBER@...); write /help there for the commands.");
-	else if (q)
-		text = xasprintf("This is a customer service desk. To reach %s, write to %s.",
-		    q->title, q->jid);
-	else
-		text = xstrdup("This customer service desk has no queue open.");
-	component_send(stanza_message(conf->jid, from, text));
-	free(text);
+	if (a)
+		presence_agent_command(a, body);
+	else {
+		if (q)
+			text = xasprintf("This is a customer service desk. To reach %s, write to "
+			    "%s.", q->title, q->jid);
+		else
+			text = xstrdup("This customer service desk has no queue open.");
+		component_send(stanza_message(conf->jid, from, text));
+		free(text);
+	}
 	free(body);
 	free(bare);
 }
@@ -531,27 +1097,42 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	return 1;
 }
 
-/* Rebuilds memory from the database at start: queued chats wait again, active ones resume. */
+/* --- start-up ------------------------------------------------------------------------- */
+
+/* Rebuilds memory from the database: queued chats wait again, active ones resume. */
 static int
 restore_one(const struct stored_conv *s, void *arg)
 {
-	struct queue *q = router_queue(s->queue);
+	struct queue *q = router_queue(s->queue), *entry = router_queue(s->entry_queue);
 	struct agent *a = s->agent_jid ? presence_agent(s->agent_jid) : NULL;
+	time_t now = respa_now();
 	struct conv *c;
 
 	(void)arg;
-	if (q == NULL) {
+	if (q == NULL || entry == NULL) {
 		log_warnx("conversation %" PRId64 " is in queue %s, which is no longer configured; "
-		    "left as it is", s->id, s->queue);
+		    "left as it is", s->id, q ? s->entry_queue : s->queue);
 		return 0;
 	}
-	c = conv_new(s->id, q, s->customer_jid, s->contact_id, s->created_at);
+	c = conv_new(s->id, entry, q, s->customer_jid, s->contact_id, s->created_at);
 	c->assigned_at = s->assigned_at;
 	c->first_response_at = s->first_response_at;
-	if (a && strcmp(s->state, "active") == 0) {
+	if (c->first_response_at == 0) { /* a task was made if the wait ran out before */
+		if (s->created_at + q->max_wait <= now)
+			c->followup = 1;
+		else
+			timer_at(&c->max_wait_timer, (int64_t)(s->created_at + q->max_wait) * 1000);
+	}
+	if (strcmp(s->state, "offline") == 0) {
+		conv_enter_state(c, CONV_OFFLINE);
+		c->followup = 1;
+		TAILQ_INSERT_TAIL(&q->offline, c, wait_link);
+	} else if (a && strcmp(s->state, "active") == 0) {
 		c->agent = a;
 		a->chats++;
+		TAILQ_INSERT_TAIL(&a->convs, c, agent_link);
 		conv_enter_state(c, CONV_ACTIVE);
+		activity(c, now);
 	} else
 		router_enqueue(c);
 	return 0;

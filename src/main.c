@@ -14,12 +14,6 @@
 volatile int respa_quit;
 static volatile sig_atomic_t got_hup;
 
-time_t
-respa_now(void)
-{
-	return time(NULL);
-}
-
 static void
 on_signal(int sig)
 {
@@ -63,9 +57,11 @@ static void
 read_batch(xmpp_ctx_t *ctx)
 {
 	unsigned long before = component_handled(), last;
+	int64_t next = component_is_connected() ? timer_next() : -1;
 	int passes = 0;
 
-	xmpp_run_once(ctx, LOOP_MS);
+	/* sleep until the first deadline; timers wait while the link is down */
+	xmpp_run_once(ctx, next >= 0 && next < LOOP_MS ? (unsigned long)next : LOOP_MS);
 	do {
 		last = component_handled();
 		if (last == before || last - before >= BATCH_STANZAS || ++passes > BATCH_PASSES)
@@ -82,6 +78,8 @@ run(xmpp_ctx_t *ctx)
 
 	while (!component_is_finished()) {
 		read_batch(ctx);
+		if (component_is_connected())
+			timer_run();
 		if (store_commit() == 0)
 			component_flush();
 		else {
@@ -143,10 +141,11 @@ main(int argc, char **argv)
 	}
 	presence_init(conf);
 	router_init(conf);
+	queue_init(conf);
 	conversation_init(conf);
 	if (conf->queues == NULL)
 		log_warnx("%s has no [queue] section: customers have nowhere to write", path);
-	if (conversation_restore() == -1 || store_commit() == -1) {
+	if (conversation_restore() == -1 || (queue_restored(), store_commit()) == -1) {
 		store_close();
 		config_free(conf);
 		return 1;
@@ -160,6 +159,9 @@ main(int argc, char **argv)
 	rc = component_fatal() ? 1 : 0;
 
 	conversation_free_all();
+	queue_free_all();
+	router_free();
+	timer_free_all();
 	store_close();
 	component_free();
 	xmpp_ctx_free(ctx);

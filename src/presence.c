@@ -1,6 +1,8 @@
 /*
- * Agents' presence: every resource's <show/>, folded into one availability per agent.
- * respa asks each agent for a subscription from the component's domain and probes at connect.
+ * Agents' availability: every resource's <show/> folded into one per agent, the pause an
+ * agent sets by hand (or missed offers set for them), wrap-up after a chat, and the grace
+ * an agent who went offline has before their chats move on. respa asks each agent for a
+ * subscription from the component's domain and probes at connect.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,23 +38,105 @@ show_parse(const char *s)
 	return SHOW_AVAILABLE; /* RFC 6121: an unknown <show/> is plain available */
 }
 
-void
-presence_init(struct config *c)
-{
-	conf = c;
-}
-
 struct agent *
 presence_agent(const char *bare)
 {
 	return map_get(conf->agent_map, bare);
 }
 
-/* Free for a new chat: some resource is available or chat, and a slot is free. */
+/* May get new chats: some resource available or free for chat, not paused, not wrapping up. */
 int
-agent_can_take(const struct agent *a)
+agent_available(const struct agent *a)
 {
-	return a->show >= SHOW_AVAILABLE && a->chats < a->capacity;
+	return a->show >= SHOW_AVAILABLE && !a->paused && a->wrap_until <= respa_now_ms();
+}
+
+static void
+tell(const struct agent *a, const char *text)
+{
+	component_send(stanza_message(conf->jid, a->jid, text));
+}
+
+/* Paused agents get no new chats whatever their client says; they keep the open ones. */
+void
+agent_pause(struct agent *a, const char *reason)
+{
+	free(a->pause_reason);
+	a->pause_reason = reason && *reason ? xstrdup(reason) : NULL;
+	a->paused = 1;
+	if (store_agent_status(a->jid, 1, a->pause_reason, respa_now()) == -1)
+		log_warnx("agent %s: pause not stored", a->jid);
+	log_info("agent %s paused%s%s", a->jid, reason && *reason ? ": " : "",
+	    reason ? reason : "");
+	router_agent_changed(a);
+}
+
+void
+agent_ready(struct agent *a)
+{
+	free(a->pause_reason);
+	a->pause_reason = NULL;
+	a->paused = 0;
+	a->missed = 0;
+	if (store_agent_status(a->jid, 0, NULL, respa_now()) == -1)
+		log_warnx("agent %s: ready not stored", a->jid);
+	log_info("agent %s ready", a->jid);
+	router_agent_changed(a);
+}
+
+static void
+wrap_timer(void *arg)
+{
+	router_agent_changed(arg);
+}
+
+/* No new chat for seconds after closing one. */
+void
+agent_wrap_up(struct agent *a, int seconds)
+{
+	int64_t until = respa_now_ms() + (int64_t)seconds * 1000;
+
+	if (seconds <= 0 || until <= a->wrap_until)
+		return;
+	a->wrap_until = until;
+	timer_at(&a->wrap_timer, until);
+}
+
+/* The grace ran out with the agent still offline: its chats go to others. */
+static void
+grace_timer(void *arg)
+{
+	struct agent *a = arg;
+
+	log_info("agent %s still offline after %d s: its %d chats go back to their queues",
+	    a->jid, conf->agent_grace, a->chats);
+	conversation_agent_gone(a);
+}
+
+/* Written to the component's own address by an agent: /pause [reason], /ready, /status. */
+void
+presence_agent_command(struct agent *a, const char *body)
+{
+	struct slash s;
+	char *text;
+
+	if (slash_parse(body, &s) && strcmp(s.name, "pause") == 0) {
+		agent_pause(a, s.args);
+		tell(a, "You are paused: no new chats are offered to you until you write /ready "
+		    "here. Your open chats stay with you.");
+	} else if (slash_parse(body, &s) && strcmp(s.name, "ready") == 0) {
+		agent_ready(a);
+		tell(a, "You are ready: new chats are offered to you again.");
+	} else if (slash_parse(body, &s) && strcmp(s.name, "status") == 0) {
+		text = xasprintf("You are %s and %s, with %d of %d chats%s%s.", show_name(a->show),
+		    a->paused ? "paused" : "ready", a->chats, a->capacity,
+		    a->pause_reason ? "; paused: " : "", a->pause_reason ? a->pause_reason : "");
+		tell(a, text);
+		free(text);
+	} else
+		tell(a, "This is respa. Each chat you are given comes from its own address "
+		    "(c-NUMBER@...); write /help there for the commands. Here: /pause [reason] "
+		    "stops new chats, /ready takes them again, /status shows yours.");
 }
 
 static enum show
@@ -92,6 +176,15 @@ resource_set(struct agent *a, const char *name, enum show show)
 	}
 }
 
+/* Offers are withdrawn at once; open chats wait for the agent's grace period. */
+static void
+agent_went_offline(struct agent *a)
+{
+	conversation_withdraw_offers(a);
+	if (a->chats > 0 && !timer_armed(&a->grace_timer))
+		timer_in(&a->grace_timer, conf->agent_grace);
+}
+
 static void
 agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_t *st)
 {
@@ -106,10 +199,16 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 		return;
 	resource_set(a, res + 1, type ? SHOW_OFFLINE : show_parse(stanza_show(st)));
 	a->show = best_show(a);
-	if (a->show != before) {
-		log_info("agent %s is %s", a->jid, show_name(a->show));
-		router_agent_changed(a);
+	if (a->show == before)
+		return;
+	log_info("agent %s is %s", a->jid, show_name(a->show));
+	if (a->show == SHOW_OFFLINE)
+		agent_went_offline(a);
+	else if (before == SHOW_OFFLINE && timer_armed(&a->grace_timer)) {
+		timer_cancel(&a->grace_timer);
+		log_info("agent %s is back within the grace period and keeps its chats", a->jid);
 	}
+	router_agent_changed(a);
 }
 
 /* Customers may subscribe to a queue address; they see it online. */
@@ -154,6 +253,33 @@ presence_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	return 1;
 }
 
+static int
+restore_status(const char *jid, int paused, const char *reason, void *arg)
+{
+	struct agent *a = presence_agent(jid);
+
+	(void)arg;
+	if (a && paused) {
+		a->paused = 1;
+		a->pause_reason = reason ? xstrdup(reason) : NULL;
+	}
+	return 0;
+}
+
+/* Timers of every agent, and the pauses that outlive a restart. */
+void
+presence_init(struct config *c)
+{
+	struct agent *a;
+
+	conf = c;
+	for (a = conf->agents; a; a = a->next) {
+		timer_init(&a->wrap_timer, wrap_timer, a);
+		timer_init(&a->grace_timer, grace_timer, a);
+	}
+	(void)store_agent_status_foreach(restore_status, NULL);
+}
+
 /* At every connect: ask each agent for its presence; the server answers with what is online. */
 void
 presence_connected(void)
@@ -169,7 +295,11 @@ presence_connected(void)
 			free(r);
 		}
 		a->resources = NULL;
-		a->show = SHOW_OFFLINE;
+		if (a->show != SHOW_OFFLINE) {
+			a->show = SHOW_OFFLINE;
+			agent_went_offline(a);
+		} else if (a->chats > 0 && !timer_armed(&a->grace_timer))
+			timer_in(&a->grace_timer, conf->agent_grace); /* restored, not seen yet */
 		router_agent_changed(a);
 		/*
 		 * Probe first: Prosody answers a probe from a non-subscriber with "unsubscribed"

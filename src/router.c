@@ -1,19 +1,461 @@
 /*
- * Who takes which chat. Each queue keeps two lines: customers waiting (oldest first) and
- * members who can take a chat now (longest idle first). A decision takes the head of each,
- * so it costs the same with ten agents or a hundred thousand; it is made on the event that
- * changes either line, never by polling.
+ * Who takes which chat. Each queue keeps a line of waiting customers (oldest first) and, per
+ * tier, a heap of the members who can take a chat now, ordered by the queue's strategy. A
+ * decision looks at the head of each: O(log n) in agents, whatever their number. It is made on
+ * the event that changes either side (a customer writes, an agent frees up, an offer fails, a
+ * tier's wait runs out), never by polling.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "respa.h"
 
-static struct config *conf;
+#define SKIP_EXCLUDED 16 /* waiting chats with exclusions looked past before giving up */
 
-void
-router_init(struct config *c)
+static struct config *conf;
+static uint64_t clock_turn; /* orders turns and idle times without reading the clock */
+
+/* Strategies: which of two ready members comes first. Presence ranks before everything. */
+static int
+by_idle(const struct member *a, const struct member *b)
 {
-	conf = c;
+	return a->agent->idle_since < b->agent->idle_since;
+}
+
+static int
+by_load(const struct member *a, const struct member *b)
+{
+	int la = a->agent->chats + a->agent->offers, lb = b->agent->chats + b->agent->offers;
+
+	return la != lb ? la < lb : by_idle(a, b);
+}
+
+static int
+by_turn(const struct member *a, const struct member *b)
+{
+	return a->turn < b->turn;
+}
+
+static const struct strategy_def {
+	const char *name;
+	int (*first)(const struct member *, const struct member *);
+} strategies[] = {
+	[STRATEGY_LONGEST_IDLE] = { "longest-idle", by_idle },
+	[STRATEGY_LEAST_BUSY] = { "least-busy", by_load },
+	[STRATEGY_ROUND_ROBIN] = { "round-robin", by_turn },
+	[STRATEGY_RING_ALL] = { "ring-all", by_idle },
+};
+
+const char *
+strategy_name(enum strategy s)
+{
+	return strategies[s].name;
+}
+
+int
+strategy_parse(const char *name, enum strategy *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++)
+		if (strcmp(strategies[i].name, name) == 0) {
+			*s = (enum strategy)i;
+			return 0;
+		}
+	return -1;
+}
+
+static int
+first(const struct member *a, const struct member *b)
+{
+	if (a->agent->show != b->agent->show) /* chat before available */
+		return a->agent->show > b->agent->show;
+	return strategies[a->queue->strategy].first(a, b);
+}
+
+/* --- the ready heaps ---------------------------------------------------------------- */
+
+static struct member_heap *
+heap_of(const struct member *m)
+{
+	return &m->queue->ready[m->tier - 1];
+}
+
+static void
+heap_place(struct member_heap *h, struct member *m, size_t i)
+{
+	h->v[i] = m;
+	m->slot = i + 1;
+}
+
+static void
+heap_up(struct member_heap *h, size_t i)
+{
+	struct member *m = h->v[i];
+
+	while (i > 0 && first(m, h->v[(i - 1) / 2])) {
+		heap_place(h, h->v[(i - 1) / 2], i);
+		i = (i - 1) / 2;
+	}
+	heap_place(h, m, i);
+}
+
+static void
+heap_down(struct member_heap *h, size_t i)
+{
+	struct member *m = h->v[i];
+	size_t c;
+
+	while ((c = 2 * i + 1) < h->n) {
+		if (c + 1 < h->n && first(h->v[c + 1], h->v[c]))
+			c++;
+		if (!first(h->v[c], m))
+			break;
+		heap_place(h, h->v[c], i);
+		i = c;
+	}
+	heap_place(h, m, i);
+}
+
+static void
+ready_remove(struct member *m)
+{
+	struct member_heap *h = heap_of(m);
+	struct member *last;
+	size_t i;
+
+	if (m->slot == 0)
+		return;
+	i = m->slot - 1;
+	m->slot = 0;
+	if (i == --h->n)
+		return;
+	last = h->v[h->n];
+	heap_place(h, last, i);
+	heap_up(h, i);
+	heap_down(h, last->slot - 1);
+}
+
+/* Into the heap, or to its new place when its order changed. */
+static void
+ready_put(struct member *m)
+{
+	struct member_heap *h = heap_of(m);
+
+	if (m->slot) {
+		heap_up(h, m->slot - 1);
+		heap_down(h, m->slot - 1);
+		return;
+	}
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 16;
+		h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
+	}
+	heap_place(h, m, h->n++);
+	heap_up(h, h->n - 1);
+}
+
+/* --- eligibility ---------------------------------------------------------------------- */
+
+/* Free for a new chat of this queue: online and available, ready, a slot free. */
+static int
+member_can_take(const struct member *m)
+{
+	const struct agent *a = m->agent;
+	int cap = m->queue->capacity ? m->queue->capacity : a->capacity;
+
+	return agent_available(a) && a->chats + a->offers < cap;
+}
+
+static int
+excluded(struct conv *c, const struct agent *a, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < CONV_EXCLUSIONS; i++)
+		if (c->excl[i].agent == a && c->excl[i].until > now)
+			return 1;
+	return 0;
+}
+
+static int
+has_exclusions(const struct conv *c, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < CONV_EXCLUSIONS; i++)
+		if (c->excl[i].agent && c->excl[i].until > now)
+			return 1;
+	return 0;
+}
+
+/* Looks at the queue again at (ms), unless it already will before. */
+static void
+retry_at(struct queue *q, int64_t at)
+{
+	if (!timer_armed(&q->retry_timer) || q->retry_timer.at > at)
+		timer_at(&q->retry_timer, at);
+}
+
+/* a is not offered c again for seconds; the oldest exclusion makes room. */
+void
+router_exclude(struct conv *c, struct agent *a, int seconds)
+{
+	int i, oldest = 0;
+
+	for (i = 0; i < CONV_EXCLUSIONS; i++) {
+		if (c->excl[i].agent == a || c->excl[i].agent == NULL) {
+			oldest = i;
+			break;
+		}
+		if (c->excl[i].until < c->excl[oldest].until)
+			oldest = i;
+	}
+	c->excl[oldest].agent = a;
+	c->excl[oldest].until = respa_now_ms() + (int64_t)seconds * 1000;
+	retry_at(c->queue, c->excl[oldest].until); /* it may take the chat again then */
+}
+
+/* The tiers a chat may be offered to: one more each tier_wait it has waited. */
+static int
+tiers_open(const struct conv *c, int64_t now)
+{
+	const struct queue *q = c->queue;
+	int n;
+
+	if (q->ntiers <= 1 || q->tier_wait == 0)
+		return q->ntiers;
+	n = 1 + (int)((now - c->queued_at) / ((int64_t)q->tier_wait * 1000));
+	return n < q->ntiers ? n : q->ntiers;
+}
+
+/*
+ * The best member for c in an open tier, skipping those excluded for it. Excluded heads are
+ * popped aside and put back, so the cost stays O(k log n) for k recent exclusions.
+ */
+static struct member *
+pick(struct conv *c, int64_t now)
+{
+	struct member *aside[CONV_EXCLUSIONS], *m = NULL;
+	struct member_heap *h;
+	int t, ntiers = tiers_open(c, now), k, i;
+
+	for (t = 0; t < ntiers && m == NULL; t++) {
+		h = &c->queue->ready[t];
+		while (h->n > 0 && !member_can_take(h->v[0])) /* a change not yet seen */
+			ready_remove(h->v[0]);
+		k = 0;
+		while (h->n > 0 && excluded(c, h->v[0]->agent, now) && k < CONV_EXCLUSIONS) {
+			aside[k++] = h->v[0];
+			ready_remove(h->v[0]);
+		}
+		if (h->n > 0 && !excluded(c, h->v[0]->agent, now))
+			m = h->v[0];
+		for (i = 0; i < k; i++)
+			ready_put(aside[i]);
+	}
+	return m;
+}
+
+/* The agent's order in every queue after its load changed. */
+static void
+agent_reorder(struct agent *a)
+{
+	struct member *m;
+
+	for (m = a->members; m; m = m->next_of_agent) {
+		if (member_can_take(m))
+			ready_put(m);
+		else
+			ready_remove(m);
+	}
+}
+
+/* The agent got or lost a chat: it counts as busy from now for longest-idle. */
+void
+router_agent_busy(struct agent *a)
+{
+	a->idle_since = ++clock_turn;
+}
+
+/* ring-all: every free member of the open tiers not excluded gets the offer at once. */
+static int
+ring_all(struct conv *c, int64_t now)
+{
+	struct member **all = NULL;
+	struct member_heap *h;
+	size_t i, n = 0;
+	int t, ntiers = tiers_open(c, now);
+
+	for (t = 0; t < ntiers; t++) {
+		h = &c->queue->ready[t];
+		all = xrealloc(all, (n + h->n) * sizeof(*all));
+		for (i = 0; i < h->n; i++)
+			if (member_can_take(h->v[i]) && !excluded(c, h->v[i]->agent, now))
+				all[n++] = h->v[i];
+	}
+	if (n > 0) {
+		router_dequeue(c);
+		for (i = 0; i < n; i++)
+			conversation_offer(c, all[i]->agent);
+		for (i = 0; i < n; i++)
+			agent_reorder(all[i]->agent);
+	}
+	free(all);
+	return n > 0;
+}
+
+/* Gives c to m's agent: an offer in offer mode, the chat itself in auto mode. */
+static void
+hand_over(struct conv *c, struct member *m)
+{
+	struct agent *a = m->agent;
+
+	router_dequeue(c);
+	m->turn = ++clock_turn;
+	if (c->queue->mode == MODE_OFFER)
+		conversation_offer(c, a);
+	else
+		conversation_assign(c, a);
+	agent_reorder(a);
+}
+
+/* When the oldest waiting chat reaches another tier, look again. */
+static void
+arm_tier_timer(struct queue *q, int64_t now)
+{
+	struct conv *c = TAILQ_FIRST(&q->waiting);
+	int open;
+
+	if (c == NULL || q->ntiers <= 1 || q->tier_wait == 0)
+		return;
+	if ((open = tiers_open(c, now)) < q->ntiers)
+		retry_at(q, c->queued_at + (int64_t)open * q->tier_wait * 1000);
+}
+
+/*
+ * Hands waiting chats to free members while both exist. A chat whose free members all
+ * turned it down recently is looked past (a few at most), so it does not hold up the line.
+ */
+void
+router_dispatch(struct queue *q)
+{
+	struct conv *c, *next;
+	struct member *m;
+	int64_t now = respa_now_ms();
+	int skipped = 0, placed;
+
+	for (c = TAILQ_FIRST(&q->waiting); c; c = next) {
+		next = TAILQ_NEXT(c, wait_link);
+		if (q->strategy == STRATEGY_RING_ALL)
+			placed = ring_all(c, now);
+		else if ((m = pick(c, now)) != NULL) {
+			hand_over(c, m);
+			placed = 1;
+		} else
+			placed = 0;
+		if (placed) {
+			next = TAILQ_FIRST(&q->waiting); /* the heads changed */
+			skipped = 0;
+			continue;
+		}
+		if (!has_exclusions(c, now) || ++skipped > SKIP_EXCLUDED)
+			break;
+	}
+	arm_tier_timer(q, now);
+	queue_changed(q);
+}
+
+static void
+retry_timer(void *arg)
+{
+	router_dispatch(arg);
+}
+
+/* Presence, pause, wrap-up or load of an agent changed: its place in each of its queues. */
+void
+router_agent_changed(struct agent *a)
+{
+	struct member *m;
+
+	agent_reorder(a);
+	for (m = a->members; m; m = m->next_of_agent) {
+		if (m->slot)
+			queue_agent_ready(m);
+		router_dispatch(m->queue);
+	}
+}
+
+/* Into the waiting line of its queue (at the front when it comes back), then a decision. */
+void
+router_enqueue(struct conv *c)
+{
+	struct queue *q = c->queue;
+
+	if (c->requeued) {
+		TAILQ_INSERT_HEAD(&q->waiting, c, wait_link);
+		c->requeued = 0;
+	} else {
+		TAILQ_INSERT_TAIL(&q->waiting, c, wait_link);
+		c->queued_at = respa_now_ms();
+	}
+	q->nwaiting++;
+	router_dispatch(q);
+}
+
+/* Out of the waiting line; the time a customer who really waited left sets the pace. */
+void
+router_dequeue(struct conv *c)
+{
+	struct queue *q = c->queue;
+
+	TAILQ_REMOVE(&q->waiting, c, wait_link);
+	q->nwaiting--;
+	if (respa_now_ms() - c->queued_at < 1000) /* never waited: says nothing of the pace */
+		return;
+	memmove(q->recent + 1, q->recent, (RECENT_WAITS - 1) * sizeof(q->recent[0]));
+	q->recent[0] = respa_now();
+	if (q->nrecent < RECENT_WAITS)
+		q->nrecent++;
+}
+
+/* 1 when some member of the queue can take a chat now. */
+int
+router_has_free(const struct queue *q)
+{
+	int t;
+
+	for (t = 0; t < q->ntiers; t++)
+		if (q->ready[t].n)
+			return 1;
+	return 0;
+}
+
+/* A customer's place in line (1 = next); walks the line, so only for notices. */
+size_t
+router_place(const struct conv *c)
+{
+	const struct conv *p;
+	size_t n = 1;
+
+	for (p = TAILQ_FIRST(&c->queue->waiting); p && p != c; p = TAILQ_NEXT(p, wait_link))
+		n++;
+	return n;
+}
+
+/*
+ * Seconds a customer at place k may wait, from the pace at which the last chats left the
+ * line; -1 when there is not enough history to say.
+ */
+long
+router_estimate(const struct queue *q, size_t place)
+{
+	time_t span;
+
+	if (q->nrecent < 2)
+		return -1;
+	span = q->recent[0] - q->recent[q->nrecent - 1];
+	return (long)((double)span / (double)(q->nrecent - 1) * (double)place);
 }
 
 struct queue *
@@ -28,74 +470,30 @@ router_queues(void)
 	return conf->queues;
 }
 
-static void
-ready_remove(struct member *m)
-{
-	if (m->ready) {
-		TAILQ_REMOVE(&m->queue->ready, m, ready_link);
-		m->ready = 0;
-	}
-}
-
-/* To the back of the line: the head is whoever has waited longest for a chat. */
-static void
-ready_append(struct member *m)
-{
-	ready_remove(m);
-	TAILQ_INSERT_TAIL(&m->queue->ready, m, ready_link);
-	m->ready = 1;
-}
-
-/* Assigns waiting chats while the queue has both a waiting customer and a free member. */
-static void
-dispatch(struct queue *q)
-{
-	struct member *m, *om;
-	struct conv *c;
-
-	while ((c = TAILQ_FIRST(&q->waiting)) != NULL && (m = TAILQ_FIRST(&q->ready)) != NULL) {
-		router_dequeue(c);
-		conversation_assign(c, m->agent);
-		/* the agent now has one chat more: in every queue it waits behind the others */
-		for (om = m->agent->members; om; om = om->next_of_agent) {
-			if (agent_can_take(m->agent))
-				ready_append(om);
-			else
-				ready_remove(om);
-		}
-	}
-}
-
-/* Presence or load of an agent changed: update its place in each of its queues. */
+/* The ready heaps of each queue, one per tier used by its members. */
 void
-router_agent_changed(struct agent *a)
+router_init(struct config *c)
 {
+	struct queue *q;
+	struct agent *a;
 	struct member *m;
 
-	for (m = a->members; m; m = m->next_of_agent) {
-		if (!agent_can_take(a))
-			ready_remove(m);
-		else if (!m->ready)
-			ready_append(m);
+	conf = c;
+	/* before any chat, the configured order breaks ties */
+	for (a = conf->agents; a; a = a->next) {
+		a->idle_since = ++clock_turn;
+		for (m = a->members; m; m = m->next_of_agent) {
+			m->turn = a->idle_since;
+			if (m->tier > m->queue->ntiers)
+				m->queue->ntiers = m->tier;
+		}
 	}
-	for (m = a->members; m; m = m->next_of_agent)
-		dispatch(m->queue);
-}
-
-/* Into the waiting line of its queue, and to an agent at once when one is free. */
-void
-router_enqueue(struct conv *c)
-{
-	TAILQ_INSERT_TAIL(&c->queue->waiting, c, wait_link);
-	c->queue->nwaiting++;
-	dispatch(c->queue);
-}
-
-void
-router_dequeue(struct conv *c)
-{
-	TAILQ_REMOVE(&c->queue->waiting, c, wait_link);
-	c->queue->nwaiting--;
+	for (q = conf->queues; q; q = q->next) {
+		if (q->ntiers == 0)
+			q->ntiers = 1;
+		q->ready = xcalloc((size_t)q->ntiers, sizeof(*q->ready));
+		timer_init(&q->retry_timer, retry_timer, q);
+	}
 }
 
 /* Empties every line and load count, before conversations are rebuilt from the database. */
@@ -105,15 +503,34 @@ router_reset(void)
 	struct queue *q;
 	struct agent *a;
 	struct member *m;
+	int t;
 
 	for (q = conf->queues; q; q = q->next) {
 		TAILQ_INIT(&q->waiting);
-		TAILQ_INIT(&q->ready);
+		TAILQ_INIT(&q->offline);
 		q->nwaiting = 0;
+		for (t = 0; t < q->ntiers; t++)
+			q->ready[t].n = 0;
 	}
 	for (a = conf->agents; a; a = a->next) {
-		a->chats = 0;
+		a->chats = a->offers = 0;
+		a->offer_list = NULL;
+		TAILQ_INIT(&a->convs);
 		for (m = a->members; m; m = m->next_of_agent)
-			m->ready = 0;
+			m->slot = 0;
+	}
+}
+
+void
+router_free(void)
+{
+	struct queue *q;
+	int t;
+
+	for (q = conf->queues; q; q = q->next) {
+		for (t = 0; t < q->ntiers; t++)
+			free(q->ready[t].v);
+		free(q->ready);
+		q->ready = NULL;
 	}
 }

@@ -66,6 +66,130 @@ stanza_message(const char *from, const char *to, const char *body)
 	return m;
 }
 
+/*
+ * What a relayed message may carry besides its body, and how each is copied. Everything else
+ * (XHTML-IM, <thread/>, unknown payloads) stays behind: the other side sees only this.
+ */
+enum relay_copy {
+	COPY_BARE, /* the element alone: chat states, receipt request, markable */
+	COPY_REF,  /* with its id attribute mapped to the other side's; unknown: dropped */
+	COPY_OOB,  /* <x/> rebuilt from its <url/> and <desc/> */
+};
+
+static const struct relay_payload {
+	const char *ns, *name;
+	enum relay_copy copy;
+	int needs_body; /* a correction without a body corrects nothing */
+} relay_payloads[] = {
+	{ NS_CHATSTATES, "active", COPY_BARE, 0 },
+	{ NS_CHATSTATES, "composing", COPY_BARE, 0 },
+	{ NS_CHATSTATES, "paused", COPY_BARE, 0 },
+	{ NS_CHATSTATES, "inactive", COPY_BARE, 0 },
+	{ NS_CHATSTATES, "gone", COPY_BARE, 0 },
+	{ NS_RECEIPTS, "request", COPY_BARE, 0 },
+	{ NS_RECEIPTS, "received", COPY_REF, 0 },
+	{ NS_CORRECT, "replace", COPY_REF, 1 },
+	{ NS_MARKERS, "markable", COPY_BARE, 0 },
+	{ NS_MARKERS, "received", COPY_REF, 0 },
+	{ NS_MARKERS, "displayed", COPY_REF, 0 },
+	{ NS_MARKERS, "acknowledged", COPY_REF, 0 },
+	{ NS_OOB, "x", COPY_OOB, 0 },
+};
+
+static const struct relay_payload *
+relay_payload(xmpp_stanza_t *e)
+{
+	const char *ns = xmpp_stanza_get_ns(e), *name = xmpp_stanza_get_name(e);
+	size_t i;
+
+	if (ns == NULL || name == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(relay_payloads) / sizeof(relay_payloads[0]); i++)
+		if (strcmp(relay_payloads[i].ns, ns) == 0 && strcmp(relay_payloads[i].name,
+		    name) == 0)
+			return &relay_payloads[i];
+	return NULL;
+}
+
+/* Copies the text of in's child called name into out, if it has one. */
+static int
+copy_text_child(xmpp_stanza_t *out, xmpp_stanza_t *in, const char *name)
+{
+	xmpp_stanza_t *e = xmpp_stanza_get_child_by_name(in, name);
+	char *text = e ? xmpp_stanza_get_text(e) : NULL;
+
+	if (text == NULL)
+		return 0;
+	add_text_child(out, name, text);
+	xmpp_free(component_ctx(), text);
+	return 1;
+}
+
+/* A clean copy of one allowed payload, or NULL when it cannot go across. */
+static xmpp_stanza_t *
+relay_copy(xmpp_stanza_t *in, const struct relay_payload *p,
+    const char *(*map)(void *, const char *), void *arg)
+{
+	xmpp_stanza_t *e = element(p->name, p->ns);
+	const char *id;
+
+	switch (p->copy) {
+	case COPY_BARE:
+		break;
+	case COPY_REF:
+		/* never a foreign id: it would name nothing, or the wrong message */
+		if ((id = xmpp_stanza_get_attribute(in, "id")) == NULL ||
+		    (id = map(arg, id)) == NULL)
+			goto drop;
+		xmpp_stanza_set_attribute(e, "id", id);
+		break;
+	case COPY_OOB:
+		if (!copy_text_child(e, in, "url"))
+			goto drop;
+		(void)copy_text_child(e, in, "desc");
+		break;
+	}
+	return e;
+drop:
+	xmpp_stanza_release(e);
+	return NULL;
+}
+
+/*
+ * A chat message relaying in: a new id (written to id), the given body (NULL for none) and
+ * clean copies of in's allowed payloads, ids they refer to mapped through map(arg, id)
+ * (NULL: unknown). Returns NULL when there is nothing to relay: no body and no payload left.
+ */
+xmpp_stanza_t *
+stanza_relay(xmpp_stanza_t *in, const char *from, const char *to, const char *body,
+    const char *(*map)(void *, const char *), void *arg, char id[40])
+{
+	xmpp_stanza_t *m, *c, *e;
+	const struct relay_payload *p;
+	int n = 0;
+
+	next_id(id);
+	m = xmpp_message_new(component_ctx(), "chat", to, id);
+	xmpp_stanza_set_from(m, from);
+	if (body)
+		xmpp_message_set_body(m, body);
+	for (c = xmpp_stanza_get_children(in); c; c = xmpp_stanza_get_next(c)) {
+		if (!xmpp_stanza_is_tag(c) || (p = relay_payload(c)) == NULL)
+			continue;
+		if (p->needs_body && body == NULL)
+			continue;
+		if ((e = relay_copy(c, p, map, arg)) != NULL) {
+			adopt(m, e);
+			n++;
+		}
+	}
+	if (body == NULL && n == 0) {
+		xmpp_stanza_release(m);
+		return NULL;
+	}
+	return m;
+}
+
 /* A message replayed from the transcript carries its original time (XEP-0203). */
 xmpp_stanza_t *
 stanza_message_delayed(const char *from, const char *to, const char *body, time_t stamp)
@@ -89,6 +213,19 @@ stanza_presence(const char *from, const char *to, const char *type)
 	xmpp_stanza_set_to(p, to);
 	if (type)
 		xmpp_stanza_set_type(p, type);
+	return p;
+}
+
+/* An available presence with a <show/> (NULL: plain available) and a status text. */
+xmpp_stanza_t *
+stanza_presence_status(const char *from, const char *to, const char *show, const char *status)
+{
+	xmpp_stanza_t *p = stanza_presence(from, to, NULL);
+
+	if (show)
+		add_text_child(p, "show", show);
+	if (status)
+		add_text_child(p, "status", status);
 	return p;
 }
 

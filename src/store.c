@@ -16,7 +16,8 @@ enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
 	ST_IDENTITY_FIND, ST_CONTACT_ADD, ST_IDENTITY_ADD,
 	ST_CONV_ADD, ST_CONV_CUSTOMER, ST_CONV_ASSIGN, ST_CONV_FIRST_RESPONSE, ST_CONV_CLOSE,
-	ST_CONV_OPEN,
+	ST_CONV_OPEN, ST_CONV_REQUEUE, ST_CONV_STATE,
+	ST_AGENT_STATUS, ST_AGENT_STATUSES, ST_TASKS_OPEN_COUNT,
 	ST_MESSAGE_ADD, ST_MESSAGES, ST_FIRST_MESSAGE,
 	ST_TAG_ADD, ST_TAGS,
 	ST_SUMMARY_ADD, ST_TASK_ADD,
@@ -35,7 +36,7 @@ static const char *const sql[ST_COUNT] = {
 	[ST_IDENTITY_ADD] = "INSERT INTO identities (contact_id, kind, value, created_at) "
 	    "VALUES (?1, ?2, ?3, ?4)",
 	[ST_CONV_ADD] = "INSERT INTO conversations (queue, customer_jid, contact_id, channel, "
-	    "state, created_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5)",
+	    "state, created_at) VALUES (?1, ?2, ?3, ?4, ?6, ?5)",
 	[ST_CONV_CUSTOMER] = "UPDATE conversations SET customer_jid = ?2 WHERE id = ?1",
 	[ST_CONV_ASSIGN] = "UPDATE conversations SET agent_jid = ?2, state = 'active', "
 	    "assigned_at = coalesce(assigned_at, ?3) WHERE id = ?1",
@@ -44,8 +45,17 @@ static const char *const sql[ST_COUNT] = {
 	[ST_CONV_CLOSE] = "UPDATE conversations SET state = 'closed', closed_at = ?2, "
 	    "close_reason = ?3 WHERE id = ?1 AND state <> 'closed'",
 	[ST_CONV_OPEN] = "SELECT id, queue, customer_jid, contact_id, agent_jid, channel, state, "
-	    "created_at, assigned_at, first_response_at FROM conversations "
-	    "WHERE state <> 'closed' ORDER BY id",
+	    "created_at, assigned_at, first_response_at, coalesce(entry_queue, queue) "
+	    "FROM conversations WHERE state <> 'closed' ORDER BY id",
+	[ST_CONV_REQUEUE] = "UPDATE conversations SET state = 'queued', agent_jid = NULL, "
+	    "entry_queue = coalesce(entry_queue, queue), queue = ?2 WHERE id = ?1",
+	[ST_CONV_STATE] = "UPDATE conversations SET state = ?2 WHERE id = ?1",
+	[ST_AGENT_STATUS] = "INSERT INTO agent_status (jid, paused, reason, updated_at) "
+	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jid) DO UPDATE SET paused = excluded.paused, "
+	    "reason = excluded.reason, updated_at = excluded.updated_at",
+	[ST_AGENT_STATUSES] = "SELECT jid, paused, reason FROM agent_status",
+	[ST_TASKS_OPEN_COUNT] = "SELECT count(*) FROM tasks WHERE assignee_jid = ?1 "
+	    "AND kind = ?2 AND status = 'open'",
 	[ST_MESSAGE_ADD] = "INSERT INTO messages (conversation_id, direction, sender_jid, body, "
 	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_MESSAGES] = "SELECT direction, sender_jid, body, created_at FROM messages "
@@ -295,7 +305,7 @@ store_contact_for_jid(const char *jid, time_t now)
 
 int64_t
 store_conv_add(const char *queue, const char *customer, int64_t contact_id, const char *channel,
-    time_t now)
+    const char *state, time_t now)
 {
 	sqlite3_stmt *s = stmts[ST_CONV_ADD];
 
@@ -306,7 +316,78 @@ store_conv_add(const char *queue, const char *customer, int64_t contact_id, cons
 	sqlite3_bind_int64(s, 3, contact_id);
 	bind_text(s, 4, channel);
 	bind_time(s, 5, now);
+	bind_text(s, 6, state);
 	return insert(ST_CONV_ADD);
+}
+
+/* Back into a waiting line (queue), without an agent; the entry queue is kept. */
+int
+store_conv_requeue(int64_t id, const char *queue)
+{
+	if (batch() == -1)
+		return -1;
+	sqlite3_bind_int64(stmts[ST_CONV_REQUEUE], 1, id);
+	bind_text(stmts[ST_CONV_REQUEUE], 2, queue);
+	return run(ST_CONV_REQUEUE);
+}
+
+int
+store_conv_state(int64_t id, const char *state)
+{
+	if (batch() == -1)
+		return -1;
+	sqlite3_bind_int64(stmts[ST_CONV_STATE], 1, id);
+	bind_text(stmts[ST_CONV_STATE], 2, state);
+	return run(ST_CONV_STATE);
+}
+
+int
+store_agent_status(const char *jid, int paused, const char *reason, time_t now)
+{
+	sqlite3_stmt *s = stmts[ST_AGENT_STATUS];
+
+	if (batch() == -1)
+		return -1;
+	bind_text(s, 1, jid);
+	sqlite3_bind_int(s, 2, paused);
+	bind_text(s, 3, reason);
+	bind_time(s, 4, now);
+	return run(ST_AGENT_STATUS);
+}
+
+/* Calls fn for each agent's stored status; stops when fn returns -1. */
+int
+store_agent_status_foreach(int (*fn)(const char *, int, const char *, void *), void *arg)
+{
+	sqlite3_stmt *s = stmts[ST_AGENT_STATUSES];
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1),
+		    (const char *)sqlite3_column_text(s, 2), arg) == -1) {
+			ret = -1;
+			break;
+		}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = db_error("agent status");
+	sqlite3_reset(s);
+	return ret;
+}
+
+/* Open tasks of this kind for an assignee (an agent's or a queue's JID); -1 on error. */
+int
+store_tasks_open_count(const char *assignee, const char *kind)
+{
+	sqlite3_stmt *s = stmts[ST_TASKS_OPEN_COUNT];
+	int n = -1;
+
+	bind_text(s, 1, assignee);
+	bind_text(s, 2, kind);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return n;
 }
 
 int
@@ -473,6 +554,7 @@ store_conv_open_foreach(int (*fn)(const struct stored_conv *, void *), void *arg
 		c.created_at = column_time(s, 7);
 		c.assigned_at = column_time(s, 8);
 		c.first_response_at = column_time(s, 9);
+		c.entry_queue = (const char *)sqlite3_column_text(s, 10);
 		if (fn(&c, arg) == -1) {
 			ret = -1;
 			break;

@@ -144,6 +144,29 @@ tz_mktime(const char *tz, struct tm *tm, time_t *t)
 	return *t == (time_t)-1 ? -1 : 0;
 }
 
+/*
+ * The clock. RESPA_TIME_OFFSET (seconds, for tests only) shifts it, so a test can put respa
+ * just before a business-hours boundary instead of waiting for one.
+ */
+int64_t
+respa_now_ms(void)
+{
+	static int64_t offset = -1;
+	struct timespec ts;
+	const char *env;
+
+	if (offset == -1)
+		offset = (env = getenv("RESPA_TIME_OFFSET")) ? strtoll(env, NULL, 10) * 1000 : 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + offset;
+}
+
+time_t
+respa_now(void)
+{
+	return (time_t)(respa_now_ms() / 1000);
+}
+
 /* new string, must be free()d */
 char *
 jid_bare(const char *jid)

@@ -70,7 +70,8 @@ class Desk:
     async def start(self, agents: Iterable[str] = ("alice",), online: Iterable[str] = None,
                     show: Optional[dict[str, str]] = None,
                     capacity: Optional[dict[str, int]] = None, queue: Optional[dict] = None,
-                    extra: Optional[dict] = None, allow_disk_full: bool = False) -> Respa:
+                    extra: Optional[dict] = None, allow_disk_full: bool = False,
+                    env: Optional[dict] = None) -> Respa:
         """Registers the agents, logs in those `online` (default: all; with `show` per agent),
         starts respa and waits until it has seen each online agent's status."""
         agents = list(agents)
@@ -81,7 +82,7 @@ class Desk:
         for a in online:
             await self.login(a, show=show.get(a))
         self.r = self._respa(config=self.config(agents, capacity, queue, extra),
-                             allow_disk_full=allow_disk_full)
+                             allow_disk_full=allow_disk_full, env=env)
         for a in online:
             await self.seen_as(a, show.get(a) or "available", since=0)
         return self.r

@@ -163,7 +163,7 @@ full(void)
 	CHECK(q->queued_text != NULL && *q->queued_text);
 	CHECK(q->assigned_text != NULL && *q->assigned_text);
 	CHECK(q->closed_text != NULL && *q->closed_text);
-	CHECK(TAILQ_EMPTY(&q->waiting) && TAILQ_EMPTY(&q->ready) && q->nwaiting == 0);
+	CHECK(TAILQ_EMPTY(&q->waiting) && q->ready == NULL && q->nwaiting == 0);
 	CHECK(queue_named(c, "sales.eu") == q);
 	q = q->next;
 	CHECK(q != NULL && strcmp(q->name, "c-12x") == 0 && q->next == NULL);
@@ -352,6 +352,79 @@ errors(void)
 	}
 }
 
+/* Routing keys: strategies, modes, tiers, durations, hours; and their defaults. */
+static void
+routing(void)
+{
+	struct config *c = load(HEAD "[routing]\nagent_grace = 2m\nmax_no_answer = 0\n"
+	    "reject_delay = 5s\n[queue support]\nagents = a@b.c b@b.c:2\nstrategy = ring-all\n"
+	    "mode = offer\ncapacity = 2\ntier_wait = 1m\noffer_timeout = 15\nmax_wait = 1h\n"
+	    "wrap_up = 30s\nidle_close = 45m\ncustomer_grace = 90\nnotice_interval = 2\n"
+	    "hours = Mon-Fri 09:00-17:00\nclosed = 12-24\n[queue sales]\n", 0600);
+	struct queue *q, *s;
+	struct member *m;
+
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	if (c == NULL)
+		return;
+	CHECK_INT(c->agent_grace, 120);
+	CHECK_INT(c->max_no_answer, 0);
+	CHECK_INT(c->reject_delay, 5);
+	q = c->queues;
+	CHECK_INT(q->strategy, STRATEGY_RING_ALL);
+	CHECK_INT(q->mode, MODE_OFFER);
+	CHECK_INT(q->capacity, 2);
+	CHECK_INT(q->tier_wait, 60);
+	CHECK_INT(q->offer_timeout, 15);
+	CHECK_INT(q->max_wait, 3600);
+	CHECK_INT(q->wrap_up, 30);
+	CHECK_INT(q->idle_close, 2700);
+	CHECK_INT(q->customer_grace, 90);
+	CHECK_INT(q->notice_interval, 2);
+	CHECK_INT(q->hours->nspans, 5);
+	CHECK_INT(q->hours->nclosed, 1);
+	m = ((struct agent *)map_get(c->agent_map, "b@b.c"))->members;
+	CHECK(m != NULL && m->tier == 2 && m->queue == q);
+	CHECK_INT(((struct agent *)map_get(c->agent_map, "a@b.c"))->members->tier, 1);
+	s = q->next; /* the defaults */
+	CHECK_INT(s->strategy, STRATEGY_LONGEST_IDLE);
+	CHECK_INT(s->mode, MODE_AUTO);
+	CHECK_INT(s->capacity, 0);
+	CHECK_INT(s->tier_wait, 30);
+	CHECK_INT(s->offer_timeout, 20);
+	CHECK_INT(s->max_wait, 300);
+	CHECK_INT(s->wrap_up, 0);
+	CHECK_INT(s->idle_close, 1800);
+	CHECK_INT(s->customer_grace, 120);
+	CHECK_INT(s->notice_interval, 60);
+	CHECK_INT(s->hours->nspans, 0);
+	CHECK(s->offline_text && strstr(s->offline_text, "sales is closed right now") != NULL);
+	CHECK(s->max_wait_text != NULL);
+	config_free(c);
+	c = load(HEAD, 0600);
+	CHECK(c && c->agent_grace == 60 && c->max_no_answer == 3 && c->reject_delay == 20);
+	config_free(c);
+
+	REFUSED(HEAD "[queue q]\nstrategy = random\n", 5, "strategy must be longest-idle, "
+	    "least-busy, round-robin or ring-all, not \"random\"");
+	REFUSED(HEAD "[queue q]\nmode = manual\n", 5, "mode must be auto");
+	REFUSED(HEAD "[queue q]\nagents = a@b.c:0\n", 5, "bad tier in \"a@b.c:0\"");
+	REFUSED(HEAD "[queue q]\nagents = a@b.c:x\n", 5, "bad tier in \"a@b.c:x\"");
+	REFUSED(HEAD "[queue q]\noffer_timeout = 0\n", 5, "offer_timeout must be a duration "
+	    "from 1 to 3600 seconds (as 90, 30s, 5m or 2h), not \"0\"");
+	REFUSED(HEAD "[queue q]\nmax_wait = 5d\n", 5, "max_wait must be a duration");
+	REFUSED(HEAD "[queue q]\nwrap_up = -1\n", 5, "wrap_up must be a duration");
+	REFUSED(HEAD "[queue q]\nidle_close = 2x\n", 5, "idle_close must be a duration");
+	REFUSED(HEAD "[queue q]\ncapacity = 101\n", 5, "capacity must be");
+	REFUSED(HEAD "[queue q]\nhours = Mon-Fry 09:00-17:00\n", 5, "hours: unknown day");
+	REFUSED(HEAD "[queue q]\nhours = Mon 25:00-26:00\n", 5, "hours: bad time");
+	REFUSED(HEAD "[queue q]\nclosed = 2026-02-30\n", 5, "closed: bad date");
+	REFUSED(HEAD "[routing]\nmax_no_answer = many\n", 5, "max_no_answer must be");
+	REFUSED(HEAD "[routing]\nagent_grace = 2d\n", 5, "agent_grace must be");
+	REFUSED(HEAD "[routing x]\n", 4, "[routing] takes no name");
+}
+
 static void
 secrecy(void)
 {
@@ -404,6 +477,7 @@ main(void)
 	defaults();
 	example();
 	errors();
+	routing();
 	secrecy();
 	if (rmdir(tmpdir) == -1)
 		perror(tmpdir);

@@ -129,14 +129,14 @@ open_and_migrate(void)
 	CHECK_INT(q_int("PRAGMA user_version"), (long long)nmigrations);
 	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
 	    "('contacts', 'identities', 'conversations', 'messages', 'conversation_tags', "
-	    "'summaries', 'tasks')"), 7);
+	    "'summaries', 'tasks', 'agent_status')"), 8);
 
 	/* reopening applies nothing twice */
 	store_close();
 	store_close(); /* closing a closed store does nothing */
 	CHECK_INT(store_open(dbpath, 1), 0);
 	CHECK_INT(store_user_version(), (int)nmigrations);
-	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 7);
+	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 8);
 	CHECK_INT(store_commit(), 0); /* nothing to commit */
 }
 
@@ -155,8 +155,8 @@ lifecycle(void)
 	carol = store_contact_for_jid("carol@example.com", now);
 	CHECK(carol > 0 && carol != bob);
 
-	c1 = store_conv_add("support", "bob@example.com/phone", bob, "xmpp", now);
-	c2 = store_conv_add("sales", "carol@example.com/web", carol, "xmpp", now + 1);
+	c1 = store_conv_add("support", "bob@example.com/phone", bob, "xmpp", "queued", now);
+	c2 = store_conv_add("sales", "carol@example.com/web", carol, "xmpp", "queued", now + 1);
 	CHECK(c1 > 0);
 	CHECK(c2 > c1);
 

@@ -1,0 +1,310 @@
+/*
+ * What customers see of a queue: whether it is open (business hours in its time zone), their
+ * place in line and the expected wait, and the queue address's presence (available when an
+ * agent is free, away when all are busy, xa when closed, with a status such as
+ * "2 waiting, about 3 min"). The routing decisions themselves are router.c's.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "respa.h"
+
+#define PRESENCE_COALESCE_MS 1000 /* watchers get at most one status a second */
+
+static struct config *conf;
+
+/* "about 3 min" into buf, or "" when there is no estimate. */
+static void
+wait_text(long secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		buf[0] = '\0';
+	else if (secs < 90)
+		snprintf(buf, len, "about 1 min");
+	else
+		snprintf(buf, len, "about %ld min", (secs + 30) / 60);
+}
+
+/* The customer's place in line and the wait, as one sentence or two. */
+static void
+tell_place(struct conv *c, size_t place, const char *prefix)
+{
+	char est[32], *text;
+
+	wait_text(router_estimate(c->queue, place), est, sizeof(est));
+	text = xasprintf("%s%sYou are number %zu in line.%s%s%s", prefix ? prefix : "",
+	    prefix ? " " : "", place, *est ? " The wait is " : "", est, *est ? "." : "");
+	component_send(stanza_message(c->entry->jid, c->customer, text));
+	free(text);
+	c->told_place = place;
+	c->told_at = respa_now();
+}
+
+/* A customer just joined the line: the queued text with their place and wait. */
+void
+queue_tell_queued(struct conv *c)
+{
+	/* last in line, or first when transferred in: no walk either way */
+	tell_place(c, TAILQ_FIRST(&c->queue->waiting) == c ? 1 : c->queue->nwaiting,
+	    c->queue->queued_text);
+	if (!timer_armed(&c->queue->notice_timer))
+		timer_in(&c->queue->notice_timer, c->queue->notice_interval);
+}
+
+/*
+ * Tells each waiting customer whose place changed, at most once per notice_interval. The
+ * walk is once per interval per queue, not per event, so routing never pays for it.
+ */
+static void
+notice_timer(void *arg)
+{
+	struct queue *q = arg;
+	struct conv *c;
+	time_t now = respa_now();
+	size_t place = 0;
+
+	TAILQ_FOREACH(c, &q->waiting, wait_link) {
+		place++;
+		if (place != c->told_place && now - c->told_at >= q->notice_interval)
+			tell_place(c, place, "Thank you for waiting.");
+	}
+	if (q->nwaiting)
+		timer_in(&q->notice_timer, q->notice_interval);
+}
+
+/* --- presence of the queue address ---------------------------------------------------- */
+
+/* What the queue shows: "xa" closed, "away" open with no agent free, NULL available. */
+static const char *
+queue_show(const struct queue *q, char *status, size_t len)
+{
+	char est[32], when[64];
+
+	if (!q->open) {
+		hours_when(q->timezone, hours_next_open(q->hours, q->timezone, respa_now()),
+		    respa_now(), when, sizeof(when));
+		snprintf(status, len, "Closed; opens %s", when);
+		return "xa";
+	}
+	wait_text(router_estimate(q, q->nwaiting ? q->nwaiting : 1), est, sizeof(est));
+	if (router_has_free(q) && q->nwaiting == 0) {
+		snprintf(status, len, "Open: an agent is free");
+		return NULL;
+	}
+	snprintf(status, len, "%zu waiting%s%s", q->nwaiting, *est ? ", " : "", est);
+	return router_has_free(q) ? NULL : "away";
+}
+
+static void
+send_presence(const struct queue *q, const char *to)
+{
+	char status[128];
+	const char *show = queue_show(q, status, sizeof(status));
+
+	component_send(stanza_presence_status(q->jid, to, show, status));
+}
+
+static void
+send_one(const char *key, void *value, void *arg)
+{
+	(void)value;
+	send_presence(arg, key);
+}
+
+/* Sends the queue's presence to every watcher if it changed since they last saw it. */
+static void
+presence_timer(void *arg)
+{
+	struct queue *q = arg;
+	char status[128];
+	const char *show = queue_show(q, status, sizeof(status));
+	int s = show ? show[0] : 0;
+
+	if (s == q->shown_show && q->shown_status && strcmp(q->shown_status, status) == 0)
+		return;
+	q->shown_show = s;
+	free(q->shown_status);
+	q->shown_status = xstrdup(status);
+	map_foreach(q->watchers, send_one, q);
+}
+
+/* Something customers see changed (line, free agents): watchers hear of it within a second. */
+void
+queue_changed(struct queue *q)
+{
+	if (q->nwaiting && !timer_armed(&q->notice_timer))
+		timer_in(&q->notice_timer, q->notice_interval);
+	if (map_count(q->watchers) && !timer_armed(&q->presence_timer))
+		timer_in(&q->presence_timer, PRESENCE_COALESCE_MS / 1000.0);
+}
+
+static void
+watch(struct queue *q, const char *jid)
+{
+	char *key;
+
+	if (map_get(q->watchers, jid) == NULL) {
+		key = xstrdup(jid);
+		map_put(q->watchers, key, key);
+	}
+	send_presence(q, jid);
+}
+
+static void
+unwatch(struct queue *q, const char *jid)
+{
+	free(map_del(q->watchers, jid));
+}
+
+/*
+ * Presence from anyone but an agent. To a queue: subscriptions, probes and directed presence
+ * make the sender a watcher of the queue's state; unavailable ends that, and may mean a
+ * customer left (conversation.c decides). Other addresses on the component show available.
+ */
+void
+queue_presence_in(const char *from, const char *to, const char *type)
+{
+	char node[256], domain[256];
+	struct queue *q = NULL;
+
+	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == 0 && node[0])
+		q = router_queue(node);
+	if (type == NULL || strcmp(type, "probe") == 0) {
+		if (q)
+			watch(q, from);
+		else if (type)
+			component_send(stanza_presence(to, from, NULL));
+		if (q && type == NULL)
+			conversation_customer_presence(q, from, 1);
+	} else if (strcmp(type, "unavailable") == 0) {
+		if (q) {
+			unwatch(q, from);
+			conversation_customer_presence(q, from, 0);
+		}
+	} else if (strcmp(type, "subscribe") == 0) {
+		component_send(stanza_presence(to, from, "subscribed"));
+		if (q)
+			watch(q, from);
+		else
+			component_send(stanza_presence(to, from, NULL));
+	} else if (strcmp(type, "unsubscribe") == 0) {
+		component_send(stanza_presence(to, from, "unsubscribed"));
+		if (q)
+			unwatch(q, from);
+	}
+}
+
+/* A customer who writes sees the queue's state too, once; watchers follow every change. */
+void
+queue_show_to(struct queue *q, const char *jid)
+{
+	if (map_get(q->watchers, jid) == NULL)
+		send_presence(q, jid);
+}
+
+/* --- business hours ------------------------------------------------------------------- */
+
+/* The queue just opened: agents who are or become free hear of the contacts left meanwhile. */
+static void
+opened(struct queue *q)
+{
+	struct agent *a;
+	struct member *m;
+
+	int closed = conversation_close_offline(q);
+
+	q->opening++;
+	q->offline_waiting = store_tasks_open_count(q->jid, "offline");
+	log_info("queue %s is open; %d contacts came while it was closed, %d offline tasks open",
+	    q->name, closed, q->offline_waiting);
+	for (a = conf->agents; a; a = a->next)
+		for (m = a->members; m; m = m->next_of_agent)
+			if (m->queue == q && m->slot)
+				queue_agent_ready(m);
+	router_dispatch(q);
+}
+
+static void
+hours_timer(void *arg)
+{
+	struct queue *q = arg;
+	time_t now = respa_now(), next;
+	int open = hours_is_open(q->hours, q->timezone, now);
+
+	if (open && !q->open)
+		opened(q);
+	else if (!open && q->open)
+		log_info("queue %s is closed", q->name);
+	q->open = open;
+	queue_changed(q);
+	if ((next = hours_next_change(q->hours, q->timezone, now)) != 0)
+		timer_at(&q->hours_timer, (int64_t)next * 1000);
+}
+
+/* A member became free: the first time after an opening, it hears of the offline contacts. */
+void
+queue_agent_ready(struct member *m)
+{
+	struct queue *q = m->queue;
+	char *text;
+
+	if (m->told_open == q->opening || q->offline_waiting == 0)
+		return;
+	m->told_open = q->opening;
+	text = xasprintf("%s is open. %d contact%s who wrote while it was closed wait%s as "
+	    "follow-up tasks of the queue.", q->title, q->offline_waiting,
+	    q->offline_waiting == 1 ? "" : "s", q->offline_waiting == 1 ? "s" : "");
+	component_send(stanza_message(conf->jid, m->agent->jid, text));
+	free(text);
+}
+
+void
+queue_init(struct config *c)
+{
+	struct queue *q;
+	time_t now = respa_now(), next;
+
+	conf = c;
+	for (q = conf->queues; q; q = q->next) {
+		q->watchers = map_new();
+		q->shown_show = -1;
+		timer_init(&q->notice_timer, notice_timer, q);
+		timer_init(&q->presence_timer, presence_timer, q);
+		timer_init(&q->hours_timer, hours_timer, q);
+		q->open = hours_is_open(q->hours, q->timezone, now);
+		if ((next = hours_next_change(q->hours, q->timezone, now)) != 0)
+			timer_at(&q->hours_timer, (int64_t)next * 1000);
+	}
+}
+
+/* After start-up: an open queue counts as just opened (offline tasks, leftover captures). */
+void
+queue_restored(void)
+{
+	struct queue *q;
+
+	for (q = conf->queues; q; q = q->next)
+		if (q->open)
+			opened(q);
+}
+
+static void
+free_key(const char *key, void *value, void *arg)
+{
+	(void)key, (void)arg;
+	free(value);
+}
+
+void
+queue_free_all(void)
+{
+	struct queue *q;
+
+	for (q = conf->queues; q; q = q->next) {
+		map_foreach(q->watchers, free_key, NULL);
+		map_free(q->watchers);
+		q->watchers = NULL;
+		free(q->shown_status);
+		q->shown_status = NULL;
+	}
+}
