@@ -12,7 +12,10 @@
 
 #include "respa.h"
 
-enum section { SEC_NONE, SEC_COMPONENT, SEC_STORAGE, SEC_ADMIN, SEC_ROUTING, SEC_AGENT, SEC_QUEUE };
+enum section {
+	SEC_NONE, SEC_COMPONENT, SEC_STORAGE, SEC_ADMIN, SEC_ROUTING, SEC_CRM, SEC_AGENT, SEC_QUEUE,
+	SEC_DOMAIN
+};
 
 struct parser {
 	struct config *conf;
@@ -25,6 +28,7 @@ struct parser {
 	int jid_given;       /* a bad jid is reported at its line, not again as missing */
 	struct queue *queue; /* current [queue NAME] */
 	struct agent *agent; /* current [agent JID] */
+	struct domain *domain; /* current [domain NAME] */
 	struct map *seen;    /* "section\nkey" already set: duplicates are errors */
 	char **seenkeys;
 	size_t nseen;
@@ -392,6 +396,36 @@ static void set_max_wait_text(struct parser *p, const char *v)
 	set_str(&p->queue->max_wait_text, v);
 }
 
+/* A calling code such as 358 or 1: phone numbers written without one get it. */
+static void
+set_default_country(struct parser *p, const char *v)
+{
+	long n;
+
+	if (!isdigit((unsigned char)*v) || parse_int(v, 1, 999, &n) == -1)
+		perr(p, "default_country must be a calling code such as 1, 44 or 358, not \"%s\"",
+		    v);
+	else
+		set_str(&p->conf->default_country, v);
+}
+
+/* A channel name as the CRM records it: whatsapp, sms, telegram, web... */
+static void
+set_channel(struct parser *p, const char *v)
+{
+	const char *c;
+
+	for (c = v; *c; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-')
+			break;
+	if (*c || strlen(v) > 32) {
+		perr(p, "channel must be a short lower-case name such as whatsapp, sms or web, "
+		    "not \"%s\"", v);
+		v = "xmpp"; /* reported here: not again as missing */
+	}
+	set_str(&p->domain->channel, v);
+}
+
 static const struct key {
 	enum section section;
 	const char *name;
@@ -408,6 +442,8 @@ static const struct key {
 	{ SEC_ROUTING, "agent_grace", set_agent_grace },
 	{ SEC_ROUTING, "max_no_answer", set_max_no_answer },
 	{ SEC_ROUTING, "reject_delay", set_reject_delay },
+	{ SEC_CRM, "default_country", set_default_country },
+	{ SEC_DOMAIN, "channel", set_channel },
 	{ SEC_AGENT, "capacity", set_capacity },
 	{ SEC_QUEUE, "name", set_q_name },
 	{ SEC_QUEUE, "agents", set_agents },
@@ -434,7 +470,8 @@ static const struct key {
 
 static const char *const section_names[] = {
 	[SEC_COMPONENT] = "component", [SEC_STORAGE] = "storage", [SEC_ADMIN] = "admin",
-	[SEC_ROUTING] = "routing", [SEC_AGENT] = "agent", [SEC_QUEUE] = "queue",
+	[SEC_ROUTING] = "routing", [SEC_CRM] = "crm", [SEC_AGENT] = "agent",
+	[SEC_QUEUE] = "queue", [SEC_DOMAIN] = "domain",
 };
 
 static void
@@ -469,6 +506,38 @@ begin_queue(struct parser *p, const char *name)
 	p->queue = q;
 }
 
+static int
+named(enum section s)
+{
+	return s == SEC_QUEUE || s == SEC_AGENT || s == SEC_DOMAIN;
+}
+
+/* [domain NAME]: customers whose JIDs are on NAME (a gateway, the web widget's host). */
+static void
+begin_domain(struct parser *p, const char *name)
+{
+	struct config *c = p->conf;
+	char *folded = jid_fold(name);
+	struct domain *d;
+
+	if (!valid_domain(folded)) {
+		perr(p, "bad domain \"%s\"", name);
+		free(folded);
+		return;
+	}
+	if (map_get(c->domain_map, folded)) {
+		perr(p, "domain %s is defined twice", folded);
+		free(folded);
+		return;
+	}
+	d = xcalloc(1, sizeof(*d));
+	d->name = folded;
+	d->next = c->domains;
+	c->domains = d;
+	map_put(c->domain_map, d->name, d);
+	p->domain = d;
+}
+
 static void
 begin_section(struct parser *p, char *s)
 {
@@ -482,6 +551,7 @@ begin_section(struct parser *p, char *s)
 	p->section = SEC_NONE;
 	p->queue = NULL;
 	p->agent = NULL;
+	p->domain = NULL;
 	p->skip = 1;
 	for (i = 1; i < sizeof(section_names) / sizeof(section_names[0]); i++)
 		if (strcmp(s, section_names[i]) == 0)
@@ -490,13 +560,14 @@ begin_section(struct parser *p, char *s)
 		perr(p, "unknown section [%s]", s);
 		return;
 	}
-	if ((p->section == SEC_QUEUE || p->section == SEC_AGENT) && *arg == '\0') {
-		perr(p, "[%s] needs a name, as in [%s]", s,
-		    p->section == SEC_QUEUE ? "queue support" : "agent alice@example.com");
+	if (named(p->section) && *arg == '\0') {
+		perr(p, "[%s] needs a name, as in [%s]", s, p->section == SEC_QUEUE ?
+		    "queue support" : p->section == SEC_AGENT ? "agent alice@example.com" :
+		    "domain whatsapp.example.com");
 		p->section = SEC_NONE;
 		return;
 	}
-	if (p->section != SEC_QUEUE && p->section != SEC_AGENT && *arg) {
+	if (!named(p->section) && *arg) {
 		perr(p, "[%s] takes no name", s);
 		return;
 	}
@@ -508,14 +579,16 @@ begin_section(struct parser *p, char *s)
 			perr(p, "not a bare JID: %s", arg);
 		else
 			p->agent = agent_get(p->conf, arg);
-	}
+	} else if (p->section == SEC_DOMAIN)
+		begin_domain(p, arg);
 }
 
 static int
 seen_before(struct parser *p, const char *key)
 {
-	char *k = xasprintf("%p\n%d\n%s", (void *)(p->queue ? (void *)p->queue : (void *)p->agent),
-	    (int)p->section, key);
+	void *owner = p->queue ? (void *)p->queue : p->agent ? (void *)p->agent :
+	    (void *)p->domain;
+	char *k = xasprintf("%p\n%d\n%s", owner, (int)p->section, key);
 
 	if (map_get(p->seen, k)) {
 		free(k);
@@ -539,7 +612,8 @@ set_key(struct parser *p, char *key, char *value)
 		return;
 	}
 	if ((p->section == SEC_QUEUE && p->queue == NULL) ||
-	    (p->section == SEC_AGENT && p->agent == NULL))
+	    (p->section == SEC_AGENT && p->agent == NULL) ||
+	    (p->section == SEC_DOMAIN && p->domain == NULL))
 		return; /* its section header was already reported */
 	if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
 		value[n - 1] = '\0';
@@ -621,6 +695,7 @@ static void
 finish(struct parser *p)
 {
 	struct config *c = p->conf;
+	struct domain *d;
 	struct queue *q;
 
 	p->line = 0;
@@ -630,6 +705,10 @@ finish(struct parser *p)
 		fprintf(p->err, "%s: [component] secret is missing\n", p->file), p->errors++;
 	if (c->database == NULL)
 		c->database = xstrdup(LOCALSTATEDIR "/lib/respa/respa.db");
+	for (d = c->domains; d; d = d->next)
+		if (d->channel == NULL)
+			fprintf(p->err, "%s: [domain %s] needs a channel\n", p->file, d->name),
+			    p->errors++;
 	for (q = c->queues; q && c->jid; q = q->next) {
 		q->jid = xasprintf("%s@%s", q->name, c->jid);
 		if (q->title == NULL)
@@ -705,6 +784,7 @@ config_load(const char *path, FILE *err)
 	p.conf->agents_tail = &p.conf->agents;
 	p.conf->queues_tail = &p.conf->queues;
 	p.conf->queue_map = map_new();
+	p.conf->domain_map = map_new();
 	p.file = path;
 	p.err = err;
 	p.seen = map_new();
@@ -782,6 +862,7 @@ config_free(struct config *c)
 {
 	struct queue *q, *qn;
 	struct agent *a, *an;
+	struct domain *d, *dn;
 	size_t i;
 
 	if (c == NULL)
@@ -797,8 +878,16 @@ config_free(struct config *c)
 	for (i = 0; i < c->nadmins; i++)
 		free(c->admins[i]);
 	free(c->admins);
+	for (d = c->domains; d; d = dn) {
+		dn = d->next;
+		free(d->name);
+		free(d->channel);
+		free(d);
+	}
 	map_free(c->agent_map);
 	map_free(c->queue_map);
+	map_free(c->domain_map);
+	free(c->default_country);
 	free(c->path);
 	free(c->jid);
 	free(c->host);

@@ -16,7 +16,7 @@
 
 static struct config *conf;
 static struct map *by_node; /* "c-42" -> conv */
-static struct map *by_key;  /* "entry queue\nbare customer JID" -> the open conv */
+static struct map *by_key;  /* conv_key() -> the open conv */
 
 static const char *const state_names[] = {
 	[CONV_QUEUED] = "queued", [CONV_OFFERED] = "offered", [CONV_ACTIVE] = "active",
@@ -56,22 +56,38 @@ conv_enter_state(struct conv *c, enum conv_state to)
 	c->state = to;
 }
 
+/*
+ * What finds a customer's open conversation in a queue: the web widget's session token (a
+ * reload brings a new anonymous JID), else the bare JID. New string, must be free()d.
+ */
+static char *
+conv_key(const struct queue *entry, const char *customer, const char *session)
+{
+	char *bare, *key;
+
+	if (session)
+		return xasprintf("%s\n~%s", entry->name, session);
+	bare = jid_bare(customer);
+	key = xasprintf("%s\n%s", entry->name, bare);
+	free(bare);
+	return key;
+}
+
 static struct conv *
-conv_new(int64_t id, struct queue *entry, struct queue *q, const char *customer, int64_t contact,
-    time_t created_at)
+conv_new(int64_t id, struct queue *entry, struct queue *q, const char *customer,
+    const char *session, const char *channel, int64_t contact, time_t created_at)
 {
 	struct conv *c = xcalloc(1, sizeof(*c));
-	char *bare = jid_bare(customer);
 
 	c->id = id;
 	snprintf(c->node, sizeof(c->node), "c-%" PRId64, id);
 	c->addr = xasprintf("%s@%s", c->node, conf->jid);
 	c->customer = xstrdup(customer);
-	c->key = xasprintf("%s\n%s", entry->name, bare);
+	c->key = conv_key(entry, customer, session);
 	c->entry = entry;
 	c->queue = q;
 	c->contact_id = contact;
-	c->channel = crm_channel(customer);
+	c->channel = xstrdup(channel);
 	c->created_at = c->last_activity = created_at;
 	c->state = CONV_QUEUED;
 	c->ids = relay_ids_new();
@@ -80,7 +96,6 @@ conv_new(int64_t id, struct queue *entry, struct queue *q, const char *customer,
 	timer_init(&c->grace_timer, customer_grace_timer, c);
 	map_put(by_node, c->node, c);
 	map_put(by_key, c->key, c);
-	free(bare);
 	return c;
 }
 
@@ -99,6 +114,7 @@ conv_free(struct conv *c)
 	free(c->addr);
 	free(c->customer);
 	free(c->key);
+	free(c->channel);
 	relay_ids_free(c->ids);
 	free(c);
 }
@@ -566,20 +582,36 @@ customer_grace_timer(void *arg)
 		timer_in(&c->grace_timer, 60);
 }
 
-/* Presence from a customer to a queue address: gone starts the grace, back ends it. */
-void
-conversation_customer_presence(struct queue *q, const char *from, int available)
+/* Replies follow the customer to the address they last wrote or came back from. */
+static void
+follow_customer(struct conv *c, const char *from)
 {
-	char *bare = jid_bare(from), *key = xasprintf("%s\n%s", q->name, bare);
+	if (strcmp(c->customer, from) == 0)
+		return;
+	free(c->customer);
+	c->customer = xstrdup(from);
+	(void)store_conv_customer(c->id, from);
+}
+
+/*
+ * Presence from a customer to a queue address: gone starts the grace, back ends it. A web
+ * visitor back after a reload (same session, new JID) gets the chat's replies from now on.
+ */
+void
+conversation_customer_presence(struct queue *q, const char *from, int available,
+    const char *session)
+{
+	char *key = conv_key(q, from, session);
 	struct conv *c = map_get(by_key, key);
 
 	free(key);
-	free(bare);
 	if (c == NULL)
 		return;
-	if (available)
+	if (available) {
 		timer_cancel(&c->grace_timer);
-	else if (strcmp(from, c->customer) == 0 && !timer_armed(&c->grace_timer))
+		if (session)
+			follow_customer(c, from);
+	} else if (strcmp(from, c->customer) == 0 && !timer_armed(&c->grace_timer))
 		timer_in(&c->grace_timer, q->customer_grace);
 }
 
@@ -958,23 +990,45 @@ offline_to_queue(struct conv *c)
 		queue_tell_queued(c);
 }
 
+/*
+ * The contact behind a first message: by the site's visitor id, by the phone number a
+ * gateway puts in the JID, or by the JID; each is recorded on it.
+ */
+static int64_t
+contact_for(const char *from, const char *channel, const struct visitor *v, time_t now)
+{
+	struct identity ids[3];
+	char *bare = jid_bare(from), phone[24];
+	size_t n = 0;
+	int64_t id;
+
+	if (v && v->id)
+		ids[n++] = (struct identity){ "visitor", v->id };
+	if (strcmp(channel, "xmpp") != 0 && strcmp(channel, "web") != 0 &&
+	    crm_jid_phone(bare, conf->default_country, phone, sizeof(phone)) == 0)
+		ids[n++] = (struct identity){ "phone", phone };
+	ids[n++] = (struct identity){ "jid", bare };
+	id = store_contact_for(ids, n, now);
+	free(bare);
+	return id;
+}
+
 /* Opens a conversation for a customer's first message; NULL when it cannot be stored. */
 static struct conv *
-conversation_open(struct queue *q, const char *from, time_t now)
+conversation_open(struct queue *q, const char *from, const struct visitor *v, time_t now)
 {
-	char *bare = jid_bare(from);
-	const char *channel = crm_channel(from);
+	const char *channel = crm_channel(conf, from, v != NULL);
+	const char *session = v ? v->session : NULL;
 	int64_t contact, id = -1;
 	struct conv *c;
 
-	if ((contact = store_contact_for_jid(bare, now)) != -1)
+	if ((contact = contact_for(from, channel, v, now)) != -1)
 		id = store_conv_add(q->name, from, contact, channel, q->open ? "queued" : "offline",
-		    now);
-	free(bare);
+		    session, now);
 	if (id == -1)
 		return NULL;
-	log_info("conversation %" PRId64 " opened in %s", id, q->name);
-	c = conv_new(id, q, q, from, contact, now);
+	log_info("conversation %" PRId64 " opened in %s (%s)", id, q->name, channel);
+	c = conv_new(id, q, q, from, session, channel, contact, now);
 	timer_at(&c->max_wait_timer, (int64_t)(now + q->max_wait) * 1000);
 	return c;
 }
@@ -983,6 +1037,7 @@ static void
 customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 {
 	char *bare = jid_bare(from), *key = NULL, *body = NULL;
+	struct visitor visitor, *v = stanza_visitor(st, &visitor) ? &visitor : NULL;
 	struct conv *c;
 	time_t now = respa_now();
 	int opened = 0;
@@ -994,22 +1049,18 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	}
 	if ((body = message_text(st)) == NULL)
 		goto done;
-	key = xasprintf("%s\n%s", q->name, bare);
+	key = conv_key(q, from, v ? v->session : NULL);
 	if (*body == '\0') {
 		if ((c = map_get(by_key, key)) != NULL) /* opens nothing */
 			to_agents(c, st, NULL);
 		goto done;
 	}
 	if ((c = map_get(by_key, key)) == NULL) {
-		if ((c = conversation_open(q, from, now)) == NULL)
+		if ((c = conversation_open(q, from, v, now)) == NULL)
 			goto fail;
 		opened = 1;
-	} else if (strcmp(c->customer, from) != 0) {
-		/* replies follow the customer to the resource they last wrote from */
-		free(c->customer);
-		c->customer = xstrdup(from);
-		(void)store_conv_customer(c->id, from);
-	}
+	} else
+		follow_customer(c, from);
 	if (store_message_add(c->id, "in", from, body, now) == -1)
 		goto fail;
 	timer_cancel(&c->grace_timer); /* writing is being there */
@@ -1114,7 +1165,8 @@ restore_one(const struct stored_conv *s, void *arg)
 		    "left as it is", s->id, q ? s->entry_queue : s->queue);
 		return 0;
 	}
-	c = conv_new(s->id, entry, q, s->customer_jid, s->contact_id, s->created_at);
+	c = conv_new(s->id, entry, q, s->customer_jid, s->session, s->channel, s->contact_id,
+	    s->created_at);
 	c->assigned_at = s->assigned_at;
 	c->first_response_at = s->first_response_at;
 	if (c->first_response_at == 0) { /* a task was made if the wait ran out before */

@@ -1,16 +1,110 @@
 /* Rules for the CRM record: the channel a customer came by, the summary respa writes. No SQL. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "respa.h"
 
 #define FIRST_WORDS 80
 
+/*
+ * The channel a customer came by: "web" for the chat widget's visitors, the channel of a
+ * [domain] the JID is on (a gateway's: whatsapp, sms...), else "xmpp".
+ */
 const char *
-crm_channel(const char *customer_jid)
+crm_channel(const struct config *c, const char *customer_jid, int web)
 {
-	(void)customer_jid;
-	return "xmpp"; /* web visitors and gateways come with the widget and bridges */
+	const char *at = strchr(customer_jid, '@'), *domain = at ? at + 1 : customer_jid;
+	char name[256];
+	const struct domain *d;
+	size_t n = strcspn(domain, "/");
+
+	if (web)
+		return "web";
+	if (n >= sizeof(name))
+		return "xmpp";
+	memcpy(name, domain, n);
+	name[n] = '\0';
+	d = map_get(c->domain_map, name);
+	return d ? d->channel : "xmpp";
+}
+
+/*
+ * A phone number as E.164 ("+358401234567"): spaces, dots, dashes and brackets go, "00"
+ * and "+" lead to the calling code, a number without one gets default_cc (its trunk 0
+ * dropped). 0 / -1 when it is not a phone number.
+ */
+int
+crm_phone_e164(const char *text, const char *default_cc, char *out, size_t len)
+{
+	char digits[32];
+	size_t n = 0;
+	int intl = 0;
+	const char *p = text, *d;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '+')
+		intl = 1, p++;
+	else if (p[0] == '0' && p[1] == '0')
+		intl = 1, p += 2;
+	for (; *p; p++) {
+		if (*p >= '0' && *p <= '9') {
+			if (n + 1 >= sizeof(digits))
+				return -1;
+			digits[n++] = *p;
+		} else if (!strchr(" .-()/", *p))
+			return -1;
+	}
+	digits[n] = '\0';
+	d = digits;
+	if (!intl) {
+		if (default_cc == NULL || *default_cc == '\0')
+			return -1;
+		while (*d == '0') /* the trunk prefix of a national number */
+			d++;
+		if (snprintf(out, len, "+%s%s", default_cc, d) >= (int)len)
+			return -1;
+	} else if (snprintf(out, len, "+%s", d) >= (int)len)
+		return -1;
+	n = strlen(out) - 1;
+	return n >= 7 && n <= 15 && out[1] != '0' ? 0 : -1; /* E.164: at most 15 digits */
+}
+
+/* Undoes XEP-0106 escaping ("\20" is a space...) of a JID's local part into buf. */
+static int
+unescape_node(const char *jid, char *buf, size_t len)
+{
+	static const char *const escapes[] = { "20 ", "22\"", "26&", "27'", "2f/", "3a:",
+		"3c<", "3e>", "40@", "5c\\" };
+	const char *at = strchr(jid, '@'), *p;
+	size_t n = 0, i;
+
+	if (at == NULL)
+		return -1;
+	for (p = jid; p < at && n + 1 < len; p++) {
+		for (i = 0; *p == '\\' && i < sizeof(escapes) / sizeof(escapes[0]); i++)
+			if (at - p >= 3 && strncasecmp(p + 1, escapes[i], 2) == 0)
+				break;
+		if (*p == '\\' && i < sizeof(escapes) / sizeof(escapes[0])) {
+			buf[n++] = escapes[i][2];
+			p += 2;
+		} else
+			buf[n++] = *p;
+	}
+	buf[n] = '\0';
+	return p == at ? 0 : -1;
+}
+
+/* The phone number a gateway puts in its users' JIDs (+15551234567@whatsapp...), as E.164. */
+int
+crm_jid_phone(const char *jid, const char *default_cc, char *out, size_t len)
+{
+	char node[64];
+
+	if (unescape_node(jid, node, sizeof(node)) == -1)
+		return -1;
+	return crm_phone_e164(node, default_cc, out, len);
 }
 
 static void

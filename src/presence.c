@@ -211,19 +211,6 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 	router_agent_changed(a);
 }
 
-/* Customers may subscribe to a queue address; they see it online. */
-static void
-address_presence(const char *from, const char *to, const char *type)
-{
-	if (strcmp(type, "subscribe") == 0) {
-		component_send(stanza_presence(to, from, "subscribed"));
-		component_send(stanza_presence(to, from, NULL));
-	} else if (strcmp(type, "probe") == 0)
-		component_send(stanza_presence(to, from, NULL));
-	else if (strcmp(type, "unsubscribe") == 0)
-		component_send(stanza_presence(to, from, "unsubscribed"));
-}
-
 int
 presence_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
@@ -240,6 +227,8 @@ presence_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	if (type == NULL || strcmp(type, "unavailable") == 0) {
 		if (a)
 			agent_presence(a, from, type, st);
+		else /* a watcher of a queue, or a customer coming and going */
+			queue_presence_in(st, from, to, type);
 	} else if (strcmp(type, "error") == 0)
 		log_debug("presence error from %s", from);
 	else if (a && strcmp(type, "unsubscribed") == 0)
@@ -248,7 +237,7 @@ presence_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	else if (a && strcmp(type, "subscribed") == 0)
 		log_info("agent %s approved the presence subscription", a->jid);
 	else if (strcmp(type, "subscribed") != 0 && strcmp(type, "unsubscribed") != 0)
-		address_presence(from, to, type);
+		queue_presence_in(st, from, to, type); /* subscribe, probe, unsubscribe */
 	free(bare);
 	return 1;
 }
@@ -262,6 +251,8 @@ restore_status(const char *jid, int paused, const char *reason, void *arg)
 	if (a && paused) {
 		a->paused = 1;
 		a->pause_reason = reason ? xstrdup(reason) : NULL;
+		log_info("agent %s is still paused%s%s", a->jid, reason ? ": " : "",
+		    reason ? reason : "");
 	}
 	return 0;
 }

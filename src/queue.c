@@ -162,10 +162,12 @@ unwatch(struct queue *q, const char *jid)
  * customer left (conversation.c decides). Other addresses on the component show available.
  */
 void
-queue_presence_in(const char *from, const char *to, const char *type)
+queue_presence_in(xmpp_stanza_t *st, const char *from, const char *to, const char *type)
 {
 	char node[256], domain[256];
 	struct queue *q = NULL;
+	struct visitor v;
+	const char *session = stanza_visitor(st, &v) ? v.session : NULL;
 
 	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == 0 && node[0])
 		q = router_queue(node);
@@ -175,11 +177,11 @@ queue_presence_in(const char *from, const char *to, const char *type)
 		else if (type)
 			component_send(stanza_presence(to, from, NULL));
 		if (q && type == NULL)
-			conversation_customer_presence(q, from, 1);
+			conversation_customer_presence(q, from, 1, session);
 	} else if (strcmp(type, "unavailable") == 0) {
 		if (q) {
 			unwatch(q, from);
-			conversation_customer_presence(q, from, 0);
+			conversation_customer_presence(q, from, 0, session);
 		}
 	} else if (strcmp(type, "subscribe") == 0) {
 		component_send(stanza_presence(to, from, "subscribed"));

@@ -24,6 +24,7 @@
 #define NS_VERSION "jabber:iq:version"
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+#define NS_VISITOR "urn:respa:visitor:0"
 
 #define DEFAULT_CAPACITY 3
 #define DEFAULT_MAX_BODY 10000
@@ -112,7 +113,7 @@ struct conv {
 	struct offer *offers;
 	struct exclusion excl[CONV_EXCLUSIONS];
 	int64_t contact_id;
-	const char *channel;
+	char *channel;
 	enum conv_state state;
 	struct relay_ids *ids; /* relay.c: recent message ids of both sides */
 	time_t created_at, assigned_at, first_response_at, last_activity;
@@ -162,6 +163,13 @@ struct queue {
 	struct queue *next; /* config order */
 };
 
+/* [domain NAME]: where customers of a channel come from (a gateway's domain, the widget's). */
+struct domain {
+	char *name;
+	char *channel;
+	struct domain *next;
+};
+
 struct config {
 	char *path;
 	char *jid; /* the component's domain */
@@ -174,6 +182,9 @@ struct config {
 	char **admins;
 	size_t nadmins;
 	int agent_grace, max_no_answer, reject_delay;
+	char *default_country; /* calling code for phone numbers written without one */
+	struct domain *domains;
+	struct map *domain_map;  /* domain name -> struct domain */
 	struct queue *queues, **queues_tail; /* config order; the tail makes appending O(1) */
 	struct agent *agents, **agents_tail;
 	struct map *agent_map; /* bare JID -> struct agent, shared with presence.c */
@@ -260,6 +271,13 @@ xmpp_stanza_t *stanza_version(xmpp_stanza_t *iq, const char *name, const char *v
 char *stanza_body(xmpp_stanza_t *);
 size_t stanza_body_len(xmpp_stanza_t *);
 const char *stanza_show(xmpp_stanza_t *presence);
+/* The web widget's <visitor/> (NS_VISITOR): its session token and the site's visitor id. */
+struct visitor {
+	const char *session; /* 16 to 64 of [A-Za-z0-9_-] */
+	const char *id;      /* NULL when the site gave none; at most 128 bytes */
+};
+/* 1 with v filled (pointing into the stanza), or 0 when there is none or it is malformed */
+int stanza_visitor(xmpp_stanza_t *, struct visitor *);
 
 /* iq.c */
 int iq_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
@@ -301,7 +319,7 @@ void queue_free_all(void);
 void queue_changed(struct queue *);
 void queue_agent_ready(struct member *);
 void queue_tell_queued(struct conv *);
-void queue_presence_in(const char *from, const char *to, const char *type);
+void queue_presence_in(xmpp_stanza_t *, const char *from, const char *to, const char *type);
 void queue_show_to(struct queue *, const char *jid);
 
 /* timer.c: deadlines in one heap; callbacks run from the main loop */
@@ -325,7 +343,8 @@ void conversation_assign(struct conv *, struct agent *);
 void conversation_offer(struct conv *, struct agent *);
 void conversation_withdraw_offers(struct agent *);
 void conversation_agent_gone(struct agent *);
-void conversation_customer_presence(struct queue *, const char *from, int available);
+void conversation_customer_presence(struct queue *, const char *from, int available,
+    const char *session);
 int conversation_close_offline(struct queue *);
 size_t conversation_count(void);
 struct conv *conversation_find(const char *node);
@@ -399,7 +418,9 @@ time_t hours_next_open(const struct hours *h, const char *tz, time_t t);
 void hours_when(const char *tz, time_t at, time_t now, char *buf, size_t len);
 
 /* crm.c: rules for the CRM record; no SQL */
-const char *crm_channel(const char *customer_jid);
+const char *crm_channel(const struct config *, const char *customer_jid, int web);
+int crm_phone_e164(const char *text, const char *default_cc, char *out, size_t len);
+int crm_jid_phone(const char *jid, const char *default_cc, char *out, size_t len);
 struct summary_facts {
 	const char *customer, *channel, *queue, *first_message, *agent, *reason, *tags;
 	time_t created_at, closed_at;
@@ -418,7 +439,7 @@ extern const size_t nmigrations;
 
 struct stored_conv {
 	int64_t id, contact_id;
-	const char *queue, *entry_queue, *customer_jid, *agent_jid, *channel, *state;
+	const char *queue, *entry_queue, *customer_jid, *agent_jid, *channel, *state, *session;
 	time_t created_at, assigned_at, first_response_at;
 };
 struct stored_message {
@@ -429,9 +450,14 @@ int store_open(const char *path, int synchronous_full);
 void store_close(void);
 int store_commit(void);
 int store_user_version(void);
+/* An address a contact is known by: kind "jid" (bare), "phone" (E.164), "visitor" (the site's id). */
+struct identity {
+	const char *kind, *value;
+};
+int64_t store_contact_for(const struct identity *, size_t n, time_t now);
 int64_t store_contact_for_jid(const char *jid, time_t now);
 int64_t store_conv_add(const char *queue, const char *customer, int64_t contact_id,
-    const char *channel, const char *state, time_t now);
+    const char *channel, const char *state, const char *session, time_t now);
 int store_conv_requeue(int64_t id, const char *queue);
 int store_conv_state(int64_t id, const char *state);
 int store_agent_status(const char *jid, int paused, const char *reason, time_t now);

@@ -347,6 +347,31 @@ stanza_body_len(xmpp_stanza_t *st)
 	return n;
 }
 
+static int
+token_ok(const char *s, size_t min, size_t max)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+	return s[n] == '\0' && n >= min && n <= max;
+}
+
+/* The widget's <visitor session='' id=''/>; a malformed one counts as none. */
+int
+stanza_visitor(xmpp_stanza_t *st, struct visitor *v)
+{
+	xmpp_stanza_t *e = xmpp_stanza_get_child_by_ns(st, NS_VISITOR);
+
+	if (e == NULL || strcmp(xmpp_stanza_get_name(e), "visitor") != 0)
+		return 0;
+	v->session = xmpp_stanza_get_attribute(e, "session");
+	v->id = xmpp_stanza_get_attribute(e, "id");
+	if (v->session == NULL || !token_ok(v->session, 16, 64))
+		return 0;
+	if (v->id && (*v->id == '\0' || strlen(v->id) > 128))
+		v->id = NULL;
+	return 1;
+}
+
 /* The <show/> of a presence, or NULL when it has none (plain available). */
 const char *
 stanza_show(xmpp_stanza_t *p)

@@ -14,7 +14,7 @@
 
 enum stmt {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_IDENTITY_FIND, ST_CONTACT_ADD, ST_IDENTITY_ADD,
+	ST_IDENTITY_FIND, ST_CONTACT_ADD, ST_IDENTITY_ADD, ST_CONTACT_PHONE,
 	ST_CONV_ADD, ST_CONV_CUSTOMER, ST_CONV_ASSIGN, ST_CONV_FIRST_RESPONSE, ST_CONV_CLOSE,
 	ST_CONV_OPEN, ST_CONV_REQUEUE, ST_CONV_STATE,
 	ST_AGENT_STATUS, ST_AGENT_STATUSES, ST_TASKS_OPEN_COUNT,
@@ -33,10 +33,11 @@ static const char *const sql[ST_COUNT] = {
 	[ST_ROLLBACK_TO] = "ROLLBACK TO one_call",
 	[ST_IDENTITY_FIND] = "SELECT contact_id FROM identities WHERE kind = ?1 AND value = ?2",
 	[ST_CONTACT_ADD] = "INSERT INTO contacts (created_at) VALUES (?1)",
-	[ST_IDENTITY_ADD] = "INSERT INTO identities (contact_id, kind, value, created_at) "
-	    "VALUES (?1, ?2, ?3, ?4)",
+	[ST_IDENTITY_ADD] = "INSERT OR IGNORE INTO identities (contact_id, kind, value, "
+	    "created_at) VALUES (?1, ?2, ?3, ?4)",
+	[ST_CONTACT_PHONE] = "UPDATE contacts SET phone = ?2 WHERE id = ?1 AND phone IS NULL",
 	[ST_CONV_ADD] = "INSERT INTO conversations (queue, customer_jid, contact_id, channel, "
-	    "state, created_at) VALUES (?1, ?2, ?3, ?4, ?6, ?5)",
+	    "state, created_at, session) VALUES (?1, ?2, ?3, ?4, ?6, ?5, ?7)",
 	[ST_CONV_CUSTOMER] = "UPDATE conversations SET customer_jid = ?2 WHERE id = ?1",
 	[ST_CONV_ASSIGN] = "UPDATE conversations SET agent_jid = ?2, state = 'active', "
 	    "assigned_at = coalesce(assigned_at, ?3) WHERE id = ?1",
@@ -45,7 +46,7 @@ static const char *const sql[ST_COUNT] = {
 	[ST_CONV_CLOSE] = "UPDATE conversations SET state = 'closed', closed_at = ?2, "
 	    "close_reason = ?3 WHERE id = ?1 AND state <> 'closed'",
 	[ST_CONV_OPEN] = "SELECT id, queue, customer_jid, contact_id, agent_jid, channel, state, "
-	    "created_at, assigned_at, first_response_at, coalesce(entry_queue, queue) "
+	    "created_at, assigned_at, first_response_at, coalesce(entry_queue, queue), session "
 	    "FROM conversations WHERE state <> 'closed' ORDER BY id",
 	[ST_CONV_REQUEUE] = "UPDATE conversations SET state = 'queued', agent_jid = NULL, "
 	    "entry_queue = coalesce(entry_queue, queue), queue = ?2 WHERE id = ?1",
@@ -275,37 +276,77 @@ insert(enum stmt id)
 	return sqlite3_last_insert_rowid(db);
 }
 
+/* The contact an identity belongs to: its id, 0 when none, -1 on error. */
+static int64_t
+contact_of(const struct identity *ident)
+{
+	sqlite3_stmt *s = stmts[ST_IDENTITY_FIND];
+	int64_t id = 0;
+	int rc;
+
+	bind_text(s, 1, ident->kind);
+	bind_text(s, 2, ident->value);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE)
+		id = db_error("identity");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return id;
+}
+
+/*
+ * The contact known by the first of these identities seen before (created when none was),
+ * with every identity given recorded on it. An identity that belongs to another contact
+ * stays there. A "phone" identity also fills the contact's phone when it has none.
+ */
+int64_t
+store_contact_for(const struct identity *ids, size_t n, time_t now)
+{
+	sqlite3_stmt *s;
+	int64_t id = 0;
+	size_t i;
+
+	if (batch() == -1)
+		return -1;
+	for (i = 0; i < n && id == 0; i++)
+		if ((id = contact_of(&ids[i])) == -1)
+			return -1;
+	if (id == 0) {
+		bind_time(stmts[ST_CONTACT_ADD], 1, now);
+		if ((id = insert(ST_CONTACT_ADD)) == -1)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		s = stmts[ST_IDENTITY_ADD];
+		sqlite3_bind_int64(s, 1, id);
+		bind_text(s, 2, ids[i].kind);
+		bind_text(s, 3, ids[i].value);
+		bind_time(s, 4, now);
+		if (run(ST_IDENTITY_ADD) == -1)
+			return -1;
+		if (strcmp(ids[i].kind, "phone") == 0) {
+			sqlite3_bind_int64(stmts[ST_CONTACT_PHONE], 1, id);
+			bind_text(stmts[ST_CONTACT_PHONE], 2, ids[i].value);
+			if (run(ST_CONTACT_PHONE) == -1)
+				return -1;
+		}
+	}
+	return id;
+}
+
 /* The contact seen under this JID, created on first sight. */
 int64_t
 store_contact_for_jid(const char *jid, time_t now)
 {
-	sqlite3_stmt *s = stmts[ST_IDENTITY_FIND];
-	int64_t id = -1;
+	struct identity ident = { "jid", jid };
 
-	if (batch() == -1)
-		return -1;
-	bind_text(s, 1, "jid");
-	bind_text(s, 2, jid);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		id = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (id != -1)
-		return id;
-	bind_time(stmts[ST_CONTACT_ADD], 1, now);
-	if ((id = insert(ST_CONTACT_ADD)) == -1)
-		return -1;
-	s = stmts[ST_IDENTITY_ADD];
-	sqlite3_bind_int64(s, 1, id);
-	bind_text(s, 2, "jid");
-	bind_text(s, 3, jid);
-	bind_time(s, 4, now);
-	return run(ST_IDENTITY_ADD) == -1 ? -1 : id;
+	return store_contact_for(&ident, 1, now);
 }
 
 int64_t
 store_conv_add(const char *queue, const char *customer, int64_t contact_id, const char *channel,
-    const char *state, time_t now)
+    const char *state, const char *session, time_t now)
 {
 	sqlite3_stmt *s = stmts[ST_CONV_ADD];
 
@@ -317,6 +358,7 @@ store_conv_add(const char *queue, const char *customer, int64_t contact_id, cons
 	bind_text(s, 4, channel);
 	bind_time(s, 5, now);
 	bind_text(s, 6, state);
+	bind_text(s, 7, session);
 	return insert(ST_CONV_ADD);
 }
 
@@ -555,6 +597,7 @@ store_conv_open_foreach(int (*fn)(const struct stored_conv *, void *), void *arg
 		c.assigned_at = column_time(s, 8);
 		c.first_response_at = column_time(s, 9);
 		c.entry_queue = (const char *)sqlite3_column_text(s, 10);
+		c.session = (const char *)sqlite3_column_text(s, 11);
 		if (fn(&c, arg) == -1) {
 			ret = -1;
 			break;

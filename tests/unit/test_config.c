@@ -425,6 +425,39 @@ routing(void)
 	REFUSED(HEAD "[routing x]\n", 4, "[routing] takes no name");
 }
 
+/* [domain NAME] channel = ..., [crm] default_country. */
+static void
+channels(void)
+{
+	struct config *c = load(HEAD "[crm]\ndefault_country = 358\n[domain WhatsApp.Example.com]\n"
+	    "channel = whatsapp\n[domain guest.example.com]\nchannel = web\n", 0600);
+	struct domain *d;
+
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	if (c == NULL)
+		return;
+	CHECK_STR(c->default_country, "358");
+	d = map_get(c->domain_map, "whatsapp.example.com"); /* folded, as the server sends it */
+	CHECK(d != NULL && strcmp(d->channel, "whatsapp") == 0);
+	d = map_get(c->domain_map, "guest.example.com");
+	CHECK(d != NULL && strcmp(d->channel, "web") == 0);
+	config_free(c);
+
+	REFUSED(HEAD "[domain]\nchannel = sms\n", 4, "[domain] needs a name, as in "
+	    "[domain whatsapp.example.com]");
+	REFUSED(HEAD "[domain sms.example.com]\nchannel = SMS!\n", 5, "channel must be a short "
+	    "lower-case name such as whatsapp, sms or web, not \"SMS!\"");
+	REFUSED(HEAD "[domain a.b]\nchannel = sms\n[domain A.b]\nchannel = sms\n", 6,
+	    "domain a.b is defined twice");
+	REFUSED(HEAD "[domain bad domain]\n", 4, "bad domain \"bad domain\"");
+	REFUSED(HEAD "[domain a.b]\nchannel = sms\nphone = yes\n", 6,
+	    "unknown key \"phone\" in [domain]");
+	REFUSED(HEAD "[domain a.b]\n", 0, "[domain a.b] needs a channel");
+	REFUSED(HEAD "[crm]\ndefault_country = +358\n", 5, "default_country must be a calling "
+	    "code such as 1, 44 or 358, not \"+358\"");
+}
+
 static void
 secrecy(void)
 {
@@ -478,6 +511,7 @@ main(void)
 	example();
 	errors();
 	routing();
+	channels();
 	secrecy();
 	if (rmdir(tmpdir) == -1)
 		perror(tmpdir);

@@ -116,8 +116,6 @@ check_basic(void)
 	f.tags = ""; /* no tags: no "tags:" */
 	crm_summary(&f, buf, sizeof(buf));
 	CHECK(strstr(buf, "tags") == NULL);
-
-	CHECK_STR(crm_channel("bob@example.com/phone"), "xmpp");
 }
 
 static void
@@ -250,6 +248,70 @@ check_small_buffer(void)
 	CHECK(strncmp(small, "bob@example.com wrote to", 24) == 0);
 }
 
+static void
+phone_ok(int line, const char *in, const char *cc, const char *want)
+{
+	char out[24] = "";
+	int rc = crm_phone_e164(in, cc, out, sizeof(out));
+
+	if (rc != 0 || strcmp(out, want) != 0)
+		fprintf(stderr, "line %d: \"%s\" (cc %s): rc %d, \"%s\", want \"%s\"\n", line, in,
+		    cc ? cc : "none", rc, out, want);
+	CHECK_INT(rc, 0);
+	CHECK_STR(out, want);
+}
+
+static void
+check_phones(void)
+{
+	char out[24];
+
+	phone_ok(__LINE__, "+358 40 123 4567", NULL, "+358401234567");
+	phone_ok(__LINE__, "00358401234567", NULL, "+358401234567");
+	phone_ok(__LINE__, "040-123 4567", "358", "+358401234567");
+	phone_ok(__LINE__, "(555) 123-4567", "1", "+15551234567");
+	phone_ok(__LINE__, "+1.555.123.4567", "44", "+15551234567");
+	CHECK_INT(crm_phone_e164("040 123 4567", NULL, out, sizeof(out)), -1); /* no country */
+	CHECK_INT(crm_phone_e164("+12345", NULL, out, sizeof(out)), -1);        /* too short */
+	CHECK_INT(crm_phone_e164("+1234567890123456", NULL, out, sizeof(out)), -1); /* 16 */
+	CHECK_INT(crm_phone_e164("+0123456789", NULL, out, sizeof(out)), -1);
+	CHECK_INT(crm_phone_e164("call me", "1", out, sizeof(out)), -1);
+	CHECK_INT(crm_phone_e164("+1555abc4567", NULL, out, sizeof(out)), -1);
+	CHECK_INT(crm_phone_e164("", "1", out, sizeof(out)), -1);
+	CHECK_INT(crm_phone_e164("+15551234567", NULL, out, 8), -1);             /* no room */
+
+	/* gateways put the number in the local part, XEP-0106 escaped */
+	CHECK_INT(crm_jid_phone("+15551234567@whatsapp.example.com", NULL, out, sizeof(out)), 0);
+	CHECK_STR(out, "+15551234567");
+	CHECK_INT(crm_jid_phone("+1\\20555\\20123\\204567@sms.example.com", NULL, out,
+	    sizeof(out)), 0);
+	CHECK_STR(out, "+15551234567");
+	CHECK_INT(crm_jid_phone("0401234567@sms.example.com", "358", out, sizeof(out)), 0);
+	CHECK_STR(out, "+358401234567");
+	CHECK_INT(crm_jid_phone("alice@example.com", "1", out, sizeof(out)), -1);
+	CHECK_INT(crm_jid_phone("example.com", "1", out, sizeof(out)), -1);
+	CHECK_INT(crm_jid_phone("a\\40b@x.com", "1", out, sizeof(out)), -1);
+}
+
+/* Channels: the widget's visitors are web, [domain] sections name gateways' channels. */
+static void
+check_channels(void)
+{
+	struct config c;
+	struct domain wa = { "whatsapp.example.com", "whatsapp", NULL };
+
+	memset(&c, 0, sizeof(c));
+	c.domain_map = map_new();
+	map_put(c.domain_map, wa.name, &wa);
+	CHECK_STR(crm_channel(&c, "bob@example.com/phone", 0), "xmpp");
+	CHECK_STR(crm_channel(&c, "x1@guest.example.com/conv", 1), "web");
+	CHECK_STR(crm_channel(&c, "+15551234567@whatsapp.example.com/gw", 0), "whatsapp");
+	CHECK_STR(crm_channel(&c, "+15551234567@whatsapp.example.com", 0), "whatsapp");
+	CHECK_STR(crm_channel(&c, "whatsapp.example.com", 0), "whatsapp");
+	CHECK_STR(crm_channel(&c, "bob@sub.whatsapp.example.com", 0), "xmpp");
+	map_free(c.domain_map);
+}
+
 int
 main(void)
 {
@@ -257,5 +319,7 @@ main(void)
 	check_opening();
 	check_durations();
 	check_small_buffer();
+	check_phones();
+	check_channels();
 	return check_done();
 }

@@ -698,6 +698,10 @@ when(void)
 int
 main(void)
 {
+	/* nothing may hang on the process's own zone: give it an odd one */
+	setenv("TZ", "Asia/Kathmandu", 1);
+	tzset();
+
 	parse_ok();
 	parse_errors();
 	parse_closed();
@@ -708,11 +712,6 @@ main(void)
 	when();
 
 	/* the process's own zone is left as it was */
-	{
-		const char *tz = getenv("TZ");
-
-		CHECK(tz == NULL || (strcmp(tz, HEL) != 0 && strcmp(tz, AKL) != 0 &&
-		    strcmp(tz, LAX) != 0));
-	}
+	CHECK_STR(getenv("TZ"), "Asia/Kathmandu");
 	return check_done();
 }

@@ -155,8 +155,8 @@ lifecycle(void)
 	carol = store_contact_for_jid("carol@example.com", now);
 	CHECK(carol > 0 && carol != bob);
 
-	c1 = store_conv_add("support", "bob@example.com/phone", bob, "xmpp", "queued", now);
-	c2 = store_conv_add("sales", "carol@example.com/web", carol, "xmpp", "queued", now + 1);
+	c1 = store_conv_add("support", "bob@example.com/phone", bob, "xmpp", "queued", NULL, now);
+	c2 = store_conv_add("sales", "carol@example.com/web", carol, "xmpp", "queued", NULL, now + 1);
 	CHECK(c1 > 0);
 	CHECK(c2 > c1);
 
