@@ -137,19 +137,44 @@ static void
 member_add(struct parser *p, struct queue *q, const char *jid, int tier)
 {
 	struct agent *a = agent_get(p->conf, jid);
+
+	if (config_member(a, q, tier) == NULL)
+		perr(p, "agent %s is listed twice in queue %s", jid, q->name);
+}
+
+struct member *
+config_member(struct agent *a, struct queue *q, int tier)
+{
 	struct member *m;
 
 	for (m = a->members; m; m = m->next_of_agent)
-		if (m->queue == q) {
-			perr(p, "agent %s is listed twice in queue %s", jid, q->name);
-			return;
-		}
+		if (m->queue == q)
+			return NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->agent = a;
 	m->queue = q;
 	m->tier = tier;
 	m->next_of_agent = a->members;
 	a->members = m;
+	return m;
+}
+
+struct agent *
+config_agent(struct config *conf, const char *jid)
+{
+	return agent_get(conf, jid);
+}
+
+int
+config_queue_name_ok(const char *name)
+{
+	return valid_queue_name(name);
+}
+
+int
+config_jid_ok(const char *bare)
+{
+	return valid_bare_jid(bare);
 }
 
 /* Splits a list on spaces and commas, calling fn for each word. */
@@ -321,6 +346,8 @@ set_seconds(struct parser *p, const char *key, const char *v, long min, long max
 	static void fn(struct parser *p, const char *v) { set_seconds(p, key, v, min, max, dst); }
 DURATION_SETTER(set_agent_grace, "agent_grace", 0, 86400, &p->conf->agent_grace)
 DURATION_SETTER(set_reject_delay, "reject_delay", 0, 3600, &p->conf->reject_delay)
+DURATION_SETTER(set_hook_timeout, "hook_timeout", 1, 3600, &p->conf->hook_timeout)
+DURATION_SETTER(set_command_timeout, "command_timeout", 1, 86400, &p->conf->command_timeout)
 DURATION_SETTER(set_tier_wait, "tier_wait", 0, 86400, &p->queue->tier_wait)
 DURATION_SETTER(set_offer_timeout, "offer_timeout", 1, 3600, &p->queue->offer_timeout)
 DURATION_SETTER(set_max_wait, "max_wait", 1, 7 * 86400, &p->queue->max_wait)
@@ -379,6 +406,8 @@ set_hours(struct parser *p, const char *v)
 
 	if (hours_parse(p->queue->hours, v, err, sizeof(err)) == -1)
 		perr(p, "hours: %s", err);
+	else
+		set_str(&p->queue->hours_text, v);
 }
 
 static void
@@ -388,9 +417,23 @@ set_closed_dates(struct parser *p, const char *v)
 
 	if (hours_parse_closed(p->queue->hours, v, err, sizeof(err)) == -1)
 		perr(p, "closed: %s", err);
+	else
+		set_str(&p->queue->closed_dates, v);
 }
 
 static void set_offline(struct parser *p, const char *v) { set_str(&p->queue->offline_text, v); }
+static void set_reasons(struct parser *p, const char *v) { set_str(&p->queue->reasons, v); }
+
+static void
+set_prefer_last(struct parser *p, const char *v)
+{
+	if (strcmp(v, "yes") == 0)
+		p->queue->prefer_last = 1;
+	else if (strcmp(v, "no") == 0)
+		p->queue->prefer_last = 0;
+	else
+		perr(p, "return_to_last_agent must be yes or no, not \"%s\"", v);
+}
 static void set_max_wait_text(struct parser *p, const char *v)
 {
 	set_str(&p->queue->max_wait_text, v);
@@ -407,6 +450,61 @@ set_default_country(struct parser *p, const char *v)
 		    v);
 	else
 		set_str(&p->conf->default_country, v);
+}
+
+static void
+free_words(char **words)
+{
+	char **w;
+
+	for (w = words; w && *w; w++)
+		free(*w);
+	free(words);
+}
+
+/* The hook: a program and its arguments, split on white space; it runs without a shell. */
+static void
+set_hook(struct parser *p, const char *v)
+{
+	char *copy = xstrdup(v), *w, *save = NULL, **argv = NULL;
+	size_t n = 0;
+
+	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		argv = xrealloc(argv, (n + 2) * sizeof(*argv));
+		argv[n++] = xstrdup(w);
+		argv[n] = NULL;
+	}
+	free(copy);
+	if (argv == NULL || argv[0][0] != '/') {
+		perr(p, "hook must start with the absolute path of a program (it runs without a "
+		    "shell), not \"%s\"", v);
+		free_words(argv);
+		return;
+	}
+	p->conf->hook = argv;
+}
+
+static void
+set_hook_retries(struct parser *p, const char *v)
+{
+	long n;
+
+	if (parse_int(v, 0, 1000, &n) == -1)
+		perr(p, "hook_retries must be a number from 0 to 1000, not \"%s\"", v);
+	else
+		p->conf->hook_retries = (int)n;
+}
+
+static void
+set_retention_days(struct parser *p, const char *v)
+{
+	long n;
+
+	if (parse_int(v, 0, 36500, &n) == -1)
+		perr(p, "retention_days must be a number of days from 0 (keep transcripts forever) "
+		    "to 36500, not \"%s\"", v);
+	else
+		p->conf->retention_days = (int)n;
 }
 
 /* A channel name as the CRM records it: whatsapp, sms, telegram, web... */
@@ -439,10 +537,15 @@ static const struct key {
 	{ SEC_STORAGE, "database", set_database },
 	{ SEC_STORAGE, "synchronous", set_synchronous },
 	{ SEC_ADMIN, "jids", set_admins },
+	{ SEC_ADMIN, "command_timeout", set_command_timeout },
 	{ SEC_ROUTING, "agent_grace", set_agent_grace },
 	{ SEC_ROUTING, "max_no_answer", set_max_no_answer },
 	{ SEC_ROUTING, "reject_delay", set_reject_delay },
 	{ SEC_CRM, "default_country", set_default_country },
+	{ SEC_CRM, "hook", set_hook },
+	{ SEC_CRM, "hook_timeout", set_hook_timeout },
+	{ SEC_CRM, "hook_retries", set_hook_retries },
+	{ SEC_CRM, "retention_days", set_retention_days },
 	{ SEC_DOMAIN, "channel", set_channel },
 	{ SEC_AGENT, "capacity", set_capacity },
 	{ SEC_QUEUE, "name", set_q_name },
@@ -453,6 +556,8 @@ static const struct key {
 	{ SEC_QUEUE, "assigned_text", set_assigned },
 	{ SEC_QUEUE, "closed_text", set_closed },
 	{ SEC_QUEUE, "offline_text", set_offline },
+	{ SEC_QUEUE, "reasons", set_reasons },
+	{ SEC_QUEUE, "return_to_last_agent", set_prefer_last },
 	{ SEC_QUEUE, "max_wait_text", set_max_wait_text },
 	{ SEC_QUEUE, "strategy", set_strategy },
 	{ SEC_QUEUE, "mode", set_mode },
@@ -489,7 +594,19 @@ begin_queue(struct parser *p, const char *name)
 		perr(p, "queue %s is defined twice", name);
 		return;
 	}
-	q = xcalloc(1, sizeof(*q));
+	q = config_queue_alloc(name);
+	map_put(c->queue_map, q->name, q);
+	*c->queues_tail = q;
+	c->queues_tail = &q->next;
+	p->queue = q;
+}
+
+/* new queue with the defaults, must be config_queue_free()d */
+struct queue *
+config_queue_alloc(const char *name)
+{
+	struct queue *q = xcalloc(1, sizeof(*q));
+
 	q->name = xstrdup(name);
 	q->hours = xcalloc(1, sizeof(*q->hours));
 	q->tier_wait = 30;
@@ -498,12 +615,10 @@ begin_queue(struct parser *p, const char *name)
 	q->idle_close = 1800;
 	q->customer_grace = 120;
 	q->notice_interval = 60;
+	q->prefer_last = 1;
 	TAILQ_INIT(&q->waiting);
 	TAILQ_INIT(&q->offline);
-	map_put(c->queue_map, q->name, q);
-	*c->queues_tail = q;
-	c->queues_tail = &q->next;
-	p->queue = q;
+	return q;
 }
 
 static int
@@ -709,31 +824,38 @@ finish(struct parser *p)
 		if (d->channel == NULL)
 			fprintf(p->err, "%s: [domain %s] needs a channel\n", p->file, d->name),
 			    p->errors++;
-	for (q = c->queues; q && c->jid; q = q->next) {
+	for (q = c->queues; q && c->jid; q = q->next)
+		config_queue_finish(c, q);
+}
+
+/* The queue's address, and the default of every text not set. */
+void
+config_queue_finish(const struct config *c, struct queue *q)
+{
+	if (q->jid == NULL)
 		q->jid = xasprintf("%s@%s", q->name, c->jid);
-		if (q->title == NULL)
-			q->title = xstrdup(q->name);
-		if (q->timezone == NULL)
-			q->timezone = xstrdup("UTC");
-		if (q->greeting == NULL)
-			q->greeting = xasprintf("Hello, and thank you for contacting %s.", q->title);
-		if (q->queued_text == NULL)
-			q->queued_text = xstrdup("All our agents are busy right now. You are in the "
-			    "queue, and someone will answer as soon as they are free.");
-		if (q->assigned_text == NULL)
-			q->assigned_text = xstrdup("An agent has joined the chat.");
-		if (q->closed_text == NULL)
-			q->closed_text = xstrdup("This chat has ended. Thank you for contacting us; "
-			    "write again any time.");
-		if (q->offline_text == NULL)
-			q->offline_text = xasprintf("%s is closed right now. Your message is saved, "
-			    "and we will get back to you.", q->title);
-		if (q->max_wait_text == NULL)
-			q->max_wait_text = xstrdup("We are sorry: no agent has been able to answer "
-			    "yet. Please write your email address or phone number here, and we will "
-			    "get back to you. If an agent becomes free in the meantime, they will "
-			    "answer here.");
-	}
+	if (q->title == NULL)
+		q->title = xstrdup(q->name);
+	if (q->timezone == NULL)
+		q->timezone = xstrdup("UTC");
+	if (q->greeting == NULL)
+		q->greeting = xasprintf("Hello, and thank you for contacting %s.", q->title);
+	if (q->queued_text == NULL)
+		q->queued_text = xstrdup("All our agents are busy right now. You are in the "
+		    "queue, and someone will answer as soon as they are free.");
+	if (q->assigned_text == NULL)
+		q->assigned_text = xstrdup("An agent has joined the chat.");
+	if (q->closed_text == NULL)
+		q->closed_text = xstrdup("This chat has ended. Thank you for contacting us; "
+		    "write again any time.");
+	if (q->offline_text == NULL)
+		q->offline_text = xasprintf("%s is closed right now. Your message is saved, "
+		    "and we will get back to you.", q->title);
+	if (q->max_wait_text == NULL)
+		q->max_wait_text = xstrdup("We are sorry: no agent has been able to answer "
+		    "yet. Please write your email address or phone number here, and we will "
+		    "get back to you. If an agent becomes free in the meantime, they will "
+		    "answer here.");
 }
 
 /* A file that holds the component secret must be the runner's and private to it. */
@@ -780,6 +902,9 @@ config_load(const char *path, FILE *err)
 	p.conf->agent_grace = 60;
 	p.conf->max_no_answer = 3;
 	p.conf->reject_delay = 20;
+	p.conf->hook_timeout = 30;
+	p.conf->hook_retries = 10;
+	p.conf->command_timeout = 600;
 	p.conf->agent_map = map_new();
 	p.conf->agents_tail = &p.conf->agents;
 	p.conf->queues_tail = &p.conf->queues;
@@ -819,8 +944,8 @@ config_is_admin(const struct config *c, const char *bare)
 	return 0;
 }
 
-static void
-queue_free(struct queue *q)
+void
+config_queue_free(struct queue *q)
 {
 	free(q->name);
 	free(q->jid);
@@ -831,14 +956,17 @@ queue_free(struct queue *q)
 	free(q->assigned_text);
 	free(q->closed_text);
 	free(q->offline_text);
+	free(q->reasons);
 	free(q->max_wait_text);
+	free(q->hours_text);
+	free(q->closed_dates);
 	hours_free(q->hours);
 	free(q->hours);
 	free(q);
 }
 
-static void
-agent_free(struct agent *a)
+void
+config_agent_free(struct agent *a)
 {
 	struct member *m, *mn;
 	struct resource *r, *rn;
@@ -869,11 +997,11 @@ config_free(struct config *c)
 		return;
 	for (q = c->queues; q; q = qn) {
 		qn = q->next;
-		queue_free(q);
+		config_queue_free(q);
 	}
 	for (a = c->agents; a; a = an) {
 		an = a->next;
-		agent_free(a);
+		config_agent_free(a);
 	}
 	for (i = 0; i < c->nadmins; i++)
 		free(c->admins[i]);
@@ -888,6 +1016,7 @@ config_free(struct config *c)
 	map_free(c->queue_map);
 	map_free(c->domain_map);
 	free(c->default_country);
+	free_words(c->hook);
 	free(c->path);
 	free(c->jid);
 	free(c->host);

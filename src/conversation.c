@@ -160,8 +160,8 @@ conversation_free_all(void)
 
 /* --- telling people ------------------------------------------------------------------- */
 
-static void
-tell_customer(const struct conv *c, const char *text)
+void
+conv_tell_customer(const struct conv *c, const char *text)
 {
 	component_send(stanza_message(c->entry->jid, c->customer, text));
 }
@@ -179,23 +179,19 @@ tell_customerf(const struct conv *c, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
-	tell_customer(c, text);
+	conv_tell_customer(c, text);
 	free(text);
 }
 
 /* Speaks to an agent from the conversation's own address. */
-static void
-tell(const struct conv *c, const struct agent *a, const char *text)
+void
+conv_tell(const struct conv *c, const struct agent *a, const char *text)
 {
 	component_send(stanza_message(c->addr, a->jid, text));
 }
 
-static void
-tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
+void
+conv_tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
 {
 	va_list ap;
 	char *text;
@@ -204,7 +200,7 @@ tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
-	tell(c, a, text);
+	conv_tell(c, a, text);
 	free(text);
 }
 
@@ -230,15 +226,18 @@ replay_message(const struct stored_message *m, void *arg)
 	return 0;
 }
 
-/* What an agent sees first of a chat: a header line, then the transcript so far. */
+/* What an agent sees first of a chat: a header with the contact card, the transcript. */
 static void
 introduce(const struct conv *c, const struct agent *a, const char *lead, const char *tail)
 {
 	struct replay r = { c, a };
-	char *bare = jid_bare(c->customer);
+	struct contact_card k;
+	char *bare = jid_bare(c->customer), card[1024] = "";
 
-	tellf(c, a, "%s #%" PRId64 " from %s in %s (%s). %s", lead, c->id, bare, c->queue->title,
-	    c->channel, tail);
+	if (store_contact_card(c->contact_id, c->id, &k) == 0)
+		crm_card_text(&k, c->channel, card, sizeof(card));
+	conv_tellf(c, a, "%s #%" PRId64 " from %s in %s (%s). %s%s%s", lead, c->id, bare,
+	    c->queue->title, c->channel, tail, *card ? "\n" : "", card);
 	(void)store_messages_foreach(c->id, replay_message, &r);
 	free(bare);
 }
@@ -282,7 +281,7 @@ conversation_assign(struct conv *c, struct agent *a)
 {
 	take(c, a);
 	introduce(c, a, "New chat", "Write here to answer; /help lists the commands.");
-	tell_customer(c, c->queue->assigned_text);
+	conv_tell_customer(c, c->queue->assigned_text);
 }
 
 /* Back to the front of its queue's line, for the next free agent. */
@@ -336,13 +335,15 @@ offer_failed(struct offer *o, int missed)
 	router_exclude(c, a, conf->reject_delay);
 	if (missed) {
 		a->missed++;
-		tellf(c, a, "You did not answer chat #%" PRId64 " within %d s, so it goes to "
+		conv_tellf(c, a, "You did not answer chat #%" PRId64 " within %d s, so it goes to "
 		    "another agent.", c->id, c->queue->offer_timeout);
+		(void)store_missed_offer_add(c->id, a->jid, respa_now());
 		log_info("conversation %" PRId64 ": offer to %s not answered (%d in a row)", c->id,
 		    a->jid, a->missed);
 	} else {
 		a->missed = 0;
-		tellf(c, a, "You turned down chat #%" PRId64 "; it goes to another agent.", c->id);
+		conv_tellf(c, a, "You turned down chat #%" PRId64 "; it goes to another agent.",
+		    c->id);
 		log_info("conversation %" PRId64 ": %s turned the offer down", c->id, a->jid);
 	}
 	if (c->offers == NULL)
@@ -394,12 +395,13 @@ accept(struct conv *c, struct agent *a)
 		other = o->agent;
 		offer_remove(o);
 		if (other != a) {
-			tellf(c, other, "Chat #%" PRId64 " was taken by another agent.", c->id);
+			conv_tellf(c, other, "Chat #%" PRId64 " was taken by another agent.",
+			    c->id);
 			router_agent_changed(other);
 		}
 	}
-	tellf(c, a, "Chat #%" PRId64 " is yours.", c->id);
-	tell_customer(c, c->queue->assigned_text);
+	conv_tellf(c, a, "Chat #%" PRId64 " is yours.", c->id);
+	conv_tell_customer(c, c->queue->assigned_text);
 	router_agent_changed(a);
 }
 
@@ -425,8 +427,8 @@ conversation_agent_gone(struct agent *a)
 
 	while ((c = TAILQ_FIRST(&a->convs)) != NULL) {
 		release(c);
-		tell_customer(c, "Your agent was disconnected. You keep your place at the front "
-		    "of the line, and the next free agent takes over the chat.");
+		conv_tell_customer(c, "Your agent was disconnected. You keep your place at the "
+		    "front of the line, and the next free agent takes over the chat.");
 		log_info("conversation %" PRId64 ": %s is gone; back to %s", c->id, a->jid,
 		    c->queue->name);
 		requeue(c);
@@ -436,48 +438,90 @@ conversation_agent_gone(struct agent *a)
 
 /* --- closing -------------------------------------------------------------------------- */
 
+/*
+ * The summary respa writes when the agent gives none: at most two sentences from the facts
+ * (who, channel, queue, what they first asked, how long, the outcome and tags).
+ */
+void
+conversation_summary(const struct conv *c, const char *reason, int resolved, char *buf,
+    size_t len)
+{
+	struct summary_facts f;
+	struct contact_card k;
+	char *tags = store_tags(c->id), *first = store_first_message(c->id);
+	char *bare = jid_bare(c->customer), *who = NULL;
+
+	if (store_contact_card(c->contact_id, c->id, &k) == 0 && *k.name)
+		who = xasprintf("%s (%s)", k.name, bare);
+	memset(&f, 0, sizeof(f));
+	f.customer = who ? who : bare;
+	f.channel = c->channel;
+	f.queue = c->queue->title;
+	f.first_message = first;
+	f.agent = c->agent ? c->agent->jid : NULL;
+	f.reason = reason == NULL || strcmp(reason, "agent") == 0 ? NULL : reason;
+	f.tags = tags;
+	f.created_at = c->created_at;
+	f.closed_at = respa_now();
+	f.resolved = resolved;
+	crm_summary(&f, buf, len);
+	free(who);
+	free(bare);
+	free(first);
+	free(tags);
+}
+
+/* An unresolved chat leaves a follow-up for its agent, unless they made a task already. */
+static void
+unresolved_followup(struct conv *c, const char *summary, time_t now)
+{
+	char err[64];
+	const char *rest;
+	time_t due;
+	int64_t id;
+
+	if (c->agent == NULL || store_conv_agent_tasks(c->id) != 0)
+		return;
+	(void)due_parse("tomorrow", now, c->queue->timezone, &due, &rest, err, sizeof(err));
+	id = store_task_add(c->id, c->contact_id, c->agent->jid, "follow-up",
+	    "Follow up: the chat ended unresolved", due, now);
+	if (id != -1) {
+		(void)store_task_describe(id, summary, NULL);
+		tasks_schedule(due);
+	}
+}
+
 /* Writes the CRM record, tells both sides, frees the agent's slot. */
-static int
+int
 conversation_close(struct conv *c, const char *reason, const char *summary, int resolved)
 {
 	struct agent *a = c->agent;
-	struct summary_facts f;
 	struct offer *o;
-	char generated[1024], *tags = store_tags(c->id), *first = NULL, *bare;
+	char generated[1024], *tags;
 	time_t now = respa_now();
 	int rc;
 
 	if (summary == NULL || *summary == '\0') {
-		bare = jid_bare(c->customer);
-		first = store_first_message(c->id);
-		memset(&f, 0, sizeof(f));
-		f.customer = bare;
-		f.channel = c->channel;
-		f.queue = c->queue->title;
-		f.first_message = first;
-		f.agent = a ? a->jid : NULL;
-		f.reason = strcmp(reason, "agent") == 0 ? NULL : reason;
-		f.tags = tags;
-		f.created_at = c->created_at;
-		f.closed_at = now;
-		f.resolved = resolved;
-		crm_summary(&f, generated, sizeof(generated));
+		conversation_summary(c, reason, resolved, generated, sizeof(generated));
 		summary = generated;
-		free(bare);
 	}
+	tags = store_tags(c->id);
 	rc = store_conv_close(c->id, reason, a ? a->jid : NULL, summary, tags, resolved, now);
 	free(tags);
-	free(first);
 	if (rc == -1)
 		return -1;
+	hook_queue(c->id); /* the record goes to the [crm] hook once this batch is committed */
+	if (!resolved)
+		unresolved_followup(c, summary, now);
 	if (a) /* before its slot frees: no chat may slip in during wrap-up */
 		agent_wrap_up(a, c->queue->wrap_up);
 	if (c->state != CONV_OFFLINE && strcmp(reason, "customer-left") != 0)
-		tell_customer(c, c->queue->closed_text);
+		conv_tell_customer(c, c->queue->closed_text);
 	if (a)
-		tellf(c, a, "Chat #%" PRId64 " closed. Summary: %s", c->id, summary);
+		conv_tellf(c, a, "Chat #%" PRId64 " closed. Summary: %s", c->id, summary);
 	for (o = c->offers; o; o = o->next_of_conv)
-		tellf(c, o->agent, "Chat #%" PRId64 " was closed before anyone took it.", c->id);
+		conv_tellf(c, o->agent, "Chat #%" PRId64 " was closed before anyone took it.",
+		    c->id);
 	log_info("conversation %" PRId64 " closed (%s)", c->id, reason);
 	if (c->state == CONV_QUEUED)
 		router_dequeue(c);
@@ -544,7 +588,7 @@ max_wait_timer(void *arg)
 		return;
 	log_info("conversation %" PRId64 ": no answer within %d s; follow-up task for %s", c->id,
 	    c->queue->max_wait, c->queue->name);
-	tell_customer(c, c->queue->max_wait_text);
+	conv_tell_customer(c, c->queue->max_wait_text);
 	followup(c, "follow-up", "No answer in time");
 }
 
@@ -561,10 +605,10 @@ idle_timer(void *arg)
 		return;
 	}
 	if (mins > 0)
-		tell_customerf(c, "This chat was closed because nobody wrote for %d minute%s.", mins,
-		    mins == 1 ? "" : "s");
+		tell_customerf(c, "This chat was closed because nobody wrote for %d minute%s.",
+		    mins, mins == 1 ? "" : "s");
 	else
-		tell_customer(c, "This chat was closed because nobody wrote for a while.");
+		conv_tell_customer(c, "This chat was closed because nobody wrote for a while.");
 	if (conversation_close(c, "inactive", NULL, 1) == -1)
 		timer_in(&c->idle_timer, 60);
 }
@@ -615,6 +659,55 @@ conversation_customer_presence(struct queue *q, const char *from, int available,
 		timer_in(&c->grace_timer, q->customer_grace);
 }
 
+/*
+ * A contact detail seen in the chat (or given by the agent): recorded on the conversation's
+ * contact. When it belongs to another contact, the two are the same person: the younger
+ * contact is merged into the older one, and the merge is recorded so that it can be undone.
+ */
+void
+conversation_learn(struct conv *c, const char *kind, const char *value)
+{
+	int64_t me = store_contact_resolve(c->contact_id), owner, kept, merged, id;
+	int email = strcmp(kind, "email") == 0;
+	char *why;
+
+	if ((owner = store_identity_owner(kind, value)) == -1 || owner == me)
+		return;
+	if (owner == 0) {
+		if (store_identity_add(me, kind, value, respa_now()) == 0 &&
+		    store_contact_fill(me, email ? value : NULL, email ? NULL : value) == 0)
+			log_info("conversation %" PRId64 ": contact %" PRId64 " has %s %s", c->id, me,
+			    kind, value);
+		return;
+	}
+	kept = owner < me ? owner : me;
+	merged = owner < me ? me : owner;
+	why = xasprintf("%s %s seen in chat #%" PRId64, kind, value, c->id);
+	id = store_contact_merge(kept, merged, why, respa_now());
+	free(why);
+	if (id == -1)
+		return;
+	c->contact_id = kept;
+	log_info("conversation %" PRId64 ": contact %" PRId64 " merged into %" PRId64 " (merge %"
+	    PRId64 ", same %s)", c->id, merged, kept, id, kind);
+	if (c->agent)
+		conv_tellf(c, c->agent, "The %s %s belongs to contact %" PRId64 ": the two contacts "
+		    "are merged (merge %" PRId64 "; an admin can undo it). /history shows the "
+		    "earlier conversations.", kind, value, kept, id);
+}
+
+/* Emails and phone numbers the customer writes fill in their contact. */
+static void
+detect_contact(struct conv *c, const char *body)
+{
+	char email[128], phone[24];
+
+	if (crm_find_email(body, email, sizeof(email)) == 0)
+		conversation_learn(c, "email", email);
+	if (crm_find_phone(body, conf->default_country, phone, sizeof(phone)) == 0)
+		conversation_learn(c, "phone", phone);
+}
+
 /* Something was said in the chat: inactivity counts from now (the timer moves lazily). */
 static void
 activity(struct conv *c, time_t now)
@@ -624,96 +717,7 @@ activity(struct conv *c, time_t now)
 		timer_at(&c->idle_timer, (int64_t)(now + c->queue->idle_close) * 1000);
 }
 
-/* --- agents' commands, written in the conversation; never relayed to the customer ----- */
-
-struct agent_cmd {
-	const char *name, *usage, *help;
-	void (*fn)(struct conv *, struct agent *, const char *args);
-};
-static const struct agent_cmd agent_cmds[];
-
-static void
-cmd_help(struct conv *c, struct agent *a, const char *args)
-{
-	const struct agent_cmd *cmd;
-	size_t len = 0;
-	char buf[2048];
-
-	(void)args;
-	len += (size_t)snprintf(buf, sizeof(buf), "Commands in this chat (start a message with "
-	    "// to send a text that begins with /):");
-	for (cmd = agent_cmds; cmd->name && len < sizeof(buf); cmd++)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n%s: %s", cmd->usage,
-		    cmd->help);
-	tell(c, a, buf);
-}
-
-static void
-cmd_close(struct conv *c, struct agent *a, const char *args)
-{
-	if (conversation_close(c, "agent", args, 1) == -1)
-		tell(c, a, "The chat could not be closed: the database failed. Try again.");
-}
-
-static void
-cmd_task(struct conv *c, struct agent *a, const char *args)
-{
-	char err[128], when[64];
-	const char *title;
-	time_t due, now = respa_now();
-	struct tm tm;
-	int64_t id;
-
-	if (due_parse(args, now, c->queue->timezone, &due, &title, err, sizeof(err)) == -1) {
-		tellf(c, a, "%s. Usage: /task [due] text", err);
-		return;
-	}
-	if (*title == '\0') {
-		tell(c, a, "Usage: /task [due] text, where due is +2h, +1d, tomorrow 10:00 "
-		    "or 2026-12-01 14:30");
-		return;
-	}
-	if (due == 0) /* no due time: tomorrow morning */
-		(void)due_parse("tomorrow", now, c->queue->timezone, &due, &args, err, sizeof(err));
-	id = store_task_add(c->id, c->contact_id, a->jid, "follow-up", title, due, now);
-	if (id == -1) {
-		tell(c, a, "The task could not be saved: the database failed. Try again.");
-		return;
-	}
-	tz_localtime(c->queue->timezone, due, &tm);
-	strftime(when, sizeof(when), "%a %Y-%m-%d %H:%M", &tm);
-	tellf(c, a, "Task %" PRId64 " added for you, due %s (%s): %s", id, when,
-	    c->queue->timezone, title);
-}
-
-static void
-cmd_tag(struct conv *c, struct agent *a, const char *args)
-{
-	char *copy = xstrdup(args), *w, *save = NULL;
-	int n = 0;
-
-	for (w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		str_trim(w);
-		if (*w && store_tag_add(c->id, w) == 0)
-			n++;
-	}
-	free(copy);
-	if (n == 0)
-		tell(c, a, "Usage: /tag reason[, reason...]");
-	else
-		tellf(c, a, "Tagged: %s", args);
-}
-
-static void
-cmd_note(struct conv *c, struct agent *a, const char *args)
-{
-	if (*args == '\0')
-		tell(c, a, "Usage: /note text");
-	else if (store_message_add(c->id, "note", a->jid, args, respa_now()) == -1)
-		tell(c, a, "The note could not be saved: the database failed. Try again.");
-	else
-		tell(c, a, "Note saved; the customer does not see it.");
-}
+/* --- handing a chat over by hand ------------------------------------------------------ */
 
 /* Why b cannot take a chat handed over by hand, or NULL when it can. */
 static const char *
@@ -730,43 +734,46 @@ cannot_take(const struct agent *b)
 	return NULL;
 }
 
-static void
-transfer_to_agent(struct conv *c, struct agent *a, const char *jid, const char *note)
+/* An agent hands the chat to a colleague who can take it now; a is told when not. */
+void
+conversation_transfer_agent(struct conv *c, struct agent *a, const char *jid, const char *note)
 {
 	struct agent *b = presence_agent(jid);
 	const char *why;
 	char *lead;
 
 	if (b == NULL) {
-		tellf(c, a, "%s is neither an agent nor a queue here. Usage: /transfer AGENT-JID "
-		    "or QUEUE [note]", jid);
+		conv_tellf(c, a, "%s is neither an agent nor a queue here. Usage: /transfer "
+		    "AGENT-JID or QUEUE [note]", jid);
 		return;
 	}
 	if (b == a) {
-		tell(c, a, "This chat is already yours.");
+		conv_tell(c, a, "This chat is already yours.");
 		return;
 	}
 	if ((why = cannot_take(b)) != NULL) {
-		tellf(c, a, "%s %s; the chat stays with you.", b->jid, why);
+		conv_tellf(c, a, "%s %s; the chat stays with you.", b->jid, why);
 		return;
 	}
 	if (*note)
 		(void)store_message_add(c->id, "note", a->jid, note, respa_now());
 	release(c);
-	tellf(c, a, "Chat #%" PRId64 " transferred to %s.", c->id, b->jid);
+	conv_tellf(c, a, "Chat #%" PRId64 " transferred to %s.", c->id, b->jid);
 	log_info("conversation %" PRId64 " transferred from %s to %s", c->id, a->jid, b->jid);
 	take(c, b);
 	lead = xasprintf("%s handed it to you%s%s. Write here to answer.", a->jid,
 	    *note ? ": " : "", note);
 	introduce(c, b, "Transferred chat", lead);
 	free(lead);
-	tell_customer(c, "You are being transferred to another agent, who has the chat so far.");
+	conv_tell_customer(c, "You are being transferred to another agent, who has the chat so "
+	    "far.");
 	router_agent_changed(a);
 	router_agent_changed(b);
 }
 
-static void
-transfer_to_queue(struct conv *c, struct agent *a, struct queue *q, const char *note)
+/* An agent sends the chat to the front of another queue's line. */
+void
+conversation_transfer_queue(struct conv *c, struct agent *a, struct queue *q, const char *note)
 {
 	char *text;
 
@@ -774,7 +781,7 @@ transfer_to_queue(struct conv *c, struct agent *a, struct queue *q, const char *
 	(void)store_message_add(c->id, "note", a->jid, text, respa_now());
 	free(text);
 	release(c);
-	tellf(c, a, "Chat #%" PRId64 " transferred to the queue %s.", c->id, q->title);
+	conv_tellf(c, a, "Chat #%" PRId64 " transferred to the queue %s.", c->id, q->title);
 	log_info("conversation %" PRId64 " transferred from %s to queue %s", c->id, a->jid,
 	    q->name);
 	tell_customerf(c, "You are being transferred to %s. Please wait a moment.", q->title);
@@ -786,73 +793,154 @@ transfer_to_queue(struct conv *c, struct agent *a, struct queue *q, const char *
 	router_agent_changed(a);
 }
 
-static void
-cmd_transfer(struct conv *c, struct agent *a, const char *args)
-{
-	char target[256];
-	const char *note;
-	size_t n = strcspn(args, " \t");
-	struct queue *q;
+/* --- an admin's hand (ad-hoc commands), and text agents send without writing it ------- */
 
-	if (n == 0 || n >= sizeof(target)) {
-		tell(c, a, "Usage: /transfer AGENT-JID or QUEUE [note]");
-		return;
-	}
-	memcpy(target, args, n);
-	target[n] = '\0';
-	for (note = args + n; *note == ' ' || *note == '\t'; note++)
-		;
-	if (strchr(target, '@'))
-		for (char *p = target; *p; p++) /* JIDs come case-folded from the server */
-			*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-	if (strchr(target, '@') == NULL && (q = router_queue(target)) != NULL)
-		transfer_to_queue(c, a, q, note);
-	else
-		transfer_to_agent(c, a, target, note);
-}
-
-static void
-cmd_accept(struct conv *c, struct agent *a, const char *args)
-{
-	(void)args;
-	tellf(c, a, "Chat #%" PRId64 " is already yours.", c->id);
-}
-
-static void
-cmd_reject(struct conv *c, struct agent *a, const char *args)
-{
-	(void)args;
-	tellf(c, a, "Chat #%" PRId64 " is already yours: /transfer hands it to someone else.",
-	    c->id);
-}
-
-static const struct agent_cmd agent_cmds[] = {
-	{ "close", "/close [summary]", "end the chat; the customer is told", cmd_close },
-	{ "task", "/task [due] text", "a follow-up task for you; due as +2h, +1d, "
-	    "tomorrow 10:00 or 2026-12-01 14:30 (default: tomorrow 09:00)", cmd_task },
-	{ "tag", "/tag reason", "record the contact reason", cmd_tag },
-	{ "note", "/note text", "a private note in the transcript", cmd_note },
-	{ "transfer", "/transfer AGENT-JID|QUEUE [note]", "hand the chat to a colleague or "
-	    "another queue; they get the transcript", cmd_transfer },
-	{ "accept", "/accept", "take an offered chat (answering takes it too)", cmd_accept },
-	{ "reject", "/reject", "turn an offered chat down; it goes to another agent",
-	    cmd_reject },
-	{ "help", "/help", "this list", cmd_help },
-	{ NULL, NULL, NULL, NULL },
+struct visit {
+	void (*fn)(struct conv *, void *);
+	void *arg;
 };
 
 static void
-agent_command(struct conv *c, struct agent *a, const struct slash *s)
+visit_one(const char *key, void *value, void *arg)
 {
-	const struct agent_cmd *cmd;
+	struct visit *v = arg;
 
-	for (cmd = agent_cmds; cmd->name; cmd++)
-		if (strcmp(cmd->name, s->name) == 0) {
-			cmd->fn(c, a, s->args); /* may free c */
-			return;
-		}
-	tellf(c, a, "Unknown command /%s.", s->name);
-	cmd_help(c, a, "");
+	(void)key;
+	v->fn(value, v->arg);
+}
+
+/* Every open conversation, in no order; fn must not open or close any. */
+void
+conversation_foreach(void (*fn)(struct conv *, void *), void *arg)
+{
+	struct visit v = { fn, arg };
+
+	map_foreach(by_node, visit_one, &v);
+}
+
+const char *
+conversation_state_name(const struct conv *c)
+{
+	return state_names[c->state];
+}
+
+static void
+forget_agent(struct conv *c, void *arg)
+{
+	int i;
+
+	if (c->preferred == arg)
+		c->preferred = NULL;
+	for (i = 0; i < CONV_EXCLUSIONS; i++)
+		if (c->excl[i].agent == arg)
+			c->excl[i].agent = NULL;
+}
+
+/* An agent deleted by a command (it has no chat and no offer): nothing may point at it. */
+void
+conversation_agent_removed(struct agent *a)
+{
+	conversation_foreach(forget_agent, a);
+}
+
+/* A canned response: stored as the agent's answer, then sent to the customer. */
+int
+conversation_say(struct conv *c, struct agent *a, const char *text)
+{
+	time_t now = respa_now();
+
+	if (c->agent != a || store_message_add(c->id, "out", a->jid, text, now) == -1)
+		return -1;
+	if (c->first_response_at == 0) {
+		c->first_response_at = now;
+		(void)store_conv_first_response(c->id, now);
+	}
+	activity(c, now);
+	conv_tell_customer(c, text);
+	return 0;
+}
+
+/* An admin ends a chat: the reason goes into the transcript, close_reason is "admin". */
+int
+conversation_close_by(struct conv *c, const char *by, const char *reason)
+{
+	char *text = xasprintf("closed by %s%s%s", by, *reason ? ": " : "", reason);
+
+	(void)store_message_add(c->id, "note", by, text, respa_now());
+	free(text);
+	if (c->agent)
+		conv_tellf(c, c->agent, "%s closed chat #%" PRId64 "%s%s", by, c->id,
+		    *reason ? ": " : ".", reason);
+	return conversation_close(c, "admin", NULL, 0);
+}
+
+/*
+ * An admin hands a chat, waiting, offered or active, to an agent who can take it now (target
+ * has an @) or to the front of a queue's line.
+ */
+int
+conversation_transfer(struct conv *c, const char *by, const char *target, const char *note,
+    char *err, size_t errlen)
+{
+	struct queue *q = strchr(target, '@') ? NULL : router_queue(target);
+	struct agent *b = q ? NULL : presence_agent(target), *a = c->agent, *other;
+	const char *why;
+	char *text;
+
+	if (c->state == CONV_OFFLINE) {
+		snprintf(err, errlen, "chat #%" PRId64 " was written out of hours: it waits for "
+		    "%s to open", c->id, c->queue->title);
+		return -1;
+	}
+	if (q == NULL && b == NULL) {
+		snprintf(err, errlen, "%s is neither an agent nor a queue", target);
+		return -1;
+	}
+	if (b && b == a) {
+		snprintf(err, errlen, "chat #%" PRId64 " is %s's already", c->id, b->jid);
+		return -1;
+	}
+	if (b && (why = cannot_take(b)) != NULL) {
+		snprintf(err, errlen, "%s %s", b->jid, why);
+		return -1;
+	}
+	text = xasprintf("transferred to %s by %s%s%s", target, by, *note ? ": " : "", note);
+	(void)store_message_add(c->id, "note", by, text, respa_now());
+	free(text);
+	if (c->state == CONV_QUEUED)
+		router_dequeue(c);
+	while (c->offers) {
+		other = c->offers->agent;
+		offer_remove(c->offers);
+		conv_tellf(c, other, "Chat #%" PRId64 " was handed to someone else.", c->id);
+		router_agent_changed(other);
+	}
+	if (a) {
+		release(c);
+		conv_tellf(c, a, "%s transferred chat #%" PRId64 " to %s.", by, c->id, target);
+	}
+	log_info("conversation %" PRId64 " transferred to %s by %s", c->id, target, by);
+	if (b) {
+		take(c, b);
+		text = xasprintf("%s handed it to you%s%s. Write here to answer.", by,
+		    *note ? ": " : "", note);
+		introduce(c, b, "Transferred chat", text);
+		free(text);
+		conv_tell_customer(c, a ? "You are being transferred to another agent, who has the "
+		    "chat so far." : c->queue->assigned_text);
+		router_agent_changed(b);
+	} else {
+		tell_customerf(c, "You are being transferred to %s. Please wait a moment.",
+		    q->title);
+		c->queue = q;
+		c->queued_at = respa_now_ms();
+		requeue(c);
+		if (c->state == CONV_QUEUED)
+			queue_tell_queued(c);
+	}
+	if (a)
+		router_agent_changed(a);
+	return 0;
 }
 
 /* --- messages ------------------------------------------------------------------------- */
@@ -890,7 +978,7 @@ offered_message(struct conv *c, struct agent *a, xmpp_stanza_t *st, const char *
 		else if (strcmp(s.name, "reject") == 0)
 			offer_failed(offer_find(c, a), 0);
 		else
-			tellf(c, a, "Chat #%" PRId64 " is offered to you: answer it, or write "
+			conv_tellf(c, a, "Chat #%" PRId64 " is offered to you: answer it, or write "
 			    "/accept or /reject first.", c->id);
 		return;
 	}
@@ -924,7 +1012,7 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		if (slash_parse(body, &s) || c->agent != a)
 			goto done;
 	} else if (slash_parse(body, &s)) {
-		agent_command(c, a, &s); /* may free c */
+		chatcmd_run(c, a, &s); /* may free c */
 		goto done;
 	}
 	now = respa_now();
@@ -971,7 +1059,7 @@ capture_offline(struct conv *c)
 		tell_customerf(c, "%s We open again %s (%s).", c->queue->offline_text, when,
 		    c->queue->timezone);
 	} else
-		tell_customer(c, c->queue->offline_text);
+		conv_tell_customer(c, c->queue->offline_text);
 	followup(c, "offline", "Wrote while closed");
 	log_info("conversation %" PRId64 " in %s kept for later: the queue is closed", c->id,
 	    c->queue->name);
@@ -984,7 +1072,7 @@ offline_to_queue(struct conv *c)
 	TAILQ_REMOVE(&c->queue->offline, c, wait_link);
 	conv_enter_state(c, CONV_QUEUED);
 	(void)store_conv_state(c->id, "queued");
-	tell_customer(c, c->queue->greeting);
+	conv_tell_customer(c, c->queue->greeting);
 	router_enqueue(c);
 	if (c->state == CONV_QUEUED)
 		queue_tell_queued(c);
@@ -1021,6 +1109,7 @@ conversation_open(struct queue *q, const char *from, const struct visitor *v, ti
 	const char *session = v ? v->session : NULL;
 	int64_t contact, id = -1;
 	struct conv *c;
+	char *last;
 
 	if ((contact = contact_for(from, channel, v, now)) != -1)
 		id = store_conv_add(q->name, from, contact, channel, q->open ? "queued" : "offline",
@@ -1030,6 +1119,10 @@ conversation_open(struct queue *q, const char *from, const struct visitor *v, ti
 	log_info("conversation %" PRId64 " opened in %s (%s)", id, q->name, channel);
 	c = conv_new(id, q, q, from, session, channel, contact, now);
 	timer_at(&c->max_wait_timer, (int64_t)(now + q->max_wait) * 1000);
+	if (q->prefer_last && (last = store_last_agent(contact, q->name)) != NULL) {
+		c->preferred = presence_agent(last); /* NULL when no longer an agent */
+		free(last);
+	}
 	return c;
 }
 
@@ -1063,6 +1156,7 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		follow_customer(c, from);
 	if (store_message_add(c->id, "in", from, body, now) == -1)
 		goto fail;
+	detect_contact(c, body);
 	timer_cancel(&c->grace_timer); /* writing is being there */
 	activity(c, now);
 	to_agents(c, st, body);
@@ -1071,7 +1165,7 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		if (!q->open)
 			capture_offline(c);
 		else {
-			tell_customer(c, q->greeting);
+			conv_tell_customer(c, q->greeting);
 			router_enqueue(c);
 			if (c->state == CONV_QUEUED)
 				queue_tell_queued(c);

@@ -1,4 +1,8 @@
-/* Rules for the CRM record: the channel a customer came by, the summary respa writes. No SQL. */
+/*
+ * Rules for the CRM record, no SQL: the channel a customer came by, contact details found in
+ * what they write, the contact card an agent sees, the summary respa writes.
+ */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -167,4 +171,147 @@ crm_summary(const struct summary_facts *f, char *buf, size_t len)
 	snprintf(buf, len, "%s wrote to %s by %s, first asking: \"%s\". %s after %s%s, %s%s.",
 	    f->customer, f->queue, f->channel, first, who, took, why,
 	    f->resolved ? "resolved" : "not resolved", tags);
+}
+
+static int
+email_char(int c, int local)
+{
+	return isalnum(c) || c == '.' || c == '-' || (local && strchr("_%+", c) != NULL);
+}
+
+/* The first email address in text, lower-cased, into out: 0, or -1 when there is none. */
+int
+crm_find_email(const char *text, char *out, size_t len)
+{
+	const char *at, *b, *e, *dot;
+	size_t n, i;
+
+	for (at = strchr(text, '@'); at; at = strchr(at + 1, '@')) {
+		for (b = at; b > text && email_char((unsigned char)b[-1], 1); b--)
+			;
+		for (e = at + 1; *e && email_char((unsigned char)*e, 0); e++)
+			;
+		while (e > at + 1 && (e[-1] == '.' || e[-1] == '-')) /* "me@x.com." ends a sentence */
+			e--;
+		while (b < at && *b == '.')
+			b++;
+		dot = NULL;
+		for (i = 1; at + i < e; i++)
+			if (at[i] == '.')
+				dot = at + i;
+		if (b == at || dot == NULL || dot == at + 1 || e - dot < 3 || at[-1] == '.')
+			continue;
+		for (i = 1; dot + i < e; i++)
+			if (!isalpha((unsigned char)dot[i]))
+				break;
+		if (dot + i != e || (n = (size_t)(e - b)) >= len)
+			continue;
+		for (i = 0; i < n; i++)
+			out[i] = (char)tolower((unsigned char)b[i]);
+		out[n] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * A number without its calling code reads as a phone when it has the trunk 0, or is
+ * written the way phone numbers are ("(555) 987-6543", "555 987 6543") and is too long
+ * for a date: a plain run of digits is more likely an order number.
+ */
+/* 1 when p starts like a date: 2026-11-20, 2026/11/20, 20.11.2026, 11/20/2026. */
+static int
+date_like(const char *p)
+{
+	size_t a = strspn(p, "0123456789"), b, c;
+
+	if (!p[a] || !strchr("-/.", p[a]))
+		return 0;
+	b = strspn(p + a + 1, "0123456789");
+	if (b == 0 || b > 2 || p[a + 1 + b] != p[a])
+		return 0;
+	c = strspn(p + a + b + 2, "0123456789");
+	return (a == 4 && c >= 1 && c <= 2) || (a <= 2 && c == 4);
+}
+
+static int
+national(const char *p, const char *e, int digits)
+{
+	int groups = 0;
+	const char *q;
+
+	if (date_like(p))
+		return 0;
+	if (*p == '0')
+		return 1;
+	for (q = p; q < e; q++)
+		if (*q == '(' || (strchr(" .-", *q) && q + 1 < e && isdigit((unsigned char)q[1])))
+			groups++;
+	return digits >= 9 && groups >= 2;
+}
+
+/*
+ * The first phone number in text, as E.164. Only what reads as one: "+" or "00" and a
+ * calling code, or a national number (see national()) when default_cc is known, so that
+ * order numbers and dates are not taken for phones.
+ */
+int
+crm_find_phone(const char *text, const char *default_cc, char *out, size_t len)
+{
+	const char *p, *e;
+	char cand[40];
+	size_t n;
+	int digits;
+
+	for (p = text; *p; p++) {
+		if (!(*p == '+' || isdigit((unsigned char)*p)) ||
+		    (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '+')))
+			continue;
+		digits = 0;
+		for (e = p + (*p == '+'); *e && (isdigit((unsigned char)*e) || strchr(" .-()", *e));
+		    e++)
+			digits += isdigit((unsigned char)*e) != 0;
+		while (e > p && !isdigit((unsigned char)e[-1]))
+			e--;
+		n = (size_t)(e - p);
+		if (digits < 7 || digits > 15 || n >= sizeof(cand) || isalnum((unsigned char)*e)) {
+			p = e > p ? e - 1 : p;
+			continue;
+		}
+		if (*p != '+' && strncmp(p, "00", 2) != 0 &&
+		    (default_cc == NULL || *default_cc == '\0' || !national(p, e, digits))) {
+			p = e - 1;
+			continue;
+		}
+		memcpy(cand, p, n);
+		cand[n] = '\0';
+		if (crm_phone_e164(cand, default_cc, out, len) == 0)
+			return 0;
+		p = e - 1;
+	}
+	return -1;
+}
+
+/* The contact card an agent sees before a chat: who, how to reach them, their history. */
+void
+crm_card_text(const struct contact_card *k, const char *channel, char *buf, size_t len)
+{
+	size_t n;
+
+	n = (size_t)snprintf(buf, len, "Contact: %s", *k->name ? k->name : "(no name)");
+	if (*k->company && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " (%s)", k->company);
+	if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, "; email %s; phone %s%s%s.",
+		    *k->email ? k->email : "unknown", *k->phone ? k->phone : "unknown",
+		    *channel ? "; channel " : "", channel);
+	if (n < len && k->conversations == 0)
+		n += (size_t)snprintf(buf + n, len - n, " First contact.");
+	else if (n < len)
+		n += (size_t)snprintf(buf + n, len - n, " %d earlier conversation%s; last: %s",
+		    k->conversations, k->conversations == 1 ? "" : "s",
+		    *k->last_summary ? k->last_summary : "(no summary)");
+	if (n < len && k->open_tasks > 0)
+		snprintf(buf + n, len - n, " Open tasks: %d (%s%s).", k->open_tasks, k->task,
+		    k->open_tasks > 1 ? ", ..." : "");
 }

@@ -1,6 +1,6 @@
 /*
  * Due times as agents write them, read in the queue's time zone:
- *   +30m +2h +1d +1w, YYYY-MM-DD [HH:MM], today HH:MM, tomorrow [HH:MM].
+ *   +90s +30m +2h +1d +1w, YYYY-MM-DD [HH:MM], today HH:MM, tomorrow [HH:MM].
  * A date without a time is due at 09:00. Pure: errors go into the caller's buffer.
  */
 #include <ctype.h>
@@ -46,6 +46,7 @@ relative(const char *s, time_t now, time_t *due, const char **rest, char *err, s
 	long unit;
 
 	switch (*end) {
+	case 's': unit = 1; break;
 	case 'm': unit = 60; break;
 	case 'h': unit = 3600; break;
 	case 'd': unit = 86400; break;

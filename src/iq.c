@@ -30,18 +30,21 @@ iq_target(xmpp_stanza_t *iq, struct queue **q)
 }
 
 static const char *const domain_features[] = {
-	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, NULL
+	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, NS_COMMANDS, NULL
 };
 static const char *const address_features[] = { NS_DISCO_INFO, NS_PING, NULL };
 
 static xmpp_stanza_t *
 disco_info(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 {
+	const char *node = xmpp_stanza_get_attribute(query, "node");
 	struct queue *q;
+	enum target t = iq_target(iq, &q);
 
-	if (xmpp_stanza_get_attribute(query, "node"))
-		return stanza_error(iq, "cancel", "item-not-found", "no such node");
-	switch (iq_target(iq, &q)) {
+	if (node)
+		return t == TO_DOMAIN ? adhoc_disco_info(iq, node) :
+		    stanza_error(iq, "cancel", "item-not-found", "no such node");
+	switch (t) {
 	case TO_DOMAIN:
 		return stanza_disco_info(iq, "component", "generic", "respa customer chat",
 		    domain_features);
@@ -57,14 +60,17 @@ disco_info(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 static xmpp_stanza_t *
 disco_items(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 {
+	const char *node = xmpp_stanza_get_attribute(query, "node");
 	struct disco_item *items;
 	struct queue *q, *unused;
+	enum target t = iq_target(iq, &unused);
 	xmpp_stanza_t *r;
 	size_t n = 0;
 
-	if (xmpp_stanza_get_attribute(query, "node"))
-		return stanza_error(iq, "cancel", "item-not-found", "no such node");
-	if (iq_target(iq, &unused) != TO_DOMAIN)
+	if (node)
+		return t == TO_DOMAIN ? adhoc_disco_items(iq, node) :
+		    stanza_error(iq, "cancel", "item-not-found", "no such node");
+	if (t != TO_DOMAIN)
 		return stanza_disco_items(iq, NULL, 0);
 	for (q = router_queues(); q; q = q->next)
 		n++;
@@ -93,6 +99,18 @@ version(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 	return stanza_version(iq, RESPA_NAME, PACKAGE_VERSION);
 }
 
+/* XEP-0050: commands run on the component's own address. */
+static xmpp_stanza_t *
+command(xmpp_stanza_t *iq, xmpp_stanza_t *query)
+{
+	struct queue *unused;
+
+	if (iq_target(iq, &unused) != TO_DOMAIN)
+		return stanza_error(iq, "cancel", "item-not-found", "commands are run on the "
+		    "service's own address");
+	return adhoc_command(iq, query);
+}
+
 static const struct iq_route {
 	const char *type; /* get or set */
 	const char *ns;
@@ -102,6 +120,7 @@ static const struct iq_route {
 	{ "get", NS_DISCO_ITEMS, disco_items },
 	{ "get", NS_PING, ping },
 	{ "get", NS_VERSION, version },
+	{ "set", NS_COMMANDS, command },
 };
 
 static xmpp_stanza_t *

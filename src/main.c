@@ -28,11 +28,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: respa [-nv] [-c file]\n"
+	    "       respa export [-c file] [--since DATE] [--until DATE] [--open] "
+	    "[--format jsonl|csv] [-o file]\n"
+	    "       respa erase-contact [-c file] CONTACT\n"
 	    "  -c file    configuration file (default " SYSCONFDIR "/respa.conf)\n"
 	    "  -n         check the configuration, print \"configuration OK\" and exit\n"
 	    "  -v         more logging (twice: libstrophe's too)\n"
 	    "  --version  print the version and exit\n"
-	    "  --help     print this help and exit\n");
+	    "  --help     print this help and exit (export --help, erase-contact --help: "
+	    "theirs)\n");
 }
 
 static void
@@ -99,6 +103,17 @@ run(xmpp_ctx_t *ctx)
 	}
 }
 
+/* Memory rebuilt from the database: the conversations, then what depends on them. */
+static int
+restore(void)
+{
+	if (conversation_restore() == -1)
+		return -1;
+	queue_restored();
+	tasks_start();
+	return store_commit();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -112,6 +127,10 @@ main(int argc, char **argv)
 	struct config *conf;
 	xmpp_ctx_t *ctx;
 
+	if (argc > 1 && strcmp(argv[1], "export") == 0)
+		return export_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "erase-contact") == 0)
+		return care_erase_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
@@ -135,17 +154,29 @@ main(int argc, char **argv)
 		return 0;
 	}
 	signals();
-	if (store_open(conf->database, conf->synchronous_full) == -1) {
+	if (store_open(conf->database, conf->synchronous_full) == -1 ||
+	    care_lock(conf->database) == -1) {
+		store_close();
+		config_free(conf);
+		return 1;
+	}
+	if (desk_load(conf) == -1) { /* queues and agents made by commands */
+		store_close();
 		config_free(conf);
 		return 1;
 	}
 	presence_init(conf);
 	router_init(conf);
 	queue_init(conf);
+	tasks_init(conf);
+	chatcmd_init(conf);
 	conversation_init(conf);
+	hook_init(conf);
+	care_init(conf);
+	adhoc_init(conf);
 	if (conf->queues == NULL)
 		log_warnx("%s has no [queue] section: customers have nowhere to write", path);
-	if (conversation_restore() == -1 || (queue_restored(), store_commit()) == -1) {
+	if (restore() == -1) {
 		store_close();
 		config_free(conf);
 		return 1;
@@ -158,9 +189,12 @@ main(int argc, char **argv)
 	run(ctx);
 	rc = component_fatal() ? 1 : 0;
 
+	adhoc_free_all();
 	conversation_free_all();
 	queue_free_all();
 	router_free();
+	hook_free();
+	care_free();
 	timer_free_all();
 	store_close();
 	component_free();

@@ -113,30 +113,82 @@ grace_timer(void *arg)
 	conversation_agent_gone(a);
 }
 
-/* Written to the component's own address by an agent: /pause [reason], /ready, /status. */
+static void
+cmd_pause(struct agent *a, const char *args)
+{
+	agent_pause(a, args);
+	tell(a, "You are paused: no new chats are offered to you until you write /ready here. "
+	    "Your open chats stay with you.");
+}
+
+static void
+cmd_ready(struct agent *a, const char *args)
+{
+	(void)args;
+	agent_ready(a);
+	tell(a, "You are ready: new chats are offered to you again.");
+}
+
+static void
+cmd_status(struct agent *a, const char *args)
+{
+	char *text;
+
+	(void)args;
+	text = xasprintf("You are %s and %s, with %d of %d chats%s%s.", show_name(a->show),
+	    a->paused ? "paused" : "ready", a->chats, a->capacity,
+	    a->pause_reason ? "; paused: " : "", a->pause_reason ? a->pause_reason : "");
+	tell(a, text);
+	free(text);
+}
+
+static void
+cmd_tasks(struct agent *a, const char *args)
+{
+	char *text = tasks_list_text(a);
+
+	(void)args;
+	tell(a, text);
+	free(text);
+}
+
+static void
+cmd_done(struct agent *a, const char *args)
+{
+	char *text = tasks_done_text(a, args);
+
+	tell(a, text);
+	free(text);
+}
+
+/* Written by an agent to the component's own address. */
+static const struct {
+	const char *name;
+	void (*fn)(struct agent *, const char *args);
+} desk_cmds[] = {
+	{ "pause", cmd_pause },
+	{ "ready", cmd_ready },
+	{ "status", cmd_status },
+	{ "tasks", cmd_tasks },
+	{ "done", cmd_done },
+};
+
 void
 presence_agent_command(struct agent *a, const char *body)
 {
 	struct slash s;
-	char *text;
+	size_t i;
 
-	if (slash_parse(body, &s) && strcmp(s.name, "pause") == 0) {
-		agent_pause(a, s.args);
-		tell(a, "You are paused: no new chats are offered to you until you write /ready "
-		    "here. Your open chats stay with you.");
-	} else if (slash_parse(body, &s) && strcmp(s.name, "ready") == 0) {
-		agent_ready(a);
-		tell(a, "You are ready: new chats are offered to you again.");
-	} else if (slash_parse(body, &s) && strcmp(s.name, "status") == 0) {
-		text = xasprintf("You are %s and %s, with %d of %d chats%s%s.", show_name(a->show),
-		    a->paused ? "paused" : "ready", a->chats, a->capacity,
-		    a->pause_reason ? "; paused: " : "", a->pause_reason ? a->pause_reason : "");
-		tell(a, text);
-		free(text);
-	} else
-		tell(a, "This is respa. Each chat you are given comes from its own address "
-		    "(c-NUMBER@...); write /help there for the commands. Here: /pause [reason] "
-		    "stops new chats, /ready takes them again, /status shows yours.");
+	if (slash_parse(body, &s))
+		for (i = 0; i < sizeof(desk_cmds) / sizeof(desk_cmds[0]); i++)
+			if (strcmp(desk_cmds[i].name, s.name) == 0) {
+				desk_cmds[i].fn(a, s.args);
+				return;
+			}
+	tell(a, "This is respa. Each chat you are given comes from its own address "
+	    "(c-NUMBER@...); write /help there for the commands. Here: /pause [reason] stops new "
+	    "chats, /ready takes them again, /status shows yours, /tasks lists your open tasks, "
+	    "/done NUMBER marks one done.");
 }
 
 static enum show
@@ -204,9 +256,13 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 	log_info("agent %s is %s", a->jid, show_name(a->show));
 	if (a->show == SHOW_OFFLINE)
 		agent_went_offline(a);
-	else if (before == SHOW_OFFLINE && timer_armed(&a->grace_timer)) {
-		timer_cancel(&a->grace_timer);
-		log_info("agent %s is back within the grace period and keeps its chats", a->jid);
+	else if (before == SHOW_OFFLINE) {
+		if (timer_armed(&a->grace_timer)) {
+			timer_cancel(&a->grace_timer);
+			log_info("agent %s is back within the grace period and keeps its chats",
+			    a->jid);
+		}
+		tasks_agent_online(a); /* what fell due while they were away */
 	}
 	router_agent_changed(a);
 }
@@ -269,6 +325,25 @@ presence_init(struct config *c)
 		timer_init(&a->grace_timer, grace_timer, a);
 	}
 	(void)store_agent_status_foreach(restore_status, NULL);
+}
+
+/* An agent added by a command: asked for its presence at once, as at connect. */
+void
+presence_agent_added(struct agent *a)
+{
+	timer_init(&a->wrap_timer, wrap_timer, a);
+	timer_init(&a->grace_timer, grace_timer, a);
+	if (!component_is_connected())
+		return; /* the next connect asks */
+	component_send(stanza_presence(conf->jid, a->jid, "probe"));
+	component_send(stanza_presence(conf->jid, a->jid, "subscribe"));
+}
+
+void
+presence_agent_removed(struct agent *a)
+{
+	timer_cancel(&a->wrap_timer);
+	timer_cancel(&a->grace_timer);
 }
 
 /* At every connect: ask each agent for its presence; the server answers with what is online. */

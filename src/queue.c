@@ -105,6 +105,15 @@ send_presence(const struct queue *q, const char *to)
 }
 
 static void
+send_unavailable(const char *key, void *value, void *arg)
+{
+	const struct queue *q = arg;
+
+	(void)value;
+	component_send(stanza_presence(q->jid, key, "unavailable"));
+}
+
+static void
 send_one(const char *key, void *value, void *arg)
 {
 	(void)value;
@@ -261,22 +270,53 @@ queue_agent_ready(struct member *m)
 }
 
 void
+queue_added(struct queue *q)
+{
+	time_t now = respa_now(), next;
+
+	q->watchers = map_new();
+	q->shown_show = -1;
+	timer_init(&q->notice_timer, notice_timer, q);
+	timer_init(&q->presence_timer, presence_timer, q);
+	timer_init(&q->hours_timer, hours_timer, q);
+	q->open = hours_is_open(q->hours, q->timezone, now);
+	if ((next = hours_next_change(q->hours, q->timezone, now)) != 0)
+		timer_at(&q->hours_timer, (int64_t)next * 1000);
+}
+
+void
 queue_init(struct config *c)
 {
 	struct queue *q;
-	time_t now = respa_now(), next;
 
 	conf = c;
-	for (q = conf->queues; q; q = q->next) {
-		q->watchers = map_new();
-		q->shown_show = -1;
-		timer_init(&q->notice_timer, notice_timer, q);
-		timer_init(&q->presence_timer, presence_timer, q);
-		timer_init(&q->hours_timer, hours_timer, q);
-		q->open = hours_is_open(q->hours, q->timezone, now);
-		if ((next = hours_next_change(q->hours, q->timezone, now)) != 0)
-			timer_at(&q->hours_timer, (int64_t)next * 1000);
-	}
+	for (q = conf->queues; q; q = q->next)
+		queue_added(q);
+}
+
+static void free_key(const char *, void *, void *);
+
+/* A queue deleted by a command: its watchers see it go, its timers stop. */
+void
+queue_removed(struct queue *q)
+{
+	map_foreach(q->watchers, send_unavailable, q);
+	timer_cancel(&q->notice_timer);
+	timer_cancel(&q->presence_timer);
+	timer_cancel(&q->hours_timer);
+	map_foreach(q->watchers, free_key, NULL);
+	map_free(q->watchers);
+	q->watchers = NULL;
+	free(q->shown_status);
+	q->shown_status = NULL;
+}
+
+/* Hours, closed dates or time zone changed: open or close now, and look again then. */
+void
+queue_hours_changed(struct queue *q)
+{
+	timer_cancel(&q->hours_timer);
+	hours_timer(q);
 }
 
 /* After start-up: an open queue counts as just opened (offline tasks, leftover captures). */

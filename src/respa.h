@@ -25,6 +25,8 @@
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_VISITOR "urn:respa:visitor:0"
+#define NS_COMMANDS "http://jabber.org/protocol/commands"
+#define NS_DATA "jabber:x:data"
 
 #define DEFAULT_CAPACITY 3
 #define DEFAULT_MAX_BODY 10000
@@ -89,6 +91,7 @@ struct agent {
 	struct offer *offer_list;
 	struct resource *resources;
 	struct member *members;
+	int managed;        /* created by an ad-hoc command and kept in SQLite, not respa.conf */
 	struct agent *next; /* config order */
 };
 
@@ -110,6 +113,7 @@ struct conv {
 	struct queue *entry; /* the address the customer writes to; replies come from it */
 	struct queue *queue; /* where it is routed: the entry queue, or where it was transferred */
 	struct agent *agent; /* while active */
+	struct agent *preferred; /* the returning customer's last agent, tried first */
 	struct offer *offers;
 	struct exclusion excl[CONV_EXCLUSIONS];
 	int64_t contact_id;
@@ -145,7 +149,11 @@ struct queue {
 	int capacity;        /* 0: each agent's own */
 	int tier_wait, offer_timeout, max_wait, wrap_up, idle_close, customer_grace;
 	int notice_interval; /* least time between two place-in-line notices */
+	int prefer_last;     /* a returning customer goes to their last agent first */
+	char *reasons;       /* contact reasons agents pick from, ", " between them; or NULL */
 	struct hours *hours;
+	char *hours_text, *closed_dates; /* as written, NULL when not set */
+	int managed;         /* created by an ad-hoc command and kept in SQLite, not respa.conf */
 	int open;            /* within business hours */
 	unsigned opening;    /* counts openings: agents are told of offline contacts once each */
 	int offline_waiting; /* offline contacts left from the last closed period */
@@ -182,7 +190,11 @@ struct config {
 	char **admins;
 	size_t nadmins;
 	int agent_grace, max_no_answer, reject_delay;
+	int command_timeout; /* an idle ad-hoc command session ends after this (s) */
 	char *default_country; /* calling code for phone numbers written without one */
+	char **hook;           /* [crm] hook: the program and its arguments; NULL for none */
+	int hook_timeout, hook_retries;
+	int retention_days;    /* 0: transcripts are kept forever */
 	struct domain *domains;
 	struct map *domain_map;  /* domain name -> struct domain */
 	struct queue *queues, **queues_tail; /* config order; the tail makes appending O(1) */
@@ -233,6 +245,17 @@ extern const xmpp_log_t log_strophe;
 struct config *config_load(const char *path, FILE *err);
 void config_free(struct config *);
 int config_is_admin(const struct config *, const char *bare);
+/* A queue with every default but the texts (config_queue_finish() sets those); not linked. */
+struct queue *config_queue_alloc(const char *name);
+void config_queue_finish(const struct config *, struct queue *);
+void config_queue_free(struct queue *);
+int config_queue_name_ok(const char *);
+int config_jid_ok(const char *bare);
+/* The agent with this bare JID, created (and linked into the config) when there is none. */
+struct agent *config_agent(struct config *, const char *jid);
+void config_agent_free(struct agent *);
+/* A's membership of q, linked to the agent; NULL when it is a member already. */
+struct member *config_member(struct agent *, struct queue *, int tier);
 
 /* component.c: the XEP-0114 link */
 void component_init(struct config *, xmpp_ctx_t *);
@@ -261,12 +284,28 @@ xmpp_stanza_t *stanza_error(xmpp_stanza_t *in, const char *type, const char *con
     const char *text);
 xmpp_stanza_t *stanza_result(xmpp_stanza_t *iq);
 struct disco_item {
-	const char *jid, *name;
+	const char *jid, *name, *node; /* node: NULL for none */
 };
 xmpp_stanza_t *stanza_disco_info(xmpp_stanza_t *iq, const char *category, const char *type,
     const char *name, const char *const *features);
 xmpp_stanza_t *stanza_disco_items(xmpp_stanza_t *iq, const struct disco_item *, size_t);
 xmpp_stanza_t *stanza_version(xmpp_stanza_t *iq, const char *name, const char *version);
+/* An XEP-0050 command response. */
+#define ACTION_PREV 1
+#define ACTION_NEXT 2
+#define ACTION_COMPLETE 4
+struct command_reply {
+	const char *node, *sessionid, *status; /* executing, completed, canceled */
+	unsigned actions;                      /* ACTION_*, offered while executing */
+	const char *execute;                   /* the default action */
+	int note_type;                         /* enum note_type */
+	const char *note;
+	const struct form *form;
+};
+xmpp_stanza_t *stanza_command(xmpp_stanza_t *iq, const struct command_reply *);
+/* An error with an XEP-0050 condition (bad-sessionid...) beside the RFC 6120 one. */
+xmpp_stanza_t *stanza_command_error(xmpp_stanza_t *iq, const char *type, const char *condition,
+    const char *specific, const char *text);
 /* new string, must be free()d; NULL when the stanza has no <body/> */
 char *stanza_body(xmpp_stanza_t *);
 size_t stanza_body_len(xmpp_stanza_t *);
@@ -279,13 +318,121 @@ struct visitor {
 /* 1 with v filled (pointing into the stanza), or 0 when there is none or it is malformed */
 int stanza_visitor(xmpp_stanza_t *, struct visitor *);
 
+/* forms.c: XEP-0004 data forms; pure, errors into the caller's buffer */
+enum form_type { FORM_FORM, FORM_SUBMIT, FORM_RESULT, FORM_CANCEL };
+enum field_type { FIELD_TEXT, FIELD_TEXT_MULTI, FIELD_TEXT_PRIVATE, FIELD_BOOLEAN, FIELD_LIST,
+	FIELD_LIST_MULTI, FIELD_JID, FIELD_JID_MULTI, FIELD_FIXED, FIELD_HIDDEN };
+struct form_option {
+	char *value, *label;
+};
+struct form_field {
+	char *var, *label, *desc;
+	enum field_type type;
+	int required;
+	int integer;   /* a whole number from min to max */
+	long min, max;
+	char **values;
+	size_t nvalues;
+	struct form_option *options;
+	size_t noptions;
+};
+struct form {
+	enum form_type type;
+	char *title, *instructions;
+	struct form_field **fields;
+	size_t nfields;
+	struct form_option *columns; /* a result table: value is the var, label the heading */
+	size_t ncolumns;
+	char ***rows; /* nrows rows of ncolumns cells */
+	size_t nrows;
+};
+/* new form, must be form_free()d */
+struct form *form_new(enum form_type, const char *title, const char *instructions);
+void form_free(struct form *);
+struct form_field *form_add(struct form *, const char *var, enum field_type, const char *label);
+void form_value(struct form_field *, const char *value);
+void form_option(struct form_field *, const char *value, const char *label);
+void form_clear(struct form_field *);
+struct form_field *form_field(const struct form *, const char *var);
+const char *form_get(const struct form *, const char *var); /* the first value, or NULL */
+/* new string: the values joined with newlines ("" when none), must be free()d */
+char *form_text(const struct form *, const char *var);
+int form_bool(const char *value); /* 1 for "1" or "true" */
+const char *form_type_name(enum field_type); /* text-single, boolean... */
+void form_column(struct form *, const char *var, const char *label);
+void form_row(struct form *, const char *const *cells); /* ncolumns cells, NULL for "" */
+/* Reads a submitted <x xmlns='jabber:x:data'/>: a new form, or NULL with err filled. */
+struct form *form_parse(xmpp_stanza_t *x, char *err, size_t errlen);
+/* Copies what in has for each field of f into f (what the person wrote stays). */
+void form_keep(struct form *f, const struct form *in);
+/* Checks f's values against its fields (required, lists, booleans, JIDs, numbers). */
+int form_check(const struct form *f, char *err, size_t errlen);
+int form_same(const struct form *, const struct form *); /* the same values, field by field */
+
 /* iq.c */
 int iq_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
+
+/* adhoc.c: the XEP-0050 engine; commands.c has the commands */
+#define ADHOC_MAX_STEPS 3
+enum note_type { NOTE_NONE, NOTE_INFO, NOTE_WARN, NOTE_ERROR };
+#define ROLE_AGENT 1
+#define ROLE_ADMIN 2
+struct adhoc_session;
+struct adhoc_result {
+	struct form *form; /* shown with the completed command, or NULL */
+	enum note_type note_type;
+	char note[1024];
+};
+struct command_step {
+	/* the form this step shows (new; earlier steps' values through adhoc_value()) */
+	struct form *(*form)(struct adhoc_session *);
+	/*
+	 * Gets the step's form as filled in (NULL for a command without a form). 0, or -1 with
+	 * err filled: the form comes back with its values and err as the note. On the last step
+	 * it applies the command and fills the result.
+	 */
+	int (*submit)(struct adhoc_session *, const struct form *, struct adhoc_result *,
+	    char *err, size_t errlen);
+};
+struct command {
+	const char *node, *name;
+	unsigned roles; /* ROLE_ADMIN, ROLE_AGENT: who may list and run it */
+	struct command_step steps[ADHOC_MAX_STEPS];
+};
+void adhoc_init(struct config *);
+void adhoc_free_all(void);
+unsigned adhoc_roles(const char *bare);
+xmpp_stanza_t *adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *command);
+xmpp_stanza_t *adhoc_disco_items(xmpp_stanza_t *iq, const char *node);
+xmpp_stanza_t *adhoc_disco_info(xmpp_stanza_t *iq, const char *node);
+const char *adhoc_jid(const struct adhoc_session *);  /* the executor's bare JID */
+const char *adhoc_value(const struct adhoc_session *, const char *var); /* earlier steps' */
+size_t adhoc_count(void);
+/* commands.c */
+extern const struct command commands[];
+extern const size_t ncommands;
+void commands_init(struct config *);
+
+/* desk.c: queues and agents made by commands, kept in SQLite beside respa.conf's */
+int desk_load(struct config *);
+/* Stores q (fully set up by the caller) and puts it to work; -1 when it cannot be stored. */
+int desk_queue_add(struct queue *);
+/* Copies the settings of draft (its hours too) into q, stored first; draft keeps the old ones. */
+int desk_queue_update(struct queue *q, struct queue *draft);
+int desk_queue_delete(struct queue *);
+struct agent *desk_agent_add(const char *jid, int capacity);
+int desk_agent_capacity(struct agent *, int capacity);
+int desk_agent_delete(struct agent *);
+int desk_member_set(struct agent *, struct queue *, int tier);
+int desk_member_remove(struct agent *, struct queue *);
+struct member *desk_member(const struct agent *, const struct queue *);
 
 /* presence.c: agents' availability */
 void presence_init(struct config *);
 int presence_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
 void presence_connected(void);
+void presence_agent_added(struct agent *);
+void presence_agent_removed(struct agent *);
 void presence_agent_command(struct agent *, const char *body);
 struct agent *presence_agent(const char *bare);
 int agent_available(const struct agent *);
@@ -296,6 +443,11 @@ const char *show_name(enum show);
 
 /* router.c: who takes which chat */
 void router_init(struct config *);
+void router_queue_added(struct queue *);
+void router_queue_removed(struct queue *);
+void router_queue_reorder(struct queue *);
+void router_member_added(struct member *);
+void router_member_removed(struct member *);
 void router_reset(void);
 void router_free(void);
 void router_agent_changed(struct agent *);
@@ -314,6 +466,9 @@ int strategy_parse(const char *, enum strategy *);
 
 /* queue.c: what customers see of a queue: hours, place in line, the queue's presence */
 void queue_init(struct config *);
+void queue_added(struct queue *);
+void queue_removed(struct queue *);
+void queue_hours_changed(struct queue *);
 void queue_restored(void);
 void queue_free_all(void);
 void queue_changed(struct queue *);
@@ -321,6 +476,14 @@ void queue_agent_ready(struct member *);
 void queue_tell_queued(struct conv *);
 void queue_presence_in(xmpp_stanza_t *, const char *from, const char *to, const char *type);
 void queue_show_to(struct queue *, const char *jid);
+
+/* tasks.c: tasks falling due, reminders to assignees and scheduled messages to customers */
+void tasks_init(struct config *);
+void tasks_start(void);
+void tasks_schedule(time_t);
+void tasks_agent_online(struct agent *);
+char *tasks_list_text(const struct agent *);           /* new string, must be free()d */
+char *tasks_done_text(const struct agent *, const char *args); /* new string */
 
 /* timer.c: deadlines in one heap; callbacks run from the main loop */
 void timer_init(struct timer *, void (*fn)(void *), void *arg);
@@ -346,8 +509,29 @@ void conversation_agent_gone(struct agent *);
 void conversation_customer_presence(struct queue *, const char *from, int available,
     const char *session);
 int conversation_close_offline(struct queue *);
+void conversation_learn(struct conv *, const char *kind, const char *value);
+int conversation_close(struct conv *, const char *reason, const char *summary, int resolved);
+void conversation_summary(const struct conv *, const char *reason, int resolved, char *buf,
+    size_t len);
+void conversation_transfer_agent(struct conv *, struct agent *by, const char *jid,
+    const char *note);
+void conversation_transfer_queue(struct conv *, struct agent *by, struct queue *,
+    const char *note);
+void conv_tell(const struct conv *, const struct agent *, const char *text);
+void conv_tellf(const struct conv *, const struct agent *, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void conv_tell_customer(const struct conv *, const char *text);
 size_t conversation_count(void);
 struct conv *conversation_find(const char *node);
+void conversation_foreach(void (*)(struct conv *, void *), void *);
+const char *conversation_state_name(const struct conv *);
+void conversation_agent_removed(struct agent *);
+/* What an agent sends the customer without writing it (a canned response): stored, relayed. */
+int conversation_say(struct conv *, struct agent *, const char *text);
+/* An admin's close and transfer; -1 with err filled when it cannot be done. */
+int conversation_close_by(struct conv *, const char *by, const char *reason);
+int conversation_transfer(struct conv *, const char *by, const char *target, const char *note,
+    char *err, size_t errlen);
 
 /*
  * relay.c: chat states (XEP-0085), receipts (XEP-0184), corrections (XEP-0308), markers
@@ -387,6 +571,18 @@ struct slash {
 };
 /* 1 when body is a command, 0 when it is text for the customer ("//x" is the text "/x"). */
 int slash_parse(const char *body, struct slash *);
+struct close_args {
+	int resolved;
+	char tags[256];      /* "a,b" */
+	const char *summary; /* points into args; "" when none */
+};
+void slash_close(const char *args, struct close_args *);
+int slash_fields(const char *args, const char *const *keys, size_t nkeys, char **values,
+    char *err, size_t errlen);
+
+/* chatcmd.c: what agents write in a chat after "/" */
+void chatcmd_init(struct config *);
+void chatcmd_run(struct conv *, struct agent *, const struct slash *);
 
 /* due.c: due times for tasks; pure */
 /* Reads an optional due time at the start of s (in tz). 0 with *due = 0 when there is none. */
@@ -421,6 +617,18 @@ void hours_when(const char *tz, time_t at, time_t now, char *buf, size_t len);
 const char *crm_channel(const struct config *, const char *customer_jid, int web);
 int crm_phone_e164(const char *text, const char *default_cc, char *out, size_t len);
 int crm_jid_phone(const char *jid, const char *default_cc, char *out, size_t len);
+int crm_find_email(const char *text, char *out, size_t len);
+int crm_find_phone(const char *text, const char *default_cc, char *out, size_t len);
+/* What the agent sees of a contact; store_contact_card() fills it. */
+struct contact_card {
+	int64_t id;
+	char name[128], email[128], phone[32], company[128];
+	int conversations;      /* earlier ones, closed */
+	char last_summary[512]; /* of the latest of those */
+	int open_tasks;
+	char task[160];         /* the title of the first due of those */
+};
+void crm_card_text(const struct contact_card *, const char *channel, char *buf, size_t len);
 struct summary_facts {
 	const char *customer, *channel, *queue, *first_message, *agent, *reason, *tags;
 	time_t created_at, closed_at;
@@ -476,10 +684,150 @@ char *store_tags(int64_t conv);
 char *store_first_message(int64_t conv);
 int64_t store_task_add(int64_t conv, int64_t contact, const char *assignee, const char *kind,
     const char *title, time_t due, time_t now);
+/* the CRM side */
+struct stored_task; /* below, with the tasks' filters */
+struct history_item {
+	int64_t id;
+	const char *queue, *channel, *agent, *summary;
+	time_t closed_at;
+};
+int64_t store_contact_resolve(int64_t contact);
+int64_t store_identity_owner(const char *kind, const char *value);
+int store_identity_add(int64_t contact, const char *kind, const char *value, time_t now);
+int store_contact_card(int64_t contact, int64_t exclude_conv, struct contact_card *);
+int store_contact_edit(int64_t contact, const char *name, const char *email, const char *phone,
+    const char *company);
+int store_contact_fill(int64_t contact, const char *email, const char *phone);
+int64_t store_contact_merge(int64_t kept, int64_t merged, const char *reason, time_t now);
+int store_merge_undo(int64_t merge, time_t now, int64_t *kept, int64_t *merged);
+int store_history_foreach(int64_t contact, int limit,
+    int (*)(const struct history_item *, void *), void *);
+char *store_last_agent(int64_t contact, const char *queue); /* new string or NULL */
+int store_task_describe(int64_t task, const char *details, const char *created_by);
+int store_conv_agent_tasks(int64_t conv);
+int store_tasks_due_foreach(time_t now, const char *assignee,
+    int (*)(const struct stored_task *, void *), void *);
+int store_tasks_of_foreach(const char *assignee, int (*)(const struct stored_task *, void *),
+    void *);
+int store_task_get(int64_t id, int (*)(const struct stored_task *, void *), void *);
+int store_task_reminded(int64_t id, time_t now);
+int store_task_done_by(int64_t id, const char *assignee, time_t now);
+time_t store_tasks_next(time_t now);
+int64_t store_reminder_add(int64_t conv, int64_t contact, const char *from, const char *to,
+    const char *body, const char *by, time_t due, time_t now);
+int store_reminders_due_foreach(time_t now,
+    int (*)(int64_t id, const char *from, const char *to, const char *body, void *), void *);
+int store_reminder_sent(int64_t id, time_t now);
+time_t store_reminders_next(void);
 int store_conv_close(int64_t id, const char *reason, const char *agent, const char *summary,
     const char *tags, int resolved, time_t now);
 int store_conv_open_foreach(int (*)(const struct stored_conv *, void *), void *);
 int store_messages_foreach(int64_t conv, int (*)(const struct stored_message *, void *), void *);
+/* Several writes that stand or fall together inside the pass's transaction. */
+int store_apply_begin(void);
+int store_apply_end(int ok); /* ok: kept; else rolled back; 0 / -1 */
+/* The desk as commands made it: queues, agents, memberships. */
+struct stored_queue {
+	const char *name, *title, *strategy, *mode, *hours, *closed, *timezone, *greeting,
+	    *offline_text;
+	int capacity, tier_wait, offer_timeout, max_wait, idle_close;
+};
+int store_desk_queue_put(const struct queue *);
+int store_desk_queue_del(const char *name);
+int store_desk_queues_foreach(int (*)(const struct stored_queue *, void *), void *);
+int store_desk_agent_put(const char *jid, int capacity);
+int store_desk_agent_del(const char *jid);
+int store_desk_agents_foreach(int (*)(const char *jid, int capacity, void *), void *);
+int store_desk_member_put(const char *queue, const char *jid, int tier);
+int store_desk_member_del(const char *queue, const char *jid);
+int store_desk_members_foreach(int (*)(const char *queue, const char *jid, int tier, void *),
+    void *);
+int store_open_in_queue(const char *queue); /* open conversations routed or entered there */
+int store_chats_since(const char *agent, time_t since);
+int store_missed_offer_add(int64_t conv, const char *agent, time_t now);
+/* Canned responses: queue "" is global. */
+struct stored_canned {
+	const char *queue, *name, *body;
+};
+int store_canned_put(const char *queue, const char *name, const char *body, time_t now);
+int store_canned_del(const char *queue, const char *name);
+/* new string, must be free()d: the queue's own, else the global one; NULL when none */
+char *store_canned_get(const char *queue, const char *name);
+int store_canned_foreach(int (*)(const struct stored_canned *, void *), void *);
+/* Tasks: empty filters match all; overdue: due before now. */
+struct task_filter {
+	const char *queue, *queue_jid, *assignee, *kind; /* queue: its name; tasks of its chats */
+	int overdue_only;
+	time_t now;
+};
+struct stored_task {
+	int64_t id, conversation_id, contact_id;
+	const char *assignee, *kind, *title, *status, *details;
+	time_t due_at, created_at;
+	int reminded; /* its assignee was reminded at least once */
+};
+int store_tasks_foreach(const struct task_filter *, int (*)(const struct stored_task *, void *),
+    void *);
+int store_task_assign(int64_t id, const char *assignee); /* 0, -1; 1 when it was not open */
+/* Statistics over conversations created in [from, to). */
+struct stats_times {
+	long n, median, p90;
+	double avg;
+};
+enum stats_time { STATS_WAIT, STATS_FIRST_RESPONSE, STATS_HANDLING };
+int store_stats_times(enum stats_time, time_t from, time_t to, struct stats_times *);
+enum stats_group { STATS_BY_QUEUE_CHANNEL, STATS_MISSED_BY_AGENT, STATS_REASONS };
+int store_stats_groups(enum stats_group, time_t from, time_t to,
+    int (*)(const char *key, long n, void *), void *);
+/* total conversations, out of hours, closed with a summary, resolved */
+int store_stats_counts(time_t from, time_t to, long *total, long *offline, long *closed,
+    long *resolved);
+
+/* store.c: data care (the record, export, hook deliveries, retention, erasure) */
+uint64_t store_batch_id(void); /* the batch transaction open now; 0 when none */
+/* A closed conversation's record as JSON (export and hook): new string, must be free()d. */
+char *store_record(int64_t conv);
+int store_open_readonly(const char *path);
+int store_export_foreach(time_t since, time_t until, int open, int csv,
+    int (*fn)(int n, const char *const *names, const char *const *values, void *), void *);
+int store_hook_add(int64_t conv, time_t now);
+int store_hook_due(time_t now, int64_t *convs, int *attempts, int max);
+time_t store_hook_next(void);
+int store_hook_done(int64_t conv);
+int store_hook_failed(int64_t conv, int attempts, time_t next, const char *why);
+int store_transcripts_delete(time_t before, time_t now, int budget, int *messages, int *convs);
+/* Contacts known by a value (identity, email, phone; digits: an id), merges followed. */
+int store_contact_find(const char *value, int64_t *ids, int max);
+int store_contact_open_count(int64_t contact, int64_t *first);
+struct erase_report {
+	int contacts, conversations, messages, tasks, identities; /* what was erased */
+	int vacuumed;       /* an index page still held an identity: the file was rewritten */
+	char leftover[128]; /* a value still in the file after VACUUM (others' records), or "" */
+};
+/*
+ * Erases a contact (and those merged into it) with all their data so that nothing readable
+ * stays in the database file: secure_delete, WAL checkpoint (TRUNCATE), VACUUM when needed.
+ * Commits the pass's batch first and blocks while it works. Refuse before calling it while
+ * respa has one of the contact's conversations open (store_contact_open_count()). 0 / -1.
+ */
+int store_contact_erase(int64_t contact, struct erase_report *);
+
+/* hook.c: each closed conversation's record to the [crm] hook program */
+void hook_init(struct config *);
+void hook_queue(int64_t conv);
+void hook_free(void);
+int hook_backoff(int failures);
+
+/* care.c: retention, the database lock, respa erase-contact */
+int care_lock(const char *database);
+void care_init(struct config *);
+void care_free(void);
+int care_erase_main(int argc, char **argv);
+
+/* export.c: respa export */
+int export_main(int argc, char **argv);
+int export_parse_time(const char *, int end, time_t *);
+void export_csv_field(FILE *, const char *);
 
 /* main.c */
 extern volatile int respa_quit;

@@ -229,14 +229,29 @@ tiers_open(const struct conv *c, int64_t now)
 	return n < q->ntiers ? n : q->ntiers;
 }
 
+/* A returning customer's last agent, when it is a member free for this chat: else NULL. */
+static struct member *
+preferred(struct conv *c, int64_t now)
+{
+	struct member *m;
+
+	if (c->preferred == NULL || !c->queue->prefer_last || excluded(c, c->preferred, now))
+		return NULL;
+	for (m = c->preferred->members; m; m = m->next_of_agent)
+		if (m->queue == c->queue)
+			return member_can_take(m) ? m : NULL;
+	return NULL;
+}
+
 /*
- * The best member for c in an open tier, skipping those excluded for it. Excluded heads are
- * popped aside and put back, so the cost stays O(k log n) for k recent exclusions.
+ * The best member for c: a returning customer's last agent, else the head of the first open
+ * tier's heap, skipping those excluded for it. Excluded heads are popped aside and put back,
+ * so the cost stays O(k log n) for k recent exclusions.
  */
 static struct member *
 pick(struct conv *c, int64_t now)
 {
-	struct member *aside[CONV_EXCLUSIONS], *m = NULL;
+	struct member *aside[CONV_EXCLUSIONS], *m = preferred(c, now);
 	struct member_heap *h;
 	int t, ntiers = tiers_open(c, now), k, i;
 
@@ -282,11 +297,16 @@ router_agent_busy(struct agent *a)
 static int
 ring_all(struct conv *c, int64_t now)
 {
-	struct member **all = NULL;
+	struct member **all = NULL, *m = preferred(c, now);
 	struct member_heap *h;
 	size_t i, n = 0;
 	int t, ntiers = tiers_open(c, now);
 
+	if (m) { /* the returning customer's agent alone first */
+		all = xmalloc(sizeof(*all));
+		all[n++] = m;
+		ntiers = 0;
+	}
 	for (t = 0; t < ntiers; t++) {
 		h = &c->queue->ready[t];
 		all = xrealloc(all, (n + h->n) * sizeof(*all));
@@ -494,6 +514,76 @@ router_init(struct config *c)
 		q->ready = xcalloc((size_t)q->ntiers, sizeof(*q->ready));
 		timer_init(&q->retry_timer, retry_timer, q);
 	}
+}
+
+/* A queue made by a command: its heaps and retry timer, as router_init() gives the others. */
+void
+router_queue_added(struct queue *q)
+{
+	if (q->ntiers == 0)
+		q->ntiers = 1;
+	q->ready = xcalloc((size_t)q->ntiers, sizeof(*q->ready));
+	timer_init(&q->retry_timer, retry_timer, q);
+}
+
+/* A queue deleted by a command (no chat is in it, no member left). */
+void
+router_queue_removed(struct queue *q)
+{
+	int t;
+
+	timer_cancel(&q->retry_timer);
+	for (t = 0; t < q->ntiers; t++)
+		free(q->ready[t].v);
+	free(q->ready);
+	q->ready = NULL;
+	q->ntiers = 0;
+}
+
+/*
+ * The queue's strategy or capacity changed: its heaps are built again from its members. An
+ * admin's action, so a walk of the memberships is fine here; routing itself never walks.
+ */
+void
+router_queue_reorder(struct queue *q)
+{
+	struct agent *a;
+	struct member *m;
+	size_t i;
+	int t;
+
+	for (t = 0; t < q->ntiers; t++) {
+		for (i = 0; i < q->ready[t].n; i++)
+			q->ready[t].v[i]->slot = 0;
+		q->ready[t].n = 0;
+	}
+	for (a = conf->agents; a; a = a->next)
+		for (m = a->members; m; m = m->next_of_agent)
+			if (m->queue == q && member_can_take(m))
+				ready_put(m);
+	router_dispatch(q);
+}
+
+/* A membership made (or its tier changed) by a command: a heap for its tier, then a decision. */
+void
+router_member_added(struct member *m)
+{
+	struct queue *q = m->queue;
+
+	if (m->tier > q->ntiers) {
+		q->ready = xrealloc(q->ready, (size_t)m->tier * sizeof(*q->ready));
+		memset(&q->ready[q->ntiers], 0, (size_t)(m->tier - q->ntiers) * sizeof(*q->ready));
+		q->ntiers = m->tier;
+	}
+	m->turn = ++clock_turn;
+	router_agent_changed(m->agent);
+}
+
+/* Out of its heap before the membership goes. */
+void
+router_member_removed(struct member *m)
+{
+	ready_remove(m);
 }
 
 /* Empties every line and load count, before conversations are rebuilt from the database. */

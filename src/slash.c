@@ -1,6 +1,9 @@
 /* Agents' slash commands, as written in a conversation: "/name arguments". Pure. */
 #include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "respa.h"
 
@@ -29,4 +32,104 @@ slash_parse(const char *body, struct slash *out)
 		p++;
 	out->args = p;
 	return 1;
+}
+
+static const char *
+skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/*
+ * "/close [resolved|unresolved] [#tag ...] [summary]": the outcome (first word only) and
+ * tags come first, the rest is the summary. Tags are written as #word ("#late-delivery").
+ */
+void
+slash_close(const char *args, struct close_args *out)
+{
+	const char *p = skip_blanks(args), *e;
+	size_t n, len = 0;
+	int first;
+
+	out->resolved = 1;
+	out->tags[0] = '\0';
+	for (first = 1;; first = 0) {
+		e = p + strcspn(p, " \t");
+		n = (size_t)(e - p);
+		if (first && n == 8 && strncasecmp(p, "resolved", 8) == 0)
+			out->resolved = 1;
+		else if (first && n == 10 && strncasecmp(p, "unresolved", 10) == 0)
+			out->resolved = 0;
+		else if (n > 1 && *p == '#') {
+			if (len + n + 2 < sizeof(out->tags))
+				len += (size_t)snprintf(out->tags + len, sizeof(out->tags) - len,
+				    "%s%.*s", len ? "," : "", (int)n - 1, p + 1);
+		} else
+			break;
+		p = skip_blanks(e);
+	}
+	out->summary = p;
+}
+
+/*
+ * "key=value key=value" where a value runs to the next known key ("/contact name=Ann Lee
+ * email=ann@example.com"). values[i] gets a new string for keys[i] given, else NULL.
+ * 0, or -1 with err filled (nothing allocated).
+ */
+int
+slash_fields(const char *args, const char *const *keys, size_t nkeys, char **values, char *err,
+    size_t errlen)
+{
+	const char *p = skip_blanks(args), *start[16], *next;
+	size_t i, k, which[16], n = 0, klen;
+
+	if (nkeys > 16)
+		return -1;
+	for (i = 0; i < nkeys; i++)
+		values[i] = NULL;
+	while (*p) {
+		for (k = 0; k < nkeys; k++) {
+			klen = strlen(keys[k]);
+			if (strncasecmp(p, keys[k], klen) == 0 && p[klen] == '=')
+				break;
+		}
+		if (k == nkeys || n == 16) {
+			snprintf(err, errlen, "expected one of %s%s%s%s=... at \"%.20s\"", keys[0],
+			    nkeys > 1 ? "=, " : "", nkeys > 1 ? keys[1] : "", nkeys > 2 ? "=, ..." : "",
+			    p);
+			return -1;
+		}
+		which[n] = k;
+		start[n++] = p + strlen(keys[k]) + 1;
+		/* the value ends where the next " key=" begins */
+		for (next = start[n - 1]; *next; next++) {
+			if (*next != ' ')
+				continue;
+			for (k = 0; k < nkeys; k++) {
+				klen = strlen(keys[k]);
+				if (strncasecmp(skip_blanks(next), keys[k], klen) == 0 &&
+				    skip_blanks(next)[klen] == '=')
+					break;
+			}
+			if (k < nkeys)
+				break;
+		}
+		p = skip_blanks(next);
+		for (i = 0; i + 1 < n; i++)
+			if (which[i] == which[n - 1]) {
+				snprintf(err, errlen, "%s= is given twice", keys[which[i]]);
+				return -1;
+			}
+		values[which[n - 1]] = strndup(start[n - 1], (size_t)(next - start[n - 1]));
+		if (values[which[n - 1]] == NULL)
+			fatal("strndup");
+		str_trim(values[which[n - 1]]);
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "nothing to set");
+		return -1;
+	}
+	return 0;
 }

@@ -299,6 +299,8 @@ stanza_disco_items(xmpp_stanza_t *iq, const struct disco_item *items, size_t n)
 	for (i = 0; i < n; i++) {
 		e = adopt(q, element("item", NULL));
 		xmpp_stanza_set_attribute(e, "jid", items[i].jid);
+		if (items[i].node)
+			xmpp_stanza_set_attribute(e, "node", items[i].node);
 		if (items[i].name)
 			xmpp_stanza_set_attribute(e, "name", items[i].name);
 	}
@@ -312,6 +314,116 @@ stanza_version(xmpp_stanza_t *iq, const char *name, const char *version)
 
 	add_text_child(q, "name", name);
 	add_text_child(q, "version", version);
+	return r;
+}
+
+/* --- XEP-0050 commands and XEP-0004 forms ----------------------------------------------- */
+
+static void
+add_field_value(xmpp_stanza_t *field, const char *v)
+{
+	add_text_child(field, "value", v);
+}
+
+static xmpp_stanza_t *
+form_element(const struct form *f)
+{
+	static const char *const types[] = { [FORM_FORM] = "form", [FORM_SUBMIT] = "submit",
+		[FORM_RESULT] = "result", [FORM_CANCEL] = "cancel" };
+	xmpp_stanza_t *x = element("x", NS_DATA), *e, *o, *item;
+	const struct form_field *fl;
+	size_t i, j;
+
+	xmpp_stanza_set_type(x, types[f->type]);
+	if (f->title)
+		add_text_child(x, "title", f->title);
+	if (f->instructions)
+		add_text_child(x, "instructions", f->instructions);
+	for (i = 0; i < f->nfields; i++) {
+		fl = f->fields[i];
+		e = adopt(x, element("field", NULL));
+		if (fl->var)
+			xmpp_stanza_set_attribute(e, "var", fl->var);
+		xmpp_stanza_set_type(e, form_type_name(fl->type));
+		if (fl->label)
+			xmpp_stanza_set_attribute(e, "label", fl->label);
+		if (fl->desc)
+			add_text_child(e, "desc", fl->desc);
+		if (fl->required)
+			adopt(e, element("required", NULL));
+		for (j = 0; j < fl->nvalues; j++)
+			add_field_value(e, fl->values[j]);
+		for (j = 0; j < fl->noptions; j++) {
+			o = adopt(e, element("option", NULL));
+			if (fl->options[j].label)
+				xmpp_stanza_set_attribute(o, "label", fl->options[j].label);
+			add_field_value(o, fl->options[j].value);
+		}
+	}
+	if (f->ncolumns == 0)
+		return x;
+	e = adopt(x, element("reported", NULL));
+	for (j = 0; j < f->ncolumns; j++) {
+		o = adopt(e, element("field", NULL));
+		xmpp_stanza_set_attribute(o, "var", f->columns[j].value);
+		if (f->columns[j].label)
+			xmpp_stanza_set_attribute(o, "label", f->columns[j].label);
+		xmpp_stanza_set_type(o, "text-single");
+	}
+	for (i = 0; i < f->nrows; i++) {
+		item = adopt(x, element("item", NULL));
+		for (j = 0; j < f->ncolumns; j++) {
+			o = adopt(item, element("field", NULL));
+			xmpp_stanza_set_attribute(o, "var", f->columns[j].value);
+			add_field_value(o, f->rows[i][j]);
+		}
+	}
+	return x;
+}
+
+/* <command node sessionid status><actions/><note/><x/></command> in an iq result. */
+xmpp_stanza_t *
+stanza_command(xmpp_stanza_t *iq, const struct command_reply *c)
+{
+	static const char *const note_types[] = { NULL, "info", "warn", "error" };
+	xmpp_stanza_t *r = stanza_result(iq), *cmd, *acts, *note, *t;
+
+	cmd = adopt(r, element("command", NS_COMMANDS));
+	xmpp_stanza_set_attribute(cmd, "node", c->node);
+	if (c->sessionid)
+		xmpp_stanza_set_attribute(cmd, "sessionid", c->sessionid);
+	xmpp_stanza_set_attribute(cmd, "status", c->status);
+	if (c->actions) {
+		acts = adopt(cmd, element("actions", NULL));
+		if (c->execute)
+			xmpp_stanza_set_attribute(acts, "execute", c->execute);
+		if (c->actions & ACTION_PREV)
+			adopt(acts, element("prev", NULL));
+		if (c->actions & ACTION_NEXT)
+			adopt(acts, element("next", NULL));
+		if (c->actions & ACTION_COMPLETE)
+			adopt(acts, element("complete", NULL));
+	}
+	if (c->note && c->note_type > 0 && c->note_type <= 3) {
+		note = adopt(cmd, element("note", NULL));
+		xmpp_stanza_set_attribute(note, "type", note_types[c->note_type]);
+		t = xmpp_stanza_new(component_ctx());
+		xmpp_stanza_set_text(t, c->note);
+		adopt(note, t);
+	}
+	if (c->form)
+		adopt(cmd, form_element(c->form));
+	return r;
+}
+
+xmpp_stanza_t *
+stanza_command_error(xmpp_stanza_t *iq, const char *type, const char *condition,
+    const char *specific, const char *text)
+{
+	xmpp_stanza_t *r = stanza_error(iq, type, condition, text), *e;
+
+	if (specific && (e = xmpp_stanza_get_child_by_name(r, "error")) != NULL)
+		adopt(e, element(specific, NS_COMMANDS));
 	return r;
 }
 

@@ -44,6 +44,16 @@ def exact(text: str):
     return lambda m: m["type"] != "error" and m["body"] == text
 
 
+def headline(text: str):
+    """For expect(): a chat's header, whose first line is exactly text (the contact card
+    follows on the next lines)."""
+    return lambda m: m["type"] != "error" and m["body"].split("\n")[0] == text
+
+
+def first_line(body: str) -> str:
+    return body.split("\n")[0]
+
+
 def conv_id(conv: str) -> int:
     """c-7@support.localhost -> 7"""
     m = re.fullmatch(rf"c-(\d+)@{re.escape(COMPONENT_JID)}", conv)

@@ -4,7 +4,7 @@ import asyncio
 import re
 
 from harness import COMPONENT_JID
-from desk import ASSIGNED, CLOSED, GREETING, QUEUE, QUEUED, conv_id, exact, jid
+from desk import ASSIGNED, CLOSED, GREETING, QUEUE, QUEUED, conv_id, exact, jid, headline
 
 PAUSED = ("You are paused: no new chats are offered to you until you write /ready here. "
           "Your open chats stay with you.")
@@ -28,8 +28,8 @@ async def chat_goes_to(desk, customer, text: str) -> tuple[str, str]:
     n, name = rows[0]["id"], rows[0]["agent_jid"].split("@")[0]
     conv = f"c-{n}@{COMPONENT_JID}"
     agent = desk.agent(name)
-    await agent.expect(exact(f"New chat #{n} from {customer.jid} in Support (xmpp). Write here "
-                             "to answer; /help lists the commands."), frm=conv)
+    await agent.expect(headline(f"New chat #{n} from {customer.jid} in Support (xmpp). "
+                                "Write here to answer; /help lists the commands."), frm=conv)
     await agent.expect(exact(text), frm=conv)
     return name, conv
 
@@ -115,8 +115,9 @@ async def test_ring_all_offers_every_free_agent_and_the_first_answer_takes_it(de
     await c1.expect(GREETING, frm=QUEUE)
     conv = f"c-1@{COMPONENT_JID}"
     for a in agents:
-        await a.expect(exact("Offer: chat #1 from cust1@localhost in Support (xmpp). Answer "
-                             "here to take it, or write /accept or /reject."), frm=conv)
+        await a.expect(headline("Offer: chat #1 from cust1@localhost in Support (xmpp). "
+                                "Answer here to take it, or write /accept or /reject."),
+                       frm=conv)
         await a.expect(exact("my parcel is late"), frm=conv)
     assert desk.conversation(1)["state"] == "queued"    # not anyone's until answered
 

@@ -293,6 +293,54 @@ check_phones(void)
 	CHECK_INT(crm_jid_phone("a\\40b@x.com", "1", out, sizeof(out)), -1);
 }
 
+static void
+found_phone(int line, const char *text, const char *cc, const char *want)
+{
+	char out[24] = "";
+	int rc = crm_find_phone(text, cc, out, sizeof(out));
+
+	if (want == NULL) {
+		if (rc != -1)
+			fprintf(stderr, "line %d: \"%s\": found \"%s\"\n", line, text, out);
+		CHECK_INT(rc, -1);
+		return;
+	}
+	if (rc != 0 || strcmp(out, want) != 0)
+		fprintf(stderr, "line %d: \"%s\": rc %d \"%s\", want %s\n", line, text, rc, out,
+		    want);
+	CHECK_STR(out, want);
+}
+
+/* Contact details as customers write them, and what is not one. */
+static void
+check_detection(void)
+{
+	char out[128];
+
+	CHECK_INT(crm_find_email("mail me: Ann.Lee+shop@Example.COM.", out, sizeof(out)), 0);
+	CHECK_STR(out, "ann.lee+shop@example.com");
+	CHECK_INT(crm_find_email("<bob@mail.example.org>", out, sizeof(out)), 0);
+	CHECK_STR(out, "bob@mail.example.org");
+	CHECK_INT(crm_find_email("at @ noon, a@b, x@y.z1, .@x.com", out, sizeof(out)), -1);
+	CHECK_INT(crm_find_email("first a@b then c@d.fi", out, sizeof(out)), 0);
+	CHECK_STR(out, "c@d.fi");
+	CHECK_INT(crm_find_email("no address here", out, sizeof(out)), -1);
+
+	found_phone(__LINE__, "call +358 40 123 4567 today", NULL, "+358401234567");
+	found_phone(__LINE__, "call 0046 8 123 456 78", NULL, "+46812345678");
+	found_phone(__LINE__, "it's 040-123 4567", "358", "+358401234567");
+	found_phone(__LINE__, "it's 040-123 4567", NULL, NULL);     /* no country known */
+	found_phone(__LINE__, "(555) 987-6543 please", "1", "+15559876543");
+	found_phone(__LINE__, "555 987 6543", "1", "+15559876543");
+	found_phone(__LINE__, "order 5559876543 is late", "1", NULL); /* a plain run of digits */
+	found_phone(__LINE__, "since 2026-11-20 09:30", "358", NULL); /* a date */
+	found_phone(__LINE__, "on 20.11.2026 10 am", "358", NULL);
+	found_phone(__LINE__, "on 11/20/2026 10 am", "1", NULL);
+	found_phone(__LINE__, "ref A1234567", "358", NULL);
+	found_phone(__LINE__, "+12 34", NULL, NULL);                  /* too short */
+	found_phone(__LINE__, "order 123, phone +1 555 123 4567", NULL, "+15551234567");
+}
+
 /* Channels: the widget's visitors are web, [domain] sections name gateways' channels. */
 static void
 check_channels(void)
@@ -320,6 +368,7 @@ main(void)
 	check_durations();
 	check_small_buffer();
 	check_phones();
+	check_detection();
 	check_channels();
 	return check_done();
 }

@@ -1,5 +1,61 @@
 /* slash.c: which agent messages are commands, their names and arguments. */
+#include <stdlib.h>
+
 #include "check.h"
+
+/* "/close [resolved|unresolved] [#tag...] [summary]" */
+static void
+close_args(void)
+{
+	struct close_args ca;
+
+	slash_close("", &ca);
+	CHECK_INT(ca.resolved, 1);
+	CHECK_STR(ca.tags, "");
+	CHECK_STR(ca.summary, "");
+	slash_close("unresolved #billing #late-delivery Will call back #not-a-tag", &ca);
+	CHECK_INT(ca.resolved, 0);
+	CHECK_STR(ca.tags, "billing,late-delivery");
+	CHECK_STR(ca.summary, "Will call back #not-a-tag");
+	slash_close("  #x Resolved the issue", &ca); /* outcome words count only up front */
+	CHECK_INT(ca.resolved, 1);
+	CHECK_STR(ca.tags, "x");
+	CHECK_STR(ca.summary, "Resolved the issue");
+	slash_close("UNRESOLVED", &ca);
+	CHECK_INT(ca.resolved, 0);
+	CHECK_STR(ca.summary, "");
+	slash_close("# lone hash", &ca);
+	CHECK_STR(ca.tags, "");
+	CHECK_STR(ca.summary, "# lone hash");
+}
+
+/* "/contact name=Ann Lee email=ann@example.com" */
+static void
+fields(void)
+{
+	static const char *const keys[] = { "name", "email", "phone", "company" };
+	char *v[4], err[128];
+	int i;
+
+	CHECK_INT(slash_fields("name=Ann Lee  email=ann@example.com company=A = B Oy", keys, 4,
+	    v, err, sizeof(err)), 0);
+	CHECK_STR(v[0], "Ann Lee");
+	CHECK_STR(v[1], "ann@example.com");
+	CHECK(v[2] == NULL);
+	CHECK_STR(v[3], "A = B Oy");
+	for (i = 0; i < 4; i++)
+		free(v[i]);
+	CHECK_INT(slash_fields("Phone=+358 40 1", keys, 4, v, err, sizeof(err)), 0);
+	CHECK_STR(v[2], "+358 40 1");
+	for (i = 0; i < 4; i++)
+		free(v[i]);
+	CHECK_INT(slash_fields("colour=blue", keys, 4, v, err, sizeof(err)), -1);
+	CHECK(strstr(err, "expected one of name=") != NULL);
+	CHECK_INT(slash_fields("name=a name=b", keys, 4, v, err, sizeof(err)), -1);
+	CHECK_STR(err, "name= is given twice");
+	CHECK_INT(slash_fields("   ", keys, 4, v, err, sizeof(err)), -1);
+	CHECK_STR(err, "nothing to set");
+}
 
 int
 main(void)
@@ -70,5 +126,7 @@ main(void)
 	CHECK_STR(s.name, "");
 	CHECK_STR(s.args, "rest");
 
+	close_args();
+	fields();
 	return check_done();
 }

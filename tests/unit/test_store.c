@@ -115,6 +115,7 @@ collect_message(const struct stored_message *m, void *arg)
 static void
 open_and_migrate(void)
 {
+	long long tables;
 	char *mode;
 
 	CHECK_INT(store_open(dbpath, 0), 0);
@@ -131,12 +132,13 @@ open_and_migrate(void)
 	    "('contacts', 'identities', 'conversations', 'messages', 'conversation_tags', "
 	    "'summaries', 'tasks', 'agent_status')"), 8);
 
-	/* reopening applies nothing twice */
+	/* reopening applies nothing twice (later migrations add tables of their own) */
+	tables = q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
 	store_close();
 	store_close(); /* closing a closed store does nothing */
 	CHECK_INT(store_open(dbpath, 1), 0);
 	CHECK_INT(store_user_version(), (int)nmigrations);
-	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), 8);
+	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'"), tables);
 	CHECK_INT(store_commit(), 0); /* nothing to commit */
 }
 

@@ -1,0 +1,400 @@
+/*
+ * XEP-0050 ad-hoc commands on the component's address: the command list (disco#items on the
+ * commands node, filtered to what the asker may run), disco#info of each command node, and
+ * command sessions with next, prev, complete and cancel. The commands themselves are a table
+ * in commands.c; each is a few steps, a form shown and a form submitted.
+ *
+ * A session is keyed by its id and the executor's full JID, so nobody else can continue it
+ * (not even another resource of the same account), and it expires after [admin]
+ * command_timeout. A form that does not validate comes back with what was written and a note
+ * saying what is wrong; a command applies nothing until its last step validates.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "respa.h"
+
+#define MAX_SESSIONS 256 /* at once, for everyone: a bound on what strangers can make us keep */
+
+struct adhoc_session {
+	char id[40];
+	char *key;  /* id "\n" full JID */
+	char *jid;  /* full JID of the executor */
+	char *bare;
+	const struct command *cmd;
+	int step, nsteps;
+	struct form *kept[ADHOC_MAX_STEPS]; /* each step's form as last filled in */
+	struct timer timer;
+};
+
+static struct config *conf;
+static struct map *sessions;
+static uint64_t counter;
+
+void
+adhoc_init(struct config *c)
+{
+	conf = c;
+	sessions = map_new();
+	commands_init(c);
+}
+
+static void
+session_free(struct adhoc_session *s)
+{
+	int i;
+
+	timer_cancel(&s->timer);
+	map_del(sessions, s->key);
+	for (i = 0; i < ADHOC_MAX_STEPS; i++)
+		form_free(s->kept[i]);
+	free(s->key);
+	free(s->jid);
+	free(s->bare);
+	free(s);
+}
+
+static void
+collect(const char *key, void *value, void *arg)
+{
+	struct adhoc_session ***pp = arg;
+
+	(void)key;
+	*(*pp)++ = value;
+}
+
+void
+adhoc_free_all(void)
+{
+	size_t i, n;
+	struct adhoc_session **all, **p;
+
+	if (sessions == NULL)
+		return;
+	n = map_count(sessions);
+	all = p = xcalloc(n, sizeof(*all));
+	map_foreach(sessions, collect, &p);
+	for (i = 0; i < n; i++)
+		session_free(all[i]);
+	free(all);
+	map_free(sessions);
+	sessions = NULL;
+}
+
+size_t
+adhoc_count(void)
+{
+	return map_count(sessions);
+}
+
+static void
+session_timer(void *arg)
+{
+	struct adhoc_session *s = arg;
+
+	log_debug("command session %s of %s expired", s->id, s->jid);
+	session_free(s);
+}
+
+/* Admins come from the configuration; agents are whoever the desk routes chats to. */
+unsigned
+adhoc_roles(const char *bare)
+{
+	unsigned r = 0;
+
+	if (config_is_admin(conf, bare))
+		r |= ROLE_ADMIN;
+	if (presence_agent(bare))
+		r |= ROLE_AGENT;
+	return r;
+}
+
+const char *
+adhoc_jid(const struct adhoc_session *s)
+{
+	return s->bare;
+}
+
+/* What an earlier (or this) step was given for var, latest step first. */
+const char *
+adhoc_value(const struct adhoc_session *s, const char *var)
+{
+	const char *v;
+	int i;
+
+	for (i = s->step; i >= 0; i--)
+		if (s->kept[i] && (v = form_get(s->kept[i], var)) != NULL)
+			return v;
+	return NULL;
+}
+
+static const struct command *
+command_find(const char *node)
+{
+	size_t i;
+
+	for (i = 0; i < ncommands; i++)
+		if (strcmp(commands[i].node, node) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+steps_of(const struct command *cmd)
+{
+	int n = 0;
+
+	while (n < ADHOC_MAX_STEPS && cmd->steps[n].submit)
+		n++;
+	return n;
+}
+
+static char *
+bare_of(xmpp_stanza_t *iq)
+{
+	return jid_bare(xmpp_stanza_get_from(iq));
+}
+
+/* --- disco ------------------------------------------------------------------------------ */
+
+xmpp_stanza_t *
+adhoc_disco_items(xmpp_stanza_t *iq, const char *node)
+{
+	struct disco_item *items;
+	char *bare = bare_of(iq);
+	unsigned roles = adhoc_roles(bare);
+	xmpp_stanza_t *r;
+	size_t i, n = 0;
+
+	free(bare);
+	if (strcmp(node, NS_COMMANDS) != 0)
+		return stanza_error(iq, "cancel", "item-not-found", "no such node");
+	items = xcalloc(ncommands, sizeof(*items));
+	for (i = 0; i < ncommands; i++)
+		if (commands[i].roles & roles) {
+			items[n].jid = conf->jid;
+			items[n].node = commands[i].node;
+			items[n++].name = commands[i].name;
+		}
+	r = stanza_disco_items(iq, items, n);
+	free(items);
+	return r;
+}
+
+xmpp_stanza_t *
+adhoc_disco_info(xmpp_stanza_t *iq, const char *node)
+{
+	static const char *const features[] = { NS_COMMANDS, NS_DATA, NULL };
+	static const char *const list_features[] = { NS_DISCO_ITEMS, NULL };
+	const struct command *cmd;
+	char *bare;
+	unsigned roles;
+
+	if (strcmp(node, NS_COMMANDS) == 0)
+		return stanza_disco_info(iq, "automation", "command-list", "Commands",
+		    list_features);
+	if ((cmd = command_find(node)) == NULL)
+		return stanza_error(iq, "cancel", "item-not-found", "no such command");
+	bare = bare_of(iq);
+	roles = adhoc_roles(bare);
+	free(bare);
+	if ((cmd->roles & roles) == 0)
+		return stanza_error(iq, "auth", "forbidden", "you may not run this command");
+	return stanza_disco_info(iq, "automation", "command-node", cmd->name, features);
+}
+
+/* --- sessions --------------------------------------------------------------------------- */
+
+static struct adhoc_session *
+session_new(const struct command *cmd, const char *jid)
+{
+	struct adhoc_session *s = xcalloc(1, sizeof(*s));
+
+	snprintf(s->id, sizeof(s->id), "%" PRIx64 "-%" PRIx64, (uint64_t)respa_now_ms(),
+	    ++counter);
+	s->jid = xstrdup(jid);
+	s->bare = jid_bare(jid);
+	s->key = xasprintf("%s\n%s", s->id, jid);
+	s->cmd = cmd;
+	s->nsteps = steps_of(cmd);
+	timer_init(&s->timer, session_timer, s);
+	map_put(sessions, s->key, s);
+	return s;
+}
+
+/* The form of the current step, with what was last written in it. */
+static struct form *
+step_form(struct adhoc_session *s)
+{
+	struct form *f = s->cmd->steps[s->step].form(s);
+
+	form_keep(f, s->kept[s->step]);
+	return f;
+}
+
+static xmpp_stanza_t *
+reply(xmpp_stanza_t *iq, struct adhoc_session *s, const char *status, struct form *form,
+    enum note_type nt, const char *note)
+{
+	struct command_reply c;
+	xmpp_stanza_t *r;
+	int last = s->step == s->nsteps - 1;
+
+	memset(&c, 0, sizeof(c));
+	c.node = s->cmd->node;
+	c.sessionid = s->id;
+	c.status = status;
+	c.note_type = nt;
+	c.note = note;
+	c.form = form;
+	if (strcmp(status, "executing") == 0) {
+		c.actions = (s->step > 0 ? ACTION_PREV : 0) | (last ? ACTION_COMPLETE : ACTION_NEXT);
+		c.execute = last ? "complete" : "next";
+		timer_in(&s->timer, conf->command_timeout);
+	}
+	r = stanza_command(iq, &c);
+	form_free(form);
+	if (strcmp(status, "executing") != 0)
+		session_free(s);
+	return r;
+}
+
+/* Shows the current step's form. */
+static xmpp_stanza_t *
+present(xmpp_stanza_t *iq, struct adhoc_session *s, enum note_type nt, const char *note)
+{
+	return reply(iq, s, "executing", step_form(s), nt, note);
+}
+
+static xmpp_stanza_t *
+finish(xmpp_stanza_t *iq, struct adhoc_session *s, struct adhoc_result *res)
+{
+	log_info("command %s run by %s", s->cmd->node, s->jid);
+	return reply(iq, s, "completed", res->form, res->note_type,
+	    res->note_type ? res->note : NULL);
+}
+
+/* A command without a form runs at once. */
+static xmpp_stanza_t *
+run_now(xmpp_stanza_t *iq, struct adhoc_session *s)
+{
+	struct adhoc_result res;
+	char err[512];
+
+	memset(&res, 0, sizeof(res));
+	if (s->cmd->steps[0].submit(s, NULL, &res, err, sizeof(err)) == -1) {
+		form_free(res.form);
+		res.form = NULL;
+		res.note_type = NOTE_ERROR;
+		snprintf(res.note, sizeof(res.note), "%s", err);
+	}
+	return finish(iq, s, &res);
+}
+
+/* The person submitted the current step: check it, then go on or apply. */
+static xmpp_stanza_t *
+advance(xmpp_stanza_t *iq, struct adhoc_session *s, xmpp_stanza_t *cmdel, int completing)
+{
+	xmpp_stanza_t *x = xmpp_stanza_get_child_by_ns(cmdel, NS_DATA);
+	struct form *shown, *in = NULL;
+	struct adhoc_result res;
+	char err[512];
+	int j;
+
+	if (completing && s->step != s->nsteps - 1)
+		return stanza_command_error(iq, "modify", "bad-request", "bad-action",
+		    "this step is not the last one: next");
+	if (!completing && s->step == s->nsteps - 1)
+		return stanza_command_error(iq, "modify", "bad-request", "bad-action",
+		    "this is the last step: complete");
+	if (x && (in = form_parse(x, err, sizeof(err))) == NULL)
+		return stanza_command_error(iq, "modify", "bad-request", "bad-payload", err);
+	shown = step_form(s);
+	form_keep(shown, in);
+	form_free(in);
+	/* what changed here makes what later steps kept stale */
+	if (s->kept[s->step] == NULL || !form_same(s->kept[s->step], shown))
+		for (j = s->step + 1; j < ADHOC_MAX_STEPS; j++) {
+			form_free(s->kept[j]);
+			s->kept[j] = NULL;
+		}
+	form_free(s->kept[s->step]);
+	s->kept[s->step] = shown;
+	memset(&res, 0, sizeof(res));
+	if (form_check(shown, err, sizeof(err)) == -1 ||
+	    s->cmd->steps[s->step].submit(s, shown, &res, err, sizeof(err)) == -1) {
+		form_free(res.form);
+		return present(iq, s, NOTE_ERROR, err);
+	}
+	if (completing)
+		return finish(iq, s, &res);
+	form_free(res.form);
+	s->step++;
+	return present(iq, s, NOTE_NONE, NULL);
+}
+
+static const char *const actions[] = { "execute", "next", "prev", "complete", "cancel" };
+
+xmpp_stanza_t *
+adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
+{
+	const char *node = xmpp_stanza_get_attribute(cmdel, "node");
+	const char *sid = xmpp_stanza_get_attribute(cmdel, "sessionid");
+	const char *action = xmpp_stanza_get_attribute(cmdel, "action");
+	const char *from = xmpp_stanza_get_from(iq);
+	const struct command *cmd;
+	struct adhoc_session *s;
+	char *bare, *key;
+	unsigned roles;
+	size_t i;
+
+	if (node == NULL)
+		return stanza_error(iq, "modify", "bad-request", "a command needs a node");
+	if (action == NULL)
+		action = "execute";
+	for (i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (strcmp(actions[i], action) == 0)
+			break;
+	if (i == sizeof(actions) / sizeof(actions[0]))
+		return stanza_command_error(iq, "modify", "bad-request", "malformed-action", NULL);
+	if ((cmd = command_find(node)) == NULL)
+		return stanza_error(iq, "cancel", "item-not-found", "no such command");
+	bare = jid_bare(from);
+	roles = adhoc_roles(bare);
+	free(bare);
+	if ((cmd->roles & roles) == 0)
+		return stanza_error(iq, "auth", "forbidden", "you may not run this command");
+
+	if (sid == NULL) {
+		if (strcmp(action, "execute") != 0)
+			return stanza_command_error(iq, "modify", "bad-request", "bad-sessionid",
+			    "no session: execute the command first");
+		if (map_count(sessions) >= MAX_SESSIONS)
+			return stanza_error(iq, "wait", "resource-constraint",
+			    "too many commands are running; try again in a while");
+		s = session_new(cmd, from);
+		if (cmd->steps[0].form == NULL)
+			return run_now(iq, s);
+		return present(iq, s, NOTE_NONE, NULL);
+	}
+	/* only the full JID that started the session finds it */
+	key = xasprintf("%s\n%s", sid, from);
+	s = map_get(sessions, key);
+	free(key);
+	if (s == NULL || s->cmd != cmd)
+		return stanza_command_error(iq, "modify", "bad-request", "bad-sessionid",
+		    "no such session (it may have expired)");
+	if (strcmp(action, "cancel") == 0)
+		return reply(iq, s, "canceled", NULL, NOTE_NONE, NULL);
+	if (strcmp(action, "prev") == 0) {
+		if (s->step == 0)
+			return stanza_command_error(iq, "modify", "bad-request", "bad-action",
+			    "this is the first step");
+		s->step--;
+		return present(iq, s, NOTE_NONE, NULL);
+	}
+	if (strcmp(action, "execute") == 0) /* the default action of the step */
+		return advance(iq, s, cmdel, s->step == s->nsteps - 1);
+	return advance(iq, s, cmdel, strcmp(action, "complete") == 0);
+}

@@ -1,0 +1,498 @@
+/*
+ * What agents write in a chat that starts with "/": a table of commands, never relayed to
+ * the customer. The conversation's state changes stay in conversation.c; the CRM's records go
+ * through store.c; what falls due later goes to tasks.c.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "respa.h"
+
+#define HISTORY_SHOWN 10
+
+static struct config *conf;
+
+struct chat_cmd {
+	const char *name, *usage, *help;
+	void (*fn)(struct conv *, struct agent *, const char *args);
+};
+static const struct chat_cmd chat_cmds[];
+
+static void
+cmd_help(struct conv *c, struct agent *a, const char *args)
+{
+	const struct chat_cmd *cmd;
+	size_t len = 0;
+	char buf[3072];
+
+	(void)args;
+	len += (size_t)snprintf(buf, sizeof(buf), "Commands in this chat (start a message with "
+	    "// to send a text that begins with /):");
+	for (cmd = chat_cmds; cmd->name && len < sizeof(buf); cmd++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n%s: %s", cmd->usage,
+		    cmd->help);
+	if (c->queue->reasons && len < sizeof(buf))
+		snprintf(buf + len, sizeof(buf) - len, "\nContact reasons of %s: %s",
+		    c->queue->title, c->queue->reasons);
+	conv_tell(c, a, buf);
+}
+
+/* "a,b" as tags of the conversation; the number stored. */
+static int
+add_tags(struct conv *c, const char *list)
+{
+	char *copy = xstrdup(list), *w, *save = NULL;
+	int n = 0;
+
+	for (w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		str_trim(w);
+		if (*w && store_tag_add(c->id, w) == 0)
+			n++;
+	}
+	free(copy);
+	return n;
+}
+
+static void
+cmd_close(struct conv *c, struct agent *a, const char *args)
+{
+	struct close_args ca;
+
+	slash_close(args, &ca);
+	if (*ca.tags)
+		(void)add_tags(c, ca.tags);
+	if (conversation_close(c, "agent", ca.summary, ca.resolved) == -1)
+		conv_tell(c, a, "The chat could not be closed: the database failed. Try again.");
+}
+
+/* Reads an optional due time; tells the agent and returns -1 when it is bad. */
+static int
+read_due(struct conv *c, struct agent *a, const char *args, const char *usage, time_t *due,
+    const char **rest)
+{
+	char err[128];
+
+	if (due_parse(args, respa_now(), c->queue->timezone, due, rest, err, sizeof(err)) == 0)
+		return 0;
+	conv_tellf(c, a, "%s. Usage: %s", err, usage);
+	return -1;
+}
+
+/* "Mon 2026-12-01 09:00 (Europe/Helsinki)" */
+static void
+local_when(const struct conv *c, time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	size_t n;
+
+	tz_localtime(c->queue->timezone, t, &tm);
+	n = strftime(buf, len, "%a %Y-%m-%d %H:%M", &tm);
+	snprintf(buf + n, len - n, " (%s)", c->queue->timezone);
+}
+
+/* A task of this conversation; 0 with its id in *id, or -1 (the agent was told). */
+static int
+new_task(struct conv *c, struct agent *a, const char *assignee, const char *kind,
+    const char *title, const char *details, time_t due, int64_t *id)
+{
+	*id = store_task_add(c->id, c->contact_id, assignee, kind, title, due, respa_now());
+	if (*id == -1 || store_task_describe(*id, details, a->jid) == -1) {
+		conv_tell(c, a, "The task could not be saved: the database failed. Try again.");
+		return -1;
+	}
+	tasks_schedule(due);
+	return 0;
+}
+
+static void
+cmd_task(struct conv *c, struct agent *a, const char *args)
+{
+	const char *title, *usage = "/task [due] text";
+	char when[64], err[16];
+	time_t due;
+	int64_t id;
+
+	if (read_due(c, a, args, usage, &due, &title) == -1)
+		return;
+	if (*title == '\0') {
+		conv_tell(c, a, "Usage: /task [due] text, where due is +2h, +1d, tomorrow 10:00 "
+		    "or 2026-12-01 14:30");
+		return;
+	}
+	if (due == 0) /* no due time: tomorrow morning */
+		(void)due_parse("tomorrow", respa_now(), c->queue->timezone, &due, &args, err,
+		    sizeof(err));
+	if (new_task(c, a, a->jid, "follow-up", title, NULL, due, &id) == -1)
+		return;
+	local_when(c, due, when, sizeof(when));
+	conv_tellf(c, a, "Task %" PRId64 " added for you, due %s: %s", id, when, title);
+}
+
+static void
+cmd_tag(struct conv *c, struct agent *a, const char *args)
+{
+	if (*args == '\0' || add_tags(c, args) == 0)
+		conv_tellf(c, a, "Usage: /tag reason[, reason...]%s%s",
+		    c->queue->reasons ? ". Reasons: " : "",
+		    c->queue->reasons ? c->queue->reasons : "");
+	else
+		conv_tellf(c, a, "Tagged: %s", args);
+}
+
+static void
+cmd_note(struct conv *c, struct agent *a, const char *args)
+{
+	if (*args == '\0')
+		conv_tell(c, a, "Usage: /note text");
+	else if (store_message_add(c->id, "note", a->jid, args, respa_now()) == -1)
+		conv_tell(c, a, "The note could not be saved: the database failed. Try again.");
+	else
+		conv_tell(c, a, "Note saved; the customer does not see it.");
+}
+
+/* The first word of args, folded when it is a JID; *rest after it. */
+static void
+first_word(const char *args, char *buf, size_t len, const char **rest)
+{
+	size_t n = strcspn(args, " \t"), i;
+
+	if (n >= len)
+		n = 0;
+	for (i = 0; i < n; i++) /* JIDs come case-folded from the server */
+		buf[i] = (char)(args[i] >= 'A' && args[i] <= 'Z' ? args[i] - 'A' + 'a' : args[i]);
+	buf[n] = '\0';
+	for (*rest = args + strlen(buf); **rest == ' ' || **rest == '\t'; (*rest)++)
+		;
+}
+
+static void
+cmd_transfer(struct conv *c, struct agent *a, const char *args)
+{
+	char target[256];
+	const char *note;
+	struct queue *q;
+
+	first_word(args, target, sizeof(target), &note);
+	if (*target == '\0')
+		conv_tell(c, a, "Usage: /transfer AGENT-JID or QUEUE [note]");
+	else if (strchr(target, '@') == NULL && (q = router_queue(target)) != NULL)
+		conversation_transfer_queue(c, a, q, note);
+	else
+		conversation_transfer_agent(c, a, target, note);
+}
+
+static void
+cmd_accept(struct conv *c, struct agent *a, const char *args)
+{
+	(void)args;
+	conv_tellf(c, a, "Chat #%" PRId64 " is already yours.", c->id);
+}
+
+static void
+cmd_reject(struct conv *c, struct agent *a, const char *args)
+{
+	(void)args;
+	conv_tellf(c, a, "Chat #%" PRId64 " is already yours: /transfer hands it to someone "
+	    "else.", c->id);
+}
+
+struct history {
+	char buf[4096];
+	size_t len;
+	int n;
+};
+
+static int
+history_line(const struct history_item *h, void *arg)
+{
+	struct history *hs = arg;
+	char when[32] = "";
+	struct tm tm;
+
+	if (h->closed_at && tz_localtime("UTC", h->closed_at, &tm) == 0)
+		strftime(when, sizeof(when), "%Y-%m-%d", &tm);
+	if (hs->len < sizeof(hs->buf))
+		hs->len += (size_t)snprintf(hs->buf + hs->len, sizeof(hs->buf) - hs->len,
+		    "\n#%" PRId64 " %s, %s by %s%s%s: %s", h->id, when, h->queue, h->channel,
+		    *h->agent ? ", " : "", h->agent, *h->summary ? h->summary : "(no summary)");
+	hs->n++;
+	return 0;
+}
+
+static void
+cmd_history(struct conv *c, struct agent *a, const char *args)
+{
+	struct history hs = { .len = 0, .n = 0 };
+
+	(void)args;
+	(void)store_history_foreach(c->contact_id, HISTORY_SHOWN, history_line, &hs);
+	if (hs.n == 0)
+		conv_tell(c, a, "This contact has no earlier conversations.");
+	else
+		conv_tellf(c, a, "Earlier conversations of this contact, newest first:%s", hs.buf);
+}
+
+static void
+cmd_contact(struct conv *c, struct agent *a, const char *args)
+{
+	static const char *const keys[] = { "name", "email", "phone", "company" };
+	char *v[4], err[160], email[128], phone[24], card[1024];
+	struct contact_card k;
+	size_t i;
+
+	if (slash_fields(args, keys, 4, v, err, sizeof(err)) == -1) {
+		conv_tellf(c, a, "%s. Usage: /contact name=... email=... phone=... company=...",
+		    err);
+		return;
+	}
+	if (v[1] && crm_find_email(v[1], email, sizeof(email)) == -1)
+		snprintf(err, sizeof(err), "\"%s\" is not an email address", v[1]);
+	else if (v[2] && crm_phone_e164(v[2], conf->default_country, phone, sizeof(phone)) == -1)
+		snprintf(err, sizeof(err), "\"%s\" is not a phone number (write it with its "
+		    "country code, as +358 40 123 4567)", v[2]);
+	else
+		err[0] = '\0';
+	if (*err == '\0') {
+		if (v[1])
+			conversation_learn(c, "email", email);
+		if (v[2])
+			conversation_learn(c, "phone", phone);
+		if (store_contact_edit(c->contact_id, v[0], v[1] ? email : NULL,
+		    v[2] ? phone : NULL, v[3]) == -1)
+			snprintf(err, sizeof(err), "the database failed; try again");
+	}
+	for (i = 0; i < 4; i++)
+		free(v[i]);
+	if (*err) {
+		conv_tellf(c, a, "Nothing changed: %s.", err);
+		return;
+	}
+	if (store_contact_card(c->contact_id, c->id, &k) == 0) {
+		crm_card_text(&k, c->channel, card, sizeof(card));
+		conv_tell(c, a, card);
+	}
+}
+
+static void
+cmd_handoff(struct conv *c, struct agent *a, const char *args)
+{
+	const char *usage = "/handoff COLLEAGUE-JID [due] text", *text;
+	char who[256], when[64] = "", summary[1024], *details, *msg;
+	time_t due;
+	int64_t id;
+
+	first_word(args, who, sizeof(who), &text);
+	if (strchr(who, '@') == NULL || strchr(who, '/')) {
+		conv_tellf(c, a, "Usage: %s (for a named colleague, e.g. a salesperson)", usage);
+		return;
+	}
+	if (read_due(c, a, text, usage, &due, &text) == -1)
+		return;
+	if (*text == '\0') {
+		conv_tellf(c, a, "Say what %s should do. Usage: %s", who, usage);
+		return;
+	}
+	conversation_summary(c, NULL, 1, summary, sizeof(summary));
+	details = xasprintf("Handed on by %s. Summary so far: %s", a->jid, summary);
+	if (new_task(c, a, who, "handoff", text, details, due ? due : respa_now(), &id) == 0) {
+		if (due)
+			local_when(c, due, when, sizeof(when));
+		msg = xasprintf("%s hands a customer on to you, task %" PRId64 "%s%s: %s\n%s",
+		    a->jid, id, *when ? ", due " : "", when, text, details);
+		component_send(stanza_message(component_jid(), who, msg));
+		free(msg);
+		conv_tellf(c, a, "Task %" PRId64 " handed to %s%s%s; they were told.", id, who,
+		    *when ? ", due " : "", when);
+	}
+	free(details);
+}
+
+/*
+ * A phone number written at the start of args ("+358 40 123 4567 +1d"): the longest run of
+ * words that reads as one. 0 with *rest after it; -1 when what starts like one is not.
+ */
+static int
+leading_phone(const char *args, char *phone, size_t len, const char **rest)
+{
+	const char *ends[8], *p = args;
+	char cand[64];
+	size_t n = 0, w;
+
+	*rest = args;
+	if (*p != '+' && strncmp(p, "00", 2) != 0)
+		return 0; /* no phone given */
+	while (*p && n < 8) {
+		w = strcspn(p, " \t");
+		if (strspn(p, "+0123456789()-.") < w)
+			break;
+		p += w;
+		ends[n++] = p;
+		p += strspn(p, " \t");
+	}
+	while (n-- > 0) {
+		if ((size_t)(ends[n] - args) >= sizeof(cand))
+			continue;
+		memcpy(cand, args, (size_t)(ends[n] - args));
+		cand[ends[n] - args] = '\0';
+		if (crm_phone_e164(cand, conf->default_country, phone, len) == 0) {
+			for (*rest = ends[n]; **rest == ' ' || **rest == '\t'; (*rest)++)
+				;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+cmd_callback(struct conv *c, struct agent *a, const char *args)
+{
+	const char *usage = "/callback [phone] [due]", *rest;
+	char phone[32] = "", when[64], *title;
+	struct contact_card k;
+	time_t due;
+	int64_t id;
+
+	if (leading_phone(args, phone, sizeof(phone), &rest) == -1) {
+		conv_tellf(c, a, "\"%.*s\" is not a phone number. Usage: %s",
+		    (int)strcspn(args, " \t"), args, usage);
+		return;
+	}
+	if (read_due(c, a, rest, usage, &due, &rest) == -1)
+		return;
+	if (*rest) {
+		conv_tellf(c, a, "Unexpected \"%s\". Usage: %s", rest, usage);
+		return;
+	}
+	if (*phone == '\0' && store_contact_card(c->contact_id, c->id, &k) == 0)
+		snprintf(phone, sizeof(phone), "%s", k.phone);
+	if (*phone == '\0') {
+		conv_tellf(c, a, "No phone number is known for this contact: give one. Usage: %s",
+		    usage);
+		return;
+	}
+	if (due == 0)
+		due = respa_now();
+	title = xasprintf("Call back %s", phone);
+	if (new_task(c, a, a->jid, "callback", title, NULL, due, &id) == 0) {
+		local_when(c, due, when, sizeof(when));
+		conv_tellf(c, a, "Task %" PRId64 " added for you: call back %s, due %s.", id, phone,
+		    when);
+	}
+	free(title);
+}
+
+/* A customer can be written to later unless they were an anonymous web visitor. */
+static const char *
+reachable_at(const struct conv *c, char *buf, size_t len)
+{
+	char *bare;
+
+	if (strcmp(c->channel, "web") == 0)
+		return NULL;
+	if (strcmp(c->channel, "xmpp") != 0) /* a gateway: its user's exact JID */
+		snprintf(buf, len, "%s", c->customer);
+	else {
+		bare = jid_bare(c->customer);
+		snprintf(buf, len, "%s", bare);
+		free(bare);
+	}
+	return buf;
+}
+
+static void
+cmd_remind(struct conv *c, struct agent *a, const char *args)
+{
+	const char *usage = "/remind due text", *text;
+	char to[512], when[64];
+	time_t due;
+
+	if (read_due(c, a, args, usage, &due, &text) == -1)
+		return;
+	if (due == 0 || *text == '\0') {
+		conv_tellf(c, a, "Usage: %s (due as +2h, +1d, tomorrow 10:00 or 2026-12-01 14:30)",
+		    usage);
+		return;
+	}
+	if (reachable_at(c, to, sizeof(to)) == NULL) {
+		conv_tell(c, a, "This customer is an anonymous web visitor: they cannot be reached "
+		    "later, so no reminder was scheduled. Ask for an email address or phone number "
+		    "and make a /task or /callback instead.");
+		return;
+	}
+	if (store_reminder_add(c->id, c->contact_id, c->entry->jid, to, text, a->jid, due,
+	    respa_now()) == -1) {
+		conv_tell(c, a, "The reminder could not be saved: the database failed. Try again.");
+		return;
+	}
+	tasks_schedule(due);
+	local_when(c, due, when, sizeof(when));
+	conv_tellf(c, a, "The customer will get this message %s: %s", when, text);
+}
+
+/* /canned NAME: a canned response of the queue (or a global one) goes to the customer. */
+static void
+cmd_canned(struct conv *c, struct agent *a, const char *args)
+{
+	char *text;
+
+	if (*args == '\0') {
+		conv_tell(c, a, "Usage: /canned NAME");
+		return;
+	}
+	if ((text = store_canned_get(c->queue->name, args)) == NULL) {
+		conv_tellf(c, a, "There is no canned response %s for %s.", args, c->queue->title);
+		return;
+	}
+	if (conversation_say(c, a, text) == -1)
+		conv_tell(c, a, "The canned response could not be sent: the database failed. Try "
+		    "again.");
+	free(text);
+}
+
+static const struct chat_cmd chat_cmds[] = {
+	{ "close", "/close [resolved|unresolved] [#tag...] [summary]", "end the chat; without a "
+	    "summary respa writes one; unresolved leaves you a follow-up task", cmd_close },
+	{ "task", "/task [due] text", "a follow-up task for you; due as +2h, +1d, "
+	    "tomorrow 10:00 or 2026-12-01 14:30 (default: tomorrow 09:00)", cmd_task },
+	{ "handoff", "/handoff JID [due] text", "a task for a named colleague, with the "
+	    "summary; they are told", cmd_handoff },
+	{ "callback", "/callback [phone] [due]", "a task for you to call the customer back "
+	    "(their known number by default)", cmd_callback },
+	{ "remind", "/remind due text", "a message to the customer later (not for anonymous web "
+	    "visitors)", cmd_remind },
+	{ "tag", "/tag reason", "record the contact reason", cmd_tag },
+	{ "note", "/note text", "a private note in the transcript", cmd_note },
+	{ "contact", "/contact name=... email=... phone=... company=...", "edit the contact",
+	    cmd_contact },
+	{ "history", "/history", "the contact's earlier conversations", cmd_history },
+	{ "transfer", "/transfer AGENT-JID|QUEUE [note]", "hand the chat to a colleague or "
+	    "another queue; they get the transcript", cmd_transfer },
+	{ "accept", "/accept", "take an offered chat (answering takes it too)", cmd_accept },
+	{ "reject", "/reject", "turn an offered chat down; it goes to another agent",
+	    cmd_reject },
+	{ "canned", "/canned NAME", "send the canned response NAME to the customer",
+	    cmd_canned },
+	{ "help", "/help", "this list", cmd_help },
+	{ NULL, NULL, NULL, NULL },
+};
+
+void
+chatcmd_init(struct config *c)
+{
+	conf = c;
+}
+
+void
+chatcmd_run(struct conv *c, struct agent *a, const struct slash *s)
+{
+	const struct chat_cmd *cmd;
+
+	for (cmd = chat_cmds; cmd->name; cmd++)
+		if (strcmp(cmd->name, s->name) == 0) {
+			cmd->fn(c, a, s->args); /* may free c */
+			return;
+		}
+	conv_tellf(c, a, "Unknown command /%s.", s->name);
+	cmd_help(c, a, "");
+}

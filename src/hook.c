@@ -1,0 +1,367 @@
+/*
+ * The [crm] hook: each closed conversation's record (the JSON object `respa export` writes a
+ * line of) goes to a program's standard input, to push it into another CRM or mail the
+ * transcript. Deliveries wait in SQLite (hook_deliveries), queued in the close's own
+ * transaction, so a restart loses none. The program runs beside the loop: fork and exec, a
+ * non-blocking pipe fed and the child reaped (WNOHANG) from a polling timer, at most
+ * HOOK_RUNNING_MAX at once. A failure (non-zero exit, a signal, not executable, hook_timeout)
+ * is logged and retried after 10 s, 1 min, 5 min, 30 min, then hourly, hook_retries times.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "respa.h"
+
+#define HOOK_RUNNING_MAX 4 /* programs at once */
+#define HOOK_POLL 0.05     /* seconds between looks at running programs */
+
+/* One program running for one conversation. */
+struct hook_run {
+	int64_t conv;
+	int attempts;     /* failed attempts before this one */
+	pid_t pid;        /* also its process group */
+	int fd;           /* the write end of its standard input; -1 once closed */
+	char *record;
+	size_t len, off;  /* how much of record it was given */
+	int64_t deadline; /* ms */
+	int killed;       /* timed out: SIGKILLed, waiting to be reaped */
+};
+
+/* A delivery queued in the batch still open: it waits until that batch is committed. */
+struct hook_fresh {
+	int64_t conv;
+	uint64_t batch;
+};
+
+static struct config *conf;
+static struct hook_run runs[HOOK_RUNNING_MAX];
+static size_t nruns;
+static struct hook_fresh *fresh;
+static size_t nfresh, fresh_cap;
+static struct timer hook_timer;
+static int fixed_backoff; /* RESPA_HOOK_BACKOFF, for tests: seconds before every retry */
+
+static void hook_timer_fn(void *);
+
+/* Seconds to wait after the n-th failed attempt (n >= 1): 10 s, 1 min, 5 min, 30 min, 1 h... */
+int
+hook_backoff(int failures)
+{
+	static const int steps[] = { 10, 60, 300, 1800 };
+
+	if (failures < 1)
+		failures = 1;
+	if ((size_t)failures <= sizeof(steps) / sizeof(steps[0]))
+		return steps[failures - 1];
+	return 3600;
+}
+
+void
+hook_init(struct config *c)
+{
+	const char *env = getenv("RESPA_HOOK_BACKOFF");
+
+	conf = c;
+	fixed_backoff = env ? atoi(env) : 0;
+	timer_init(&hook_timer, hook_timer_fn, NULL);
+	if (conf->hook)
+		timer_in(&hook_timer, 0); /* what waited across a restart */
+}
+
+static void
+poll_soon(double seconds)
+{
+	int64_t at = respa_now_ms() + (int64_t)(seconds * 1000);
+
+	if (!timer_armed(&hook_timer) || hook_timer.at > at)
+		timer_at(&hook_timer, at);
+}
+
+/* A conversation closed (in the batch open now): its record goes to the hook. */
+void
+hook_queue(int64_t conv)
+{
+	if (conf == NULL || conf->hook == NULL || store_hook_add(conv, respa_now()) == -1)
+		return;
+	if (nfresh == fresh_cap) {
+		fresh_cap = fresh_cap ? fresh_cap * 2 : 16;
+		fresh = xrealloc(fresh, fresh_cap * sizeof(*fresh));
+	}
+	fresh[nfresh].conv = conv;
+	fresh[nfresh++].batch = store_batch_id();
+	poll_soon(0);
+}
+
+/* Forgets deliveries whose batch has ended: committed, or rolled back with its row. */
+static void
+prune_fresh(void)
+{
+	uint64_t open = store_batch_id();
+	size_t i, n = 0;
+
+	for (i = 0; i < nfresh; i++)
+		if (open != 0 && fresh[i].batch == open)
+			fresh[n++] = fresh[i];
+	nfresh = n;
+}
+
+static int
+busy(int64_t conv)
+{
+	size_t i;
+
+	for (i = 0; i < nruns; i++)
+		if (runs[i].conv == conv)
+			return 1;
+	for (i = 0; i < nfresh; i++)
+		if (fresh[i].conv == conv)
+			return 1;
+	return 0;
+}
+
+/* Records a failed attempt and when the next one is due, or that there is none. */
+static void
+failed(int64_t conv, int attempts, const char *why)
+{
+	time_t next = 0;
+	int delay;
+
+	attempts++;
+	if (attempts > conf->hook_retries) {
+		log_warnx("hook %s: conversation %" PRId64 ": %s; giving up after %d attempts",
+		    conf->hook[0], conv, why, attempts);
+	} else {
+		delay = fixed_backoff > 0 ? fixed_backoff : hook_backoff(attempts);
+		next = respa_now() + delay;
+		log_warnx("hook %s: conversation %" PRId64 ": %s (attempt %d of %d); trying again "
+		    "in %d s", conf->hook[0], conv, why, attempts, conf->hook_retries + 1, delay);
+	}
+	(void)store_hook_failed(conv, attempts, next, why);
+}
+
+/* In the child: its input is the pipe, its output goes where respa's log goes. */
+static void __attribute__((noreturn))
+child(int in)
+{
+	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+	sigset_t none;
+	size_t i;
+	long fd, max;
+
+	(void)setpgid(0, 0); /* a timeout kills what it started as well */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(in, STDIN_FILENO) == -1 || dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
+		_exit(127);
+	if (close_range(3, ~0U, 0) == -1) {
+		max = sysconf(_SC_OPEN_MAX);
+		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+			close((int)fd);
+	}
+	execv(conf->hook[0], conf->hook);
+	_exit(127);
+}
+
+/* Forks the program with its standard input on a pipe: its pid, or -1 with why filled. */
+static pid_t
+spawn(int *in, char *why, size_t len)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (access(conf->hook[0], X_OK) == -1) {
+		snprintf(why, len, "cannot run it: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		snprintf(why, len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (fcntl(fds[1], F_SETFL, O_NONBLOCK) == -1 || (pid = fork()) == -1) {
+		snprintf(why, len, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0)
+		child(fds[0]);
+	(void)setpgid(pid, pid); /* also here: a kill may come before the child ran */
+	close(fds[0]);
+	*in = fds[1];
+	return pid;
+}
+
+/* Starts the program for one delivery; a failure to start counts as a failed attempt. */
+static void
+start(int64_t conv, int attempts)
+{
+	struct hook_run *r = &runs[nruns];
+	char why[160];
+
+	memset(r, 0, sizeof(*r));
+	if ((r->record = store_record(conv)) == NULL) {
+		failed(conv, attempts, "cannot read the conversation's record");
+		return;
+	}
+	if ((r->pid = spawn(&r->fd, why, sizeof(why))) == -1) {
+		free(r->record);
+		failed(conv, attempts, why);
+		return;
+	}
+	r->conv = conv;
+	r->attempts = attempts;
+	r->len = strlen(r->record);
+	r->deadline = respa_now_ms() + (int64_t)conf->hook_timeout * 1000;
+	nruns++;
+	log_debug("hook %s: conversation %" PRId64 " (pid %ld)", conf->hook[0], conv,
+	    (long)r->pid);
+}
+
+/* Gives the program what its pipe takes now; closes the pipe once all is written. */
+static void
+feed(struct hook_run *r)
+{
+	ssize_t n;
+
+	while (r->fd != -1 && r->off < r->len) {
+		n = write(r->fd, r->record + r->off, r->len - r->off);
+		if (n > 0) {
+			r->off += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		break; /* EPIPE: it stopped reading; its exit status decides */
+	}
+	if (r->fd != -1) {
+		close(r->fd);
+		r->fd = -1;
+	}
+}
+
+/* The program of r ended with status: the delivery is done, or it failed. */
+static void
+ended(struct hook_run *r, int status)
+{
+	char why[160];
+
+	if (r->killed)
+		snprintf(why, sizeof(why), "no exit within hook_timeout (%d s): killed",
+		    conf->hook_timeout);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		log_info("hook %s: conversation %" PRId64 " delivered", conf->hook[0], r->conv);
+		(void)store_hook_done(r->conv);
+		return;
+	} else if (WIFEXITED(status))
+		snprintf(why, sizeof(why), "exited %d%s", WEXITSTATUS(status),
+		    WEXITSTATUS(status) == 127 ? " (could it be run?)" : "");
+	else
+		snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(status));
+	failed(r->conv, r->attempts, why);
+}
+
+static void
+run_free(struct hook_run *r)
+{
+	if (r->fd != -1)
+		close(r->fd);
+	free(r->record);
+	*r = runs[--nruns];
+}
+
+/* Feeds, reaps and times out the running programs. */
+static void
+poll_runs(void)
+{
+	int64_t now = respa_now_ms();
+	size_t i = 0;
+	int status;
+	pid_t pid;
+
+	while (i < nruns) {
+		struct hook_run *r = &runs[i];
+
+		feed(r);
+		pid = waitpid(r->pid, &status, WNOHANG);
+		if (pid == r->pid || (pid == -1 && errno == ECHILD)) {
+			if (pid == r->pid)
+				ended(r, status);
+			else
+				failed(r->conv, r->attempts, "its exit status was lost");
+			run_free(r);
+			continue;
+		}
+		if (!r->killed && now >= r->deadline) {
+			if (kill(-r->pid, SIGKILL) == -1)
+				(void)kill(r->pid, SIGKILL);
+			r->killed = 1;
+		}
+		i++;
+	}
+}
+
+/* Starts what is due, as far as there is room. */
+static void
+start_due(void)
+{
+	int64_t convs[HOOK_RUNNING_MAX * 2 + 16];
+	int attempts[HOOK_RUNNING_MAX * 2 + 16], n, i;
+
+	if (nruns == HOOK_RUNNING_MAX)
+		return;
+	n = store_hook_due(respa_now(), convs, attempts, (int)(sizeof(convs) / sizeof(convs[0])));
+	for (i = 0; i < n && nruns < HOOK_RUNNING_MAX; i++)
+		if (!busy(convs[i]))
+			start(convs[i], attempts[i]);
+}
+
+static void
+hook_timer_fn(void *arg)
+{
+	time_t next;
+
+	(void)arg;
+	poll_runs();
+	prune_fresh();
+	start_due();
+	if (nruns > 0)
+		timer_in(&hook_timer, HOOK_POLL);
+	else if (nfresh > 0)
+		timer_in(&hook_timer, 0.01); /* the next pass: after this one's commit */
+	else if ((next = store_hook_next()) > 0)
+		timer_at(&hook_timer, (int64_t)next * 1000);
+}
+
+/* Stops: running programs are killed; their deliveries run again at the next start. */
+void
+hook_free(void)
+{
+	size_t n = nruns;
+
+	timer_cancel(&hook_timer);
+	while (nruns > 0) {
+		struct hook_run *r = &runs[0];
+
+		if (kill(-r->pid, SIGKILL) == -1)
+			(void)kill(r->pid, SIGKILL);
+		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		run_free(r);
+	}
+	if (n > 0)
+		log_info("hook: %zu program%s stopped; delivered again at the next start", n,
+		    n == 1 ? "" : "s");
+	free(fresh);
+	fresh = NULL;
+	nfresh = fresh_cap = 0;
+}
