@@ -1,7 +1,9 @@
 """The respa demo: Prosody, respa and a demo agent bot, started privately on loopback.
 
 Reuses the end-to-end harness (tests/e2e/harness.py), so the demo runs the same Prosody
-configuration as the tests. Everything it starts is stopped by pid on exit.
+configuration as the tests. That Prosody also serves web/ on its http port, beside its
+WebSocket and BOSH endpoints: the chat widget (widget.html) and the agent page (agent.html).
+Everything it starts is stopped by pid on exit.
 """
 import argparse
 import asyncio
@@ -15,6 +17,7 @@ import harness  # noqa: E402
 
 QUEUE = "support"
 AGENTS = {"alice": "alice", "bob": "bob"}  # user: password
+BOT_WAIT = 10   # bob (the bot) is in tier 2: a chat waits this long for alice first
 CUSTOMERS = {"carol": "carol"}
 
 
@@ -40,10 +43,17 @@ class DemoBot:
 
 def banner(p, workdir):
     host, port = p.c2s_address
+    web = p.http_url
     agents = "\n".join(f"    {u}@localhost  password {pw}" for u, pw in AGENTS.items())
     customers = "\n".join(f"    {u}@localhost  password {pw}" for u, pw in CUSTOMERS.items())
     print(f"""
 respa demo is running.
+
+In a browser (play both sides in two tabs):
+    {web}/widget.html    a company's page with the chat widget: the customer
+    {web}/agent.html     the agent: log in as alice, password alice
+Chats go to alice while she is logged in; bob, a demo bot, takes them after {BOT_WAIT} s when
+she is not.
 
 XMPP server (Prosody): {host} port {port}, no TLS (loopback only). In Gajim, Profanity or
 any client, set the server/host to {host} and the port to {port} by hand.
@@ -54,8 +64,9 @@ Customers (or log in anonymously on the domain guest.localhost):
 {customers}
 
 As a customer, write to {QUEUE}@{harness.COMPONENT_JID}.
-As an agent (alice), approve the contact request from {harness.COMPONENT_JID}; chats arrive
-from c-NUMBER@{harness.COMPONENT_JID}. Write /help in a chat for the commands.
+As an agent (alice), approve the contact request from {harness.COMPONENT_JID} (the agent page
+does it for you); chats arrive from c-NUMBER@{harness.COMPONENT_JID}. Write /help in a chat
+for the commands.
 
 Files (logs, database {workdir}/respa/respa.db): {workdir}
 Ctrl-C stops everything.
@@ -75,7 +86,8 @@ async def main(args):
         r = harness.Respa(workdir / "respa", p, config={
             "admin": {"jids": "admin@localhost"},
             f"queue {QUEUE}": {"name": "Demo support",
-                               "agents": " ".join(f"{u}@localhost" for u in AGENTS)},
+                               "agents": "alice@localhost bob@localhost:2",
+                               "tier_wait": BOT_WAIT},
         })
         r.start()
         r.wait_ready()

@@ -876,7 +876,7 @@ agent_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_re
 		    "(agents = ...).", q->name);
 		goto done;
 	}
-	if (!config_jid_ok(jid)) {
+	if (!jid_valid_bare(jid)) {
 		fail(err, len, "Agent's JID: \"%s\" is not a bare JID such as alice@example.com.",
 		    jid);
 		goto done;
@@ -1720,6 +1720,53 @@ stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 	return 0;
 }
 
+/* --- contact merges ----------------------------------------------------------------------- */
+
+static int
+merge_option(int64_t id, int64_t kept, int64_t merged, const char *reason, time_t when,
+    void *arg)
+{
+	char value[24], label[320], ts[32];
+
+	time_iso(when, ts);
+	snprintf(value, sizeof(value), "%" PRId64, id);
+	snprintf(label, sizeof(label), "%" PRId64 ": contact %" PRId64 " into %" PRId64
+	    " (%s, %s)", id, merged, kept, reason, ts);
+	form_option(arg, value, label);
+	return 0;
+}
+
+static struct form *
+merge_undo_form(struct adhoc_session *s)
+{
+	struct form *f = form_new(FORM_FORM, "Undo a contact merge", "respa merges two contacts "
+	    "when a customer writes an email or phone number that belongs to another. Undoing "
+	    "moves back what the merge moved: identities, conversations and tasks.");
+	struct form_field *fl = form_add(f, "merge", FIELD_LIST, "Merge (latest first)");
+
+	(void)s;
+	fl->required = 1;
+	(void)store_merges_foreach(50, merge_option, fl);
+	return f;
+}
+
+static int
+merge_undo_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
+    char *err, size_t len)
+{
+	const char *v = form_get(in, "merge");
+	int64_t kept, merged, id = v ? strtoll(v, NULL, 10) : 0;
+
+	if (id <= 0 || store_merge_undo(id, respa_now(), &kept, &merged) == -1)
+		return fail(err, len, "There is no merge %s to undo (or it was undone already).",
+		    v ? v : "");
+	log_info("merge %" PRId64 " undone by %s: contact %" PRId64 " is apart from %" PRId64
+	    " again", id, adhoc_jid(s), merged, kept);
+	note(r, NOTE_INFO, "Merge %" PRId64 " undone: contact %" PRId64 " is apart from contact %"
+	    PRId64 " again.", id, merged, kept);
+	return 0;
+}
+
 /* --- announcement ------------------------------------------------------------------------- */
 
 static struct form *
@@ -1806,5 +1853,8 @@ const struct command commands[] = {
 	/* statistics, announcement */
 	{ "stats", "Statistics", ADMIN, { { stats_form, stats_submit } } },
 	{ "announce", "Send an announcement", ADMIN, { { announce_form, announce_submit } } },
+	/* the CRM */
+	{ "merge-undo", "Undo a contact merge", ADMIN, { { merge_undo_form,
+	    merge_undo_submit } } },
 };
 const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -47,20 +47,6 @@ perr(struct parser *p, const char *fmt, ...)
 	p->errors++;
 }
 
-/* A bare JID as people write it: node@domain, no resource, no spaces. */
-static int
-valid_bare_jid(const char *s)
-{
-	const char *at = strchr(s, '@');
-
-	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
-		return 0;
-	for (; *s; s++)
-		if (isspace((unsigned char)*s) || *s == '/' || *s == '"' || *s == '<' || *s == '>')
-			return 0;
-	return 1;
-}
-
 static int
 valid_domain(const char *s)
 {
@@ -171,12 +157,6 @@ config_queue_name_ok(const char *name)
 	return valid_queue_name(name);
 }
 
-int
-config_jid_ok(const char *bare)
-{
-	return valid_bare_jid(bare);
-}
-
 /* Splits a list on spaces and commas, calling fn for each word. */
 static void
 each_word(struct parser *p, const char *v, void (*fn)(struct parser *, const char *))
@@ -193,7 +173,7 @@ admin_add(struct parser *p, const char *jid)
 {
 	struct config *c = p->conf;
 
-	if (!valid_bare_jid(jid)) {
+	if (!jid_valid_bare(jid)) {
 		perr(p, "not a bare JID: %s", jid);
 		return;
 	}
@@ -216,7 +196,7 @@ queue_agent_add(struct parser *p, const char *word)
 			return;
 		}
 	}
-	if (!valid_bare_jid(jid))
+	if (!jid_valid_bare(jid))
 		perr(p, "not a bare JID: %s", jid);
 	else
 		member_add(p, p->queue, jid, (int)tier);
@@ -690,7 +670,7 @@ begin_section(struct parser *p, char *s)
 	if (p->section == SEC_QUEUE)
 		begin_queue(p, arg);
 	else if (p->section == SEC_AGENT) {
-		if (!valid_bare_jid(arg))
+		if (!jid_valid_bare(arg))
 			perr(p, "not a bare JID: %s", arg);
 		else
 			p->agent = agent_get(p->conf, arg);

@@ -17,6 +17,7 @@
 static struct config *conf;
 static struct map *by_node; /* "c-42" -> conv */
 static struct map *by_key;  /* conv_key() -> the open conv */
+static struct map *by_jid;  /* "entry queue\nfull JID replies go to" -> the open conv */
 
 static const char *const state_names[] = {
 	[CONV_QUEUED] = "queued", [CONV_OFFERED] = "offered", [CONV_ACTIVE] = "active",
@@ -33,6 +34,7 @@ conversation_init(struct config *c)
 	conf = c;
 	by_node = map_new();
 	by_key = map_new();
+	by_jid = map_new();
 }
 
 /* The open conversation at c-<id>, or NULL. */
@@ -96,6 +98,8 @@ conv_new(int64_t id, struct queue *entry, struct queue *q, const char *customer,
 	timer_init(&c->grace_timer, customer_grace_timer, c);
 	map_put(by_node, c->node, c);
 	map_put(by_key, c->key, c);
+	c->jid_key = xasprintf("%s\n%s", entry->name, c->customer);
+	map_put(by_jid, c->jid_key, c);
 	return c;
 }
 
@@ -111,6 +115,9 @@ conv_free(struct conv *c)
 	timer_cancel(&c->grace_timer);
 	map_del(by_node, c->node);
 	map_del(by_key, c->key);
+	if (map_get(by_jid, c->jid_key) == c)
+		map_del(by_jid, c->jid_key);
+	free(c->jid_key);
 	free(c->addr);
 	free(c->customer);
 	free(c->key);
@@ -137,6 +144,7 @@ conversation_reload(void)
 	conversation_free_all();
 	by_node = map_new();
 	by_key = map_new();
+	by_jid = map_new();
 	router_reset();
 	if (conversation_restore() == -1)
 		log_warnx("conversations could not be reloaded from the database");
@@ -156,6 +164,7 @@ conversation_free_all(void)
 	free(all);
 	map_free(by_node);
 	map_free(by_key);
+	map_free(by_jid);
 }
 
 /* --- telling people ------------------------------------------------------------------- */
@@ -176,8 +185,7 @@ tell_customerf(const struct conv *c, const char *fmt, ...)
 	char *text;
 
 	va_start(ap, fmt);
-	if (vasprintf(&text, fmt, ap) == -1)
-		fatal("vasprintf");
+	text = xvasprintf(fmt, ap);
 	va_end(ap);
 	conv_tell_customer(c, text);
 	free(text);
@@ -197,8 +205,7 @@ conv_tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
 	char *text;
 
 	va_start(ap, fmt);
-	if (vasprintf(&text, fmt, ap) == -1)
-		fatal("vasprintf");
+	text = xvasprintf(fmt, ap);
 	va_end(ap);
 	conv_tell(c, a, text);
 	free(text);
@@ -632,8 +639,13 @@ follow_customer(struct conv *c, const char *from)
 {
 	if (strcmp(c->customer, from) == 0)
 		return;
+	if (map_get(by_jid, c->jid_key) == c)
+		map_del(by_jid, c->jid_key);
+	free(c->jid_key);
 	free(c->customer);
 	c->customer = xstrdup(from);
+	c->jid_key = xasprintf("%s\n%s", c->entry->name, c->customer);
+	map_put(by_jid, c->jid_key, c);
 	(void)store_conv_customer(c->id, from);
 }
 
@@ -649,6 +661,11 @@ conversation_customer_presence(struct queue *q, const char *from, int available,
 	struct conv *c = map_get(by_key, key);
 
 	free(key);
+	if (c == NULL) { /* the server's own "unavailable" for a closed tab carries no session */
+		key = xasprintf("%s\n%s", q->name, from);
+		c = map_get(by_jid, key);
+		free(key);
+	}
 	if (c == NULL)
 		return;
 	if (available) {

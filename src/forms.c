@@ -316,20 +316,6 @@ empty(const struct form_field *fl)
 	return 1;
 }
 
-/* A bare JID as people write it: node@domain, nothing odd in it. */
-static int
-jid_ok(const char *s)
-{
-	const char *at = strchr(s, '@');
-
-	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
-		return 0;
-	for (; *s; s++)
-		if (isspace((unsigned char)*s) || *s == '/' || *s == '"' || *s == '<' || *s == '>')
-			return 0;
-	return 1;
-}
-
 static int
 check_value(const struct form_field *fl, const char *v, const char *name, char *err,
     size_t errlen)
@@ -353,7 +339,7 @@ check_value(const struct form_field *fl, const char *v, const char *name, char *
 		break;
 	case FIELD_JID:
 	case FIELD_JID_MULTI:
-		if (*v && !jid_ok(v)) {
+		if (*v && !jid_valid_bare(v)) {
 			errf(err, errlen, "%s: \"%s\" is not a JID such as alice@example.com", name,
 			    v);
 			return -1;

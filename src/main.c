@@ -98,6 +98,9 @@ run(xmpp_ctx_t *ctx)
 		if (respa_quit && !stopping) {
 			stopping = 1;
 			log_info("shutting down");
+			queue_goodbye(); /* sent before the stream closes */
+			if (store_commit() == 0)
+				component_flush();
 			component_stop();
 		}
 	}

@@ -311,6 +311,17 @@ queue_removed(struct queue *q)
 	q->shown_status = NULL;
 }
 
+/* respa is stopping: every watcher sees each queue go offline (the widget says so). */
+void
+queue_goodbye(void)
+{
+	struct queue *q;
+
+	for (q = conf->queues; q; q = q->next)
+		if (q->watchers)
+			map_foreach(q->watchers, send_unavailable, q);
+}
+
 /* Hours, closed dates or time zone changed: open or close now, and look again then. */
 void
 queue_hours_changed(struct queue *q)

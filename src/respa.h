@@ -8,6 +8,7 @@
 #ifndef RESPA_H
 #define RESPA_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,7 +110,8 @@ struct conv {
 	char node[24];  /* c-<id>, the local part of addr */
 	char *addr;     /* c-<id>@component: the agent's side of the chat */
 	char *customer; /* full JID the customer last wrote from: replies go there */
-	char *key;      /* entry queue name + bare customer JID: finds the open conversation */
+	char *key;      /* entry queue name + session or bare JID: finds the open conversation */
+	char *jid_key;  /* entry queue name + customer: finds it by the JID replies go to */
 	struct queue *entry; /* the address the customer writes to; replies come from it */
 	struct queue *queue; /* where it is routed: the entry queue, or where it was transferred */
 	struct agent *agent; /* while active */
@@ -210,6 +212,8 @@ void *xrealloc(void *, size_t);
 char *xstrdup(const char *);
 /* returns a new string, must be free()d */
 char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
+int jid_valid_bare(const char *);
 time_t respa_now(void);
 int64_t respa_now_ms(void);
 void time_iso(time_t, char buf[32]);
@@ -250,7 +254,6 @@ struct queue *config_queue_alloc(const char *name);
 void config_queue_finish(const struct config *, struct queue *);
 void config_queue_free(struct queue *);
 int config_queue_name_ok(const char *);
-int config_jid_ok(const char *bare);
 /* The agent with this bare JID, created (and linked into the config) when there is none. */
 struct agent *config_agent(struct config *, const char *jid);
 void config_agent_free(struct agent *);
@@ -470,6 +473,7 @@ void queue_added(struct queue *);
 void queue_removed(struct queue *);
 void queue_hours_changed(struct queue *);
 void queue_restored(void);
+void queue_goodbye(void);
 void queue_free_all(void);
 void queue_changed(struct queue *);
 void queue_agent_ready(struct member *);
@@ -700,6 +704,8 @@ int store_contact_edit(int64_t contact, const char *name, const char *email, con
 int store_contact_fill(int64_t contact, const char *email, const char *phone);
 int64_t store_contact_merge(int64_t kept, int64_t merged, const char *reason, time_t now);
 int store_merge_undo(int64_t merge, time_t now, int64_t *kept, int64_t *merged);
+int store_merges_foreach(int limit, int (*)(int64_t id, int64_t kept, int64_t merged,
+    const char *reason, time_t when, void *), void *);
 int store_history_foreach(int64_t contact, int limit,
     int (*)(const struct history_item *, void *), void *);
 char *store_last_agent(int64_t contact, const char *queue); /* new string or NULL */

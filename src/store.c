@@ -29,7 +29,7 @@ enum stmt {
 	ST_UNMOVE_IDENT, ST_UNMOVE_CONV, ST_UNMOVE_TASK, ST_MERGE_UNDONE, ST_UNMARK,
 	ST_TASK_DESCRIBE, ST_CONV_AGENT_TASKS, ST_TASKS_DUE, ST_TASK_REMINDED, ST_TASKS_NEXT_DUE,
 	ST_TASKS_NEXT_REPEAT, ST_TASKS_OF, ST_TASK_DONE, ST_TASK_GET,
-	ST_REMINDER_ADD, ST_REMINDERS_DUE, ST_REMINDER_SENT, ST_REMINDER_NEXT,
+	ST_REMINDER_ADD, ST_REMINDERS_DUE, ST_REMINDER_SENT, ST_REMINDER_NEXT, ST_MERGES,
 	/* the desk made by commands, canned responses, statistics */
 	ST_DESK_QUEUE_PUT, ST_DESK_QUEUE_DEL, ST_DESK_QUEUES, ST_DESK_AGENT_PUT, ST_DESK_AGENT_DEL,
 	ST_DESK_AGENT_MEMBERS_DEL, ST_DESK_AGENTS, ST_DESK_MEMBER_PUT, ST_DESK_MEMBER_DEL,
@@ -170,6 +170,8 @@ static const char *const crm_sql[ST_COUNT] = {
 	    "WHERE sent_at IS NULL AND due_at <= ?1 ORDER BY due_at LIMIT 100",
 	[ST_REMINDER_SENT] = "UPDATE reminders SET sent_at = ?2 WHERE id = ?1",
 	[ST_REMINDER_NEXT] = "SELECT min(due_at) FROM reminders WHERE sent_at IS NULL",
+	[ST_MERGES] = "SELECT id, kept_id, merged_id, reason, created_at FROM merges "
+	    "WHERE undone_at IS NULL ORDER BY id DESC LIMIT ?1",
 };
 
 static sqlite3 *db;
@@ -2304,4 +2306,24 @@ store_contact_erase(int64_t contact, struct erase_report *r)
 	while (n > 0)
 		free(needles[--n]);
 	return rc;
+}
+
+/* The latest merges not undone, newest first: fn(id, kept, merged, reason, when). */
+int
+store_merges_foreach(int limit, int (*fn)(int64_t, int64_t, int64_t, const char *, time_t,
+    void *), void *arg)
+{
+	sqlite3_stmt *s = stmts[ST_MERGES];
+	int rc, ret = 0;
+
+	sqlite3_bind_int(s, 1, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (fn(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+		    sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3),
+		    column_time(s, 4), arg) == -1)
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = db_error("merges");
+	done(ST_MERGES);
+	return ret;
 }

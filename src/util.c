@@ -53,10 +53,34 @@ xasprintf(const char *fmt, ...)
 	char *p;
 
 	va_start(ap, fmt);
-	if (vasprintf(&p, fmt, ap) == -1)
-		fatal("vasprintf");
+	p = xvasprintf(fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+/* new string, must be free()d */
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char *p;
+
+	if (vasprintf(&p, fmt, ap) == -1)
+		fatal("vasprintf");
+	return p;
+}
+
+/* A bare JID as people write it: node@domain, no resource, no spaces. */
+int
+jid_valid_bare(const char *s)
+{
+	const char *at = strchr(s, '@');
+
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@'))
+		return 0;
+	for (; *s; s++)
+		if (isspace((unsigned char)*s) || *s == '/' || *s == '"' || *s == '<' || *s == '>')
+			return 0;
+	return 1;
 }
 
 /* UTC, ISO-8601, one-second precision: what the database stores. */

@@ -8,10 +8,12 @@ import asyncio
 import inspect
 import signal
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
 import harness
+from browser import Browser
 from desk import Desk
 from harness import Clients, Process, Prosody, Respa
 
@@ -20,6 +22,8 @@ DEFAULT_TIMEOUT = 60.0
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "timeout(seconds): overall deadline of the test call")
+    config.addinivalue_line("markers", "prosody(**options): options of the test's Prosody "
+                            "(e.g. smacks_hibernation_time=2)")
     # a CI job killed with SIGTERM should still run fixture finalizers (they stop our pids)
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _interrupt)
@@ -119,9 +123,11 @@ def pytest_runtest_makereport(item, call):
 # fixtures
 # ---------------------------------------------------------------------------
 @pytest.fixture
-def prosody(tmp_path):
-    """A fresh private Prosody per test (starts in about 0.1 s)."""
-    server = Prosody(tmp_path / "prosody")
+def prosody(request, tmp_path):
+    """A fresh private Prosody per test (starts in about 0.1 s).
+    `@pytest.mark.prosody(smacks_hibernation_time=2)` passes options to harness.Prosody."""
+    marker = request.node.get_closest_marker("prosody")
+    server = Prosody(tmp_path / "prosody", **(marker.kwargs if marker else {}))
     server.start()
     yield server
     server.stop()
@@ -224,3 +230,70 @@ def echo_component(echo_binary, prosody, tmp_path):
     yield factory
     for proc in factory.instances:
         proc.stop()
+
+
+# ---------------------------------------------------------------------------
+# the browser (Debian's chromium through playwright-core): one per test module
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """One chromium for the whole module (starting one takes about half a second)."""
+    b = Browser(tmp_path_factory.mktemp("browser")).start()
+    yield b
+    b.stop()
+
+
+def artifacts_dir() -> Path:
+    """Screenshots go beside the e2e report of the build under test: build/e2e-artifacts/
+    (build-san/e2e-artifacts/ for the sanitizer run)."""
+    build = harness.respa_binary().resolve().parent.parent
+    return (build if build.is_dir() else harness.REPO / "build") / "e2e-artifacts"
+
+
+class Web:
+    """The browser as one test sees it: `page = await web.page("visitor")` opens a page in a
+    fresh context (a new visitor); `web.url("widget.html")` is on the test's Prosody;
+    `await web.screenshot(page, "answered")` saves build/e2e-artifacts/TEST-answered.png.
+    At the end each page is screenshot once more (TEST-PAGE-end.png) and closed."""
+
+    def __init__(self, browser: Browser, prosody: Prosody, test_name: str):
+        self.browser, self.prosody = browser, prosody
+        self.name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in test_name)
+        self.shots: list[Path] = []
+
+    def url(self, page: str = "widget.html", **query) -> str:
+        return f"{self.prosody.http_url}/{page}" + (f"?{urlencode(query)}" if query else "")
+
+    async def page(self, name: str = "visitor", **size):
+        return await self.browser.page(name, **size)
+
+    async def close(self, page) -> None:
+        """Close the page's context, as a visitor closes the tab."""
+        await self.browser.call("close_page", name=page.name)
+        self.browser.pages.pop(page.name, None)
+
+    async def screenshot(self, page, label: str) -> Path:
+        path = await page.screenshot(artifacts_dir() / f"{self.name}-{label}.png")
+        self.shots.append(path)
+        return path
+
+    def finish(self) -> None:
+        for name in list(self.browser.pages):
+            try:
+                path = artifacts_dir() / f"{self.name}-{name}-end.png"
+                self.browser.call_sync("screenshot", timeout=10, name=name, path=str(path))
+                self.shots.append(path)
+            except Exception:
+                pass
+        self.browser.close_pages()
+
+    def diagnostics(self) -> str:
+        return self.browser.describe() + "\nscreenshots: " + ", ".join(map(str, self.shots))
+
+
+@pytest.fixture
+def web(request, browser, prosody):
+    """Pages of the module's browser for this test, closed (after a last screenshot) at its end."""
+    w = Web(browser, prosody, request.node.name)
+    yield w
+    w.finish()

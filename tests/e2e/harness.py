@@ -23,6 +23,7 @@ from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream import ET
 
 REPO = Path(__file__).resolve().parents[2]
+WEB_DIR = REPO / "web"
 DEFAULT_RESPA_BIN = REPO / "build" / "src" / "respa"
 COMPONENT_JID = "support.localhost"
 COMPONENT_SECRET = "s3cret"
@@ -209,6 +210,9 @@ https_ports          = {{ }}
 https_interfaces     = {{ }}
 s2s_ports            = {{ }}
 http_default_host = "localhost"
+http_files_dir = "{web_dir}"     -- web/: the chat widget and the demo agent page, same origin
+http_paths = {{ files = "/" }}   -- as /xmpp-websocket and /http-bind (no CORS, no Origin check)
+http_index_files = {{ "index.html" }}
 
 c2s_require_encryption = false
 s2s_require_encryption = false
@@ -226,6 +230,7 @@ modules_enabled = {{
 	"blocklist";                -- XEP-0191: Converse needs it to chat with non-roster JIDs
 	"carbons"; "pep"; "vcard_legacy"; "smacks"; "csi_simple";
 	"bosh"; "websocket";
+	"http_files";               -- serves web/ (the widget and the agent page) at /
 	"posix";                    -- pidfile, -D daemonize, signals
 }}
 modules_disabled = {{ "s2s"; "tls"; "offline"; }}
@@ -249,7 +254,7 @@ VirtualHost "localhost"
 VirtualHost "guest.localhost"
 	authentication = "anonymous"
 	-- a closed client otherwise hibernates under XEP-0198 for 600 s before going unavailable
-	smacks_hibernation_time = 20
+	smacks_hibernation_time = {smacks_hibernation_time}
 {components}
 """
 
@@ -263,7 +268,7 @@ class Prosody:
 
     def __init__(self, workdir: Union[str, Path], secret: str = COMPONENT_SECRET,
                  admins: Iterable[str] = ("admin@localhost",),
-                 c2s_stanza_size_limit: int = 65536):
+                 c2s_stanza_size_limit: int = 65536, smacks_hibernation_time: int = 20):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "data").mkdir(exist_ok=True)
@@ -275,6 +280,7 @@ class Prosody:
         self.c2s_port, self.component_port, self.http_port = free_ports(3)
         self.admins = list(admins)
         self.c2s_stanza_size_limit = c2s_stanza_size_limit
+        self.smacks_hibernation_time = smacks_hibernation_time
         self.components: dict[str, str] = {COMPONENT_JID: secret}
         self.pid: Optional[int] = None
 
@@ -286,6 +292,12 @@ class Prosody:
     def c2s_address(self) -> tuple[str, int]:
         return ("127.0.0.1", self.c2s_port)
 
+    @property
+    def http_url(self) -> str:
+        """Where Prosody's http server answers: /xmpp-websocket, /http-bind and the pages of
+        web/ (widget.html, agent.html)."""
+        return f"http://127.0.0.1:{self.http_port}"
+
     def add_component(self, jid: str, secret: str) -> None:
         """Declare an extra XEP-0114 component (takes effect at the next start/restart)."""
         self.components[jid] = secret
@@ -294,8 +306,10 @@ class Prosody:
         comps = "".join(f'\nComponent "{jid}"\n\tcomponent_secret = "{secret}"\n'
                         for jid, secret in self.components.items())
         self.config_path.write_text(PROSODY_CFG.format(
-            dir=self.dir, c2s_port=self.c2s_port, component_port=self.component_port,
+            dir=self.dir, web_dir=WEB_DIR, c2s_port=self.c2s_port,
+            component_port=self.component_port,
             http_port=self.http_port, c2s_stanza_size_limit=self.c2s_stanza_size_limit,
+            smacks_hibernation_time=self.smacks_hibernation_time,
             admins="; ".join(f'"{a}"' for a in self.admins), components=comps))
 
     def start(self, timeout: float = 10.0) -> None:
@@ -313,8 +327,9 @@ class Prosody:
         wait_until(self._read_pid, timeout, "prosody pidfile", self.diagnostics)
         _track(self.pid, "prosody")
         try:
-            wait_until(lambda: port_open(self.c2s_port) and port_open(self.component_port),
-                       timeout, "prosody c2s and component ports", self.diagnostics)
+            wait_until(lambda: port_open(self.c2s_port) and port_open(self.component_port)
+                       and port_open(self.http_port),
+                       timeout, "prosody c2s, component and http ports", self.diagnostics)
         except HarnessError:
             self.stop()
             raise

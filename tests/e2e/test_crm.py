@@ -4,6 +4,7 @@ import asyncio
 import re
 import secrets
 
+from adhoc import Commander
 from desk import ASSIGNED, CLOSED, QUEUE, conv_id, exact, jid
 from test_channels import GATEWAY, Gateway, widget_send
 
@@ -52,7 +53,8 @@ async def test_email_and_phone_written_in_the_chat_fill_the_contact(desk):
 async def test_same_phone_on_the_web_and_through_a_gateway_merges_the_contacts(desk):
     desk.prosody.add_component(GATEWAY, "gw-secret")
     desk.prosody.restart()
-    await desk.start(extra={f"domain {GATEWAY}": {"channel": "whatsapp"}})
+    await desk.start(extra={f"domain {GATEWAY}": {"channel": "whatsapp"},
+                            "admin": {"jids": "admin@localhost"}})
     alice = desk.agent("alice")
     gw = Gateway(desk.prosody)
     await gw.start()
@@ -87,6 +89,22 @@ async def test_same_phone_on_the_web_and_through_a_gateway_merges_the_contacts(d
         alice.send(c2, "/history")
         hist = await alice.expect("Earlier conversations", frm=c2)
         assert f"#{conv_id(c1)} " in hist["body"] and "Asked about prices" in hist["body"]
+
+        # a wrong merge: an admin undoes it, and each contact has its own again
+        admin = Commander(await desk.customer("admin"))
+        r = await admin.execute("merge-undo")
+        assert [v for v, _ in r.fields["merge"].options] == [str(merged[0]["id"])]
+        r = await admin.complete(r, merge=str(merged[0]["id"]))
+        assert r.status == "completed", r
+        assert "undone" in r.notes[0][1]
+        rows = desk.rows("SELECT contact_id FROM conversations ORDER BY id")
+        assert [r["contact_id"] for r in rows] == [kept, merged[0]["merged_id"]]
+        assert desk.rows("SELECT contact_id FROM identities WHERE kind = 'jid' AND value = ?",
+                         visitor.jid)[0]["contact_id"] == merged[0]["merged_id"]
+        assert desk.rows("SELECT undone_at FROM merges")[0]["undone_at"] is not None
+        r = await admin.execute("merge-undo")
+        r = await admin.complete(r, merge=str(merged[0]["id"]))   # twice: refused, kept
+        assert r.status != "completed" and "no merge" in " ".join(n for _, n in r.notes)
     finally:
         await gw.stop()
 
