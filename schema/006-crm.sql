@@ -44,3 +44,4 @@ CREATE TABLE reminders (
 );
 CREATE INDEX reminders_due ON reminders(due_at) WHERE sent_at IS NULL;
 CREATE INDEX conversations_contact_closed ON conversations(contact_id, closed_at);
+CREATE INDEX tasks_contact ON tasks(contact_id, status);

@@ -1767,6 +1767,53 @@ merge_undo_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 	return 0;
 }
 
+/* A privacy request: the contact and everything about them, gone from the file. */
+static struct form *
+erase_form(struct adhoc_session *s)
+{
+	struct form *f = form_new(FORM_FORM, "Erase a contact", "For a privacy request: the "
+	    "contact, their conversations, transcripts, summaries, tasks and identities are "
+	    "deleted so that nothing readable is left in the database file. This cannot be "
+	    "undone.");
+
+	(void)s;
+	text_field(f, "contact", "Contact (its number, JID, email or phone)", NULL, 1);
+	form_add(f, "confirm", FIELD_BOOLEAN, "Yes, erase everything about this contact")
+	    ->required = 1;
+	return f;
+}
+
+static int
+erase_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
+    char *err, size_t len)
+{
+	const char *v = form_get(in, "contact");
+	struct erase_report rep;
+	int64_t ids[2], open;
+	int n;
+
+	if (!form_bool(form_get(in, "confirm")))
+		return fail(err, len, "Tick the confirmation to erase the contact.");
+	if ((n = store_contact_find(v, ids, 2)) == -1)
+		return stored(-1, err, len);
+	if (n == 0)
+		return fail(err, len, "No contact is known by \"%s\".", v);
+	if (n > 1)
+		return fail(err, len, "\"%s\" names more than one contact: give the contact's "
+		    "number instead.", v);
+	if (store_contact_open_count(ids[0], &open) != 0)
+		return fail(err, len, "Contact %" PRId64 " has an open conversation (chat #%" PRId64
+		    "): close it first (Close a conversation), then erase.", ids[0], open);
+	if (store_contact_erase(ids[0], &rep) == -1)
+		return stored(-1, err, len);
+	log_info("contact %" PRId64 " erased by %s", ids[0], adhoc_jid(s));
+	note(r, NOTE_INFO, "Contact %" PRId64 " erased: %d conversation%s, %d message%s, %d "
+	    "task%s, %d identit%s.", ids[0], rep.conversations, rep.conversations == 1 ? "" :
+	    "s", rep.messages, rep.messages == 1 ? "" : "s", rep.tasks, rep.tasks == 1 ? "" : "s",
+	    rep.identities, rep.identities == 1 ? "y" : "ies");
+	return 0;
+}
+
 /* --- announcement ------------------------------------------------------------------------- */
 
 static struct form *
@@ -1856,5 +1903,7 @@ const struct command commands[] = {
 	/* the CRM */
 	{ "merge-undo", "Undo a contact merge", ADMIN, { { merge_undo_form,
 	    merge_undo_submit } } },
+	{ "contact-erase", "Erase a contact (privacy request)", ADMIN, { { erase_form,
+	    erase_submit } } },
 };
 const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

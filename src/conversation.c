@@ -241,7 +241,8 @@ introduce(const struct conv *c, const struct agent *a, const char *lead, const c
 	struct contact_card k;
 	char *bare = jid_bare(c->customer), card[1024] = "";
 
-	if (store_contact_card(c->contact_id, c->id, &k) == 0)
+	if ((c->fresh ? store_contact_fields(c->contact_id, &k) :
+	    store_contact_card(c->contact_id, c->id, &k)) == 0)
 		crm_card_text(&k, c->channel, card, sizeof(card));
 	conv_tellf(c, a, "%s #%" PRId64 " from %s in %s (%s). %s%s%s", lead, c->id, bare,
 	    c->queue->title, c->channel, tail, *card ? "\n" : "", card);
@@ -705,6 +706,7 @@ conversation_learn(struct conv *c, const char *kind, const char *value)
 	if (id == -1)
 		return;
 	c->contact_id = kept;
+	c->fresh = 0; /* it has the other contact's history now */
 	log_info("conversation %" PRId64 ": contact %" PRId64 " merged into %" PRId64 " (merge %"
 	    PRId64 ", same %s)", c->id, merged, kept, id, kind);
 	if (c->agent)
@@ -1100,7 +1102,8 @@ offline_to_queue(struct conv *c)
  * gateway puts in the JID, or by the JID; each is recorded on it.
  */
 static int64_t
-contact_for(const char *from, const char *channel, const struct visitor *v, time_t now)
+contact_for(const char *from, const char *channel, const struct visitor *v, time_t now,
+    int *created)
 {
 	struct identity ids[3];
 	char *bare = jid_bare(from), phone[24];
@@ -1113,7 +1116,7 @@ contact_for(const char *from, const char *channel, const struct visitor *v, time
 	    crm_jid_phone(bare, conf->default_country, phone, sizeof(phone)) == 0)
 		ids[n++] = (struct identity){ "phone", phone };
 	ids[n++] = (struct identity){ "jid", bare };
-	id = store_contact_for(ids, n, now);
+	id = store_contact_for(ids, n, now, created);
 	free(bare);
 	return id;
 }
@@ -1127,16 +1130,18 @@ conversation_open(struct queue *q, const char *from, const struct visitor *v, ti
 	int64_t contact, id = -1;
 	struct conv *c;
 	char *last;
+	int fresh = 0;
 
-	if ((contact = contact_for(from, channel, v, now)) != -1)
+	if ((contact = contact_for(from, channel, v, now, &fresh)) != -1)
 		id = store_conv_add(q->name, from, contact, channel, q->open ? "queued" : "offline",
 		    session, now);
 	if (id == -1)
 		return NULL;
 	log_info("conversation %" PRId64 " opened in %s (%s)", id, q->name, channel);
 	c = conv_new(id, q, q, from, session, channel, contact, now);
+	c->fresh = fresh;
 	timer_at(&c->max_wait_timer, (int64_t)(now + q->max_wait) * 1000);
-	if (q->prefer_last && (last = store_last_agent(contact, q->name)) != NULL) {
+	if (!fresh && q->prefer_last && (last = store_last_agent(contact, q->name)) != NULL) {
 		c->preferred = presence_agent(last); /* NULL when no longer an agent */
 		free(last);
 	}

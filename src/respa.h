@@ -127,6 +127,7 @@ struct conv {
 	size_t told_place;   /* the place in line the customer was last told */
 	time_t told_at;
 	int followup;        /* a follow-up task for the queue exists */
+	int fresh;           /* its contact was new with it: no history to look up */
 	int requeued;        /* goes back to the front of the line */
 	struct timer max_wait_timer, idle_timer, grace_timer;
 	TAILQ_ENTRY(conv) wait_link;  /* in queue->waiting, or queue->offline */
@@ -666,7 +667,8 @@ int store_user_version(void);
 struct identity {
 	const char *kind, *value;
 };
-int64_t store_contact_for(const struct identity *, size_t n, time_t now);
+/* *created (may be NULL): 1 when no identity was known and a contact was made */
+int64_t store_contact_for(const struct identity *, size_t n, time_t now, int *created);
 int64_t store_contact_for_jid(const char *jid, time_t now);
 int64_t store_conv_add(const char *queue, const char *customer, int64_t contact_id,
     const char *channel, const char *state, const char *session, time_t now);
@@ -699,6 +701,7 @@ int64_t store_contact_resolve(int64_t contact);
 int64_t store_identity_owner(const char *kind, const char *value);
 int store_identity_add(int64_t contact, const char *kind, const char *value, time_t now);
 int store_contact_card(int64_t contact, int64_t exclude_conv, struct contact_card *);
+int store_contact_fields(int64_t contact, struct contact_card *);
 int store_contact_edit(int64_t contact, const char *name, const char *email, const char *phone,
     const char *company);
 int store_contact_fill(int64_t contact, const char *email, const char *phone);

@@ -73,6 +73,19 @@ slash_close(const char *args, struct close_args *out)
 	out->summary = p;
 }
 
+/* Frees what slash_fields() took so far: on an error the caller gets nothing to free. */
+static int
+fields_fail(char **values, size_t nkeys)
+{
+	size_t i;
+
+	for (i = 0; i < nkeys; i++) {
+		free(values[i]);
+		values[i] = NULL;
+	}
+	return -1;
+}
+
 /*
  * "key=value key=value" where a value runs to the next known key ("/contact name=Ann Lee
  * email=ann@example.com"). values[i] gets a new string for keys[i] given, else NULL.
@@ -99,7 +112,7 @@ slash_fields(const char *args, const char *const *keys, size_t nkeys, char **val
 			snprintf(err, errlen, "expected one of %s%s%s%s=... at \"%.20s\"", keys[0],
 			    nkeys > 1 ? "=, " : "", nkeys > 1 ? keys[1] : "", nkeys > 2 ? "=, ..." : "",
 			    p);
-			return -1;
+			return fields_fail(values, nkeys);
 		}
 		which[n] = k;
 		start[n++] = p + strlen(keys[k]) + 1;
@@ -120,7 +133,7 @@ slash_fields(const char *args, const char *const *keys, size_t nkeys, char **val
 		for (i = 0; i + 1 < n; i++)
 			if (which[i] == which[n - 1]) {
 				snprintf(err, errlen, "%s= is given twice", keys[which[i]]);
-				return -1;
+				return fields_fail(values, nkeys);
 			}
 		values[which[n - 1]] = strndup(start[n - 1], (size_t)(next - start[n - 1]));
 		if (values[which[n - 1]] == NULL)

@@ -422,7 +422,7 @@ contact_of(const struct identity *ident)
  * stays there. A "phone" identity also fills the contact's phone when it has none.
  */
 int64_t
-store_contact_for(const struct identity *ids, size_t n, time_t now)
+store_contact_for(const struct identity *ids, size_t n, time_t now, int *created)
 {
 	sqlite3_stmt *s;
 	int64_t id = 0;
@@ -433,6 +433,8 @@ store_contact_for(const struct identity *ids, size_t n, time_t now)
 	for (i = 0; i < n && id == 0; i++)
 		if ((id = contact_of(&ids[i])) == -1)
 			return -1;
+	if (created)
+		*created = id == 0;
 	if (id == 0) {
 		bind_time(stmts[ST_CONTACT_ADD], 1, now);
 		if ((id = insert(ST_CONTACT_ADD)) == -1)
@@ -462,7 +464,7 @@ store_contact_for_jid(const char *jid, time_t now)
 {
 	struct identity ident = { "jid", jid };
 
-	return store_contact_for(&ident, 1, now);
+	return store_contact_for(&ident, 1, now, NULL);
 }
 
 int64_t
@@ -820,9 +822,9 @@ store_identity_owner(const char *kind, const char *value)
 	return id > 0 ? store_contact_resolve(id) : id;
 }
 
-/* The card of a contact; exclude: the conversation being offered, not counted as earlier. */
+/* The contact's own fields only: for a contact too new to have a history. */
 int
-store_contact_card(int64_t contact, int64_t exclude, struct contact_card *k)
+store_contact_fields(int64_t contact, struct contact_card *k)
 {
 	sqlite3_stmt *s;
 
@@ -836,6 +838,18 @@ store_contact_card(int64_t contact, int64_t exclude, struct contact_card *k)
 	copy_column(s, 2, k->phone, sizeof(k->phone));
 	copy_column(s, 3, k->company, sizeof(k->company));
 	done(ST_CONTACT_GET);
+	return 0;
+}
+
+/* The card of a contact; exclude: the conversation being offered, not counted as earlier. */
+int
+store_contact_card(int64_t contact, int64_t exclude, struct contact_card *k)
+{
+	sqlite3_stmt *s;
+
+	if (store_contact_fields(contact, k) == -1)
+		return -1;
+	contact = k->id;
 	sqlite3_bind_int64(stmts[ST_CONTACT_PAST], 1, contact);
 	sqlite3_bind_int64(stmts[ST_CONTACT_PAST], 2, exclude);
 	if ((s = row(ST_CONTACT_PAST)) != NULL) {

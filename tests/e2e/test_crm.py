@@ -320,3 +320,33 @@ async def test_contact_command_refuses_bad_values_and_changes_nothing(desk):
     alice.send(conv, "/contact colour=blue")
     assert "Usage: /contact" in (await alice.expect("Usage", frm=conv))["body"]
     assert contact_of(desk, conv)["name"] is None
+
+
+async def test_admin_erases_a_contact_only_once_its_chat_is_closed(desk):
+    await desk.start(extra={"admin": {"jids": "admin@localhost"}})
+    alice = desk.agent("alice")
+    bob = await desk.customer("bob")
+    carol = await desk.customer("carol")
+    conv = await chat(desk, bob, alice, "secret-words-of-bob-7731")
+    other = await chat(desk, carol, alice, "carol keeps her words-5512")
+    admin = Commander(await desk.customer("admin"))
+    r = await admin.execute("contact-erase")
+    r = await admin.complete(r, contact="bob@localhost", confirm="1")
+    assert r.status != "completed"                                 # refused: still open
+    assert "has an open conversation" in " ".join(n for _, n in r.notes)
+    await close(alice, conv)
+    r = await admin.execute("contact-erase")
+    r = await admin.complete(r, contact="bob@localhost", confirm="1")
+    assert r.status == "completed", r
+    assert "erased: 1 conversation" in r.notes[0][1]
+    assert desk.rows("SELECT count(*) AS n FROM conversations WHERE id = ?",
+                     conv_id(conv)) == [{"n": 0}]
+    data = b"".join(p.read_bytes() for p in (desk.r.db_path,
+                                              desk.r.db_path.with_name("respa.db-wal"))
+                    if p.exists())
+    assert b"secret-words-of-bob-7731" not in data and b"bob@localhost" not in data
+    assert b"carol keeps her words-5512" in data                   # others' data stays
+    assert desk.conversation(other)["state"] == "active"
+    r = await admin.execute("contact-erase")
+    r = await admin.complete(r, contact="bob@localhost", confirm="1")
+    assert "No contact is known" in " ".join(n for _, n in r.notes)

@@ -161,7 +161,7 @@ static int64_t
 closed_chat(const char *jid, const char *phone, const char *text, time_t at)
 {
 	struct identity ids[2] = { { "jid", jid }, { "phone", phone } };
-	int64_t contact = store_contact_for(ids, phone ? 2 : 1, at);
+	int64_t contact = store_contact_for(ids, phone ? 2 : 1, at, NULL);
 	int64_t conv = store_conv_add("support", jid, contact, "xmpp", "queued", NULL, at);
 	char *full = xasprintf("%s/phone", jid);
 
