@@ -860,6 +860,10 @@ on_presence(struct run *r, struct session *s, struct stanza *st)
 {
 	int64_t k;
 
+	/* a customer who writes is shown the queue's state once: the client side's business */
+	if (s->kind == T_RESPA && strcmp(st->from, QUEUE_JID) == 0 &&
+	    (*st->type == '\0' || strcmp(st->type, "unavailable") == 0))
+		return;
 	if (s->kind != T_RESPA || strcmp(st->from, COMPONENT) != 0 ||
 	    parse_indexed(st->to, "agent", "@localhost", &k) == -1 || k < 1 || k > s->agents)
 		die(r, "unexpected presence from %s to %s (type %s)", st->from, st->to, st->type);
