@@ -83,7 +83,7 @@ queue_show(const struct queue *q, char *status, size_t len)
 	if (!q->open) {
 		hours_when(q->timezone, hours_next_open(q->hours, q->timezone, respa_now()),
 		    respa_now(), when, sizeof(when));
-		snprintf(status, len, "Closed; opens %s", when);
+		snprintf(status, len, "Closed; opens %s (%s)", when, q->timezone);
 		return "xa";
 	}
 	wait_text(router_estimate(q, q->nwaiting ? q->nwaiting : 1), est, sizeof(est));

@@ -56,7 +56,7 @@ async def test_contact_out_of_hours_is_kept_as_an_offline_task(desk, closed_by):
     first = await bob.expect(frm=QUEUE)      # the first thing he hears: no greeting
     assert first["body"] == f"{OFFLINE_TEXT} We open again {when} (UTC)."
     presence = await bob.expect_presence(frm=QUEUE)
-    assert (presence["type"], presence["status"]) == ("xa", f"Closed; opens {when}")
+    assert (presence["type"], presence["status"]) == ("xa", f"Closed; opens {when} (UTC)")
     bob.send(QUEUE, "Order 1234")            # kept with the first one
     await desk.stored(2)
     await bob.no_message(0.5)

@@ -172,7 +172,7 @@ async def test_queue_shows_closed_out_of_hours(desk, web):
     page, _ = await open_widget(web)
     state, label, status = await state_of(page)
     assert (state, label) == ("closed", "Closed")
-    assert re.fullmatch(r"Closed; opens \w+ \d+ \w+ at 09:00", status), status
+    assert re.fullmatch(r"Closed; opens \w+ \d+ \w+ at 09:00 \(UTC\)", status), status
     await web.screenshot(page, "closed")
     # what the visitor writes is kept for later, and they are told so
     await write(page, "Please call me back")
