@@ -162,8 +162,7 @@ first_word(const char *args, char *buf, size_t len, const char **rest)
 	for (i = 0; i < n; i++) /* JIDs come case-folded from the server */
 		buf[i] = (char)(args[i] >= 'A' && args[i] <= 'Z' ? args[i] - 'A' + 'a' : args[i]);
 	buf[n] = '\0';
-	for (*rest = args + strlen(buf); **rest == ' ' || **rest == '\t'; (*rest)++)
-		;
+	*rest = str_skip_space(args + strlen(buf));
 }
 
 static void
@@ -336,8 +335,7 @@ leading_phone(const char *args, char *phone, size_t len, const char **rest)
 		memcpy(cand, args, (size_t)(ends[n] - args));
 		cand[ends[n] - args] = '\0';
 		if (crm_phone_e164(cand, conf->default_country, phone, len) == 0) {
-			for (*rest = ends[n]; **rest == ' ' || **rest == '\t'; (*rest)++)
-				;
+			*rest = str_skip_space(ends[n]);
 			return 0;
 		}
 	}

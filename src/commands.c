@@ -537,7 +537,7 @@ queues_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 		members[0] = '\0';
 		used = 0;
 		for (a = conf->agents; a; a = a->next)
-			if ((m = desk_member(a, q)) != NULL && used < sizeof(members))
+			if ((m = config_member_find(a, q)) != NULL && used < sizeof(members))
 				used += (size_t)snprintf(members + used, sizeof(members) - used,
 				    "%s%s:%d", used ? ", " : "", a->jid, m->tier);
 		cells[0] = q->name;
@@ -967,7 +967,7 @@ agent_remove_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 	if (given(in, "queue")) {
 		if ((q = queue_named(in, "queue", err, len)) == NULL)
 			return -1;
-		if (desk_member(a, q) == NULL)
+		if (config_member_find(a, q) == NULL)
 			return fail(err, len, "%s is not in %s.", a->jid, q->name);
 		if (!q->managed)
 			return fail(err, len, "Queue %s is declared in respa.conf: its agents are "
@@ -1081,7 +1081,7 @@ desk_status_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 		conversation_foreach(count_active, &qc);
 		fr = busy = away = off = 0;
 		for (a = conf->agents; a; a = a->next) {
-			if (desk_member(a, q) == NULL)
+			if (config_member_find(a, q) == NULL)
 				continue;
 			cap = q->capacity ? q->capacity : a->capacity;
 			if (a->show == SHOW_OFFLINE)

@@ -129,19 +129,30 @@ member_add(struct parser *p, struct queue *q, const char *jid, int tier)
 }
 
 struct member *
-config_member(struct agent *a, struct queue *q, int tier)
+config_member_find(const struct agent *a, const struct queue *q)
 {
 	struct member *m;
 
 	for (m = a->members; m; m = m->next_of_agent)
 		if (m->queue == q)
-			return NULL;
+			return m;
+	return NULL;
+}
+
+struct member *
+config_member(struct agent *a, struct queue *q, int tier)
+{
+	struct member *m;
+
+	if (config_member_find(a, q))
+		return NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->agent = a;
 	m->queue = q;
 	m->tier = tier;
 	m->next_of_agent = a->members;
 	a->members = m;
+	LIST_INSERT_HEAD(&q->members, m, queue_link);
 	return m;
 }
 
@@ -598,6 +609,7 @@ config_queue_alloc(const char *name)
 	q->prefer_last = 1;
 	TAILQ_INIT(&q->waiting);
 	TAILQ_INIT(&q->offline);
+	LIST_INIT(&q->members);
 	return q;
 }
 

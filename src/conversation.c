@@ -459,7 +459,7 @@ conversation_summary(const struct conv *c, const char *reason, int resolved, cha
 	char *tags = store_tags(c->id), *first = store_first_message(c->id);
 	char *bare = jid_bare(c->customer), *who = NULL;
 
-	if (store_contact_card(c->contact_id, c->id, &k) == 0 && *k.name)
+	if (store_contact_fields(c->contact_id, &k) == 0 && *k.name)
 		who = xasprintf("%s (%s)", k.name, bare);
 	memset(&f, 0, sizeof(f));
 	f.customer = who ? who : bare;

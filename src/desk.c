@@ -170,6 +170,7 @@ member_unlink(struct member *m)
 	for (pp = &m->agent->members; *pp != m; pp = &(*pp)->next_of_agent)
 		;
 	*pp = m->next_of_agent;
+	LIST_REMOVE(m, queue_link);
 	router_member_removed(m);
 	free(m);
 }
@@ -180,15 +181,13 @@ desk_queue_delete(struct queue *q)
 {
 	struct queue **pp;
 	struct member *m;
-	struct agent *a;
 	int ok;
 
 	ok = store_apply_begin() == 0 && store_desk_queue_del(q->name) == 0;
 	if (store_apply_end(ok) == -1)
 		return -1;
-	for (a = conf->agents; a; a = a->next)
-		if ((m = desk_member(a, q)) != NULL)
-			member_unlink(m);
+	while ((m = LIST_FIRST(&q->members)) != NULL)
+		member_unlink(m);
 	router_queue_removed(q);
 	queue_removed(q);
 	map_del(conf->queue_map, q->name);
@@ -203,17 +202,6 @@ desk_queue_delete(struct queue *q)
 }
 
 /* --- agents and memberships --------------------------------------------------------------- */
-
-struct member *
-desk_member(const struct agent *a, const struct queue *q)
-{
-	struct member *m;
-
-	for (m = a->members; m; m = m->next_of_agent)
-		if (m->queue == q)
-			return m;
-	return NULL;
-}
 
 struct agent *
 desk_agent_add(const char *jid, int capacity)
@@ -280,7 +268,7 @@ desk_member_set(struct agent *a, struct queue *q, int tier)
 	ok = store_apply_begin() == 0 && store_desk_member_put(q->name, a->jid, tier) == 0;
 	if (store_apply_end(ok) == -1)
 		return -1;
-	if ((m = desk_member(a, q)) != NULL) {
+	if ((m = config_member_find(a, q)) != NULL) {
 		router_member_removed(m);
 		m->tier = tier;
 	} else
@@ -292,7 +280,7 @@ desk_member_set(struct agent *a, struct queue *q, int tier)
 int
 desk_member_remove(struct agent *a, struct queue *q)
 {
-	struct member *m = desk_member(a, q);
+	struct member *m = config_member_find(a, q);
 	int ok;
 
 	if (m == NULL)

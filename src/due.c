@@ -30,14 +30,6 @@ read_hhmm(const char *s, int *h, int *m)
 	return n + 3;
 }
 
-static const char *
-skip_space(const char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	return s;
-}
-
 static int
 relative(const char *s, time_t now, time_t *due, const char **rest, char *err, size_t len)
 {
@@ -59,7 +51,7 @@ relative(const char *s, time_t now, time_t *due, const char **rest, char *err, s
 		return -1;
 	}
 	*due = now + (time_t)(n * unit);
-	*rest = skip_space(end + 1);
+	*rest = str_skip_space(end + 1);
 	return 0;
 }
 
@@ -80,7 +72,7 @@ static int
 named_day(const char *s, size_t wlen, int plus, time_t now, const char *tz, time_t *due,
     const char **rest, char *err, size_t len)
 {
-	const char *p = skip_space(s + wlen);
+	const char *p = str_skip_space(s + wlen);
 	int h = DEFAULT_HOUR, m = 0;
 	size_t used = read_hhmm(p, &h, &m);
 	struct tm today;
@@ -93,7 +85,7 @@ named_day(const char *s, size_t wlen, int plus, time_t now, const char *tz, time
 		snprintf(err, len, "not a time of day: %.5s", p);
 		return -1;
 	}
-	*rest = skip_space(used ? p + used : p);
+	*rest = str_skip_space(used ? p + used : p);
 	return 0;
 }
 
@@ -116,13 +108,13 @@ absolute(const char *s, const char *tz, time_t *due, const char **rest, char *er
 		snprintf(err, len, "no such date: %.10s", s);
 		return -1;
 	}
-	p = skip_space(p);
+	p = str_skip_space(p);
 	used = read_hhmm(p, &h, &m);
 	if (at_day(tz, tm, 0, h, m, due) == -1) {
 		snprintf(err, len, "not a time of day: %.5s", p);
 		return -1;
 	}
-	*rest = skip_space(p + used);
+	*rest = str_skip_space(p + used);
 	return 0;
 }
 
@@ -130,7 +122,7 @@ int
 due_parse(const char *s, time_t now, const char *tz, time_t *due, const char **rest, char *err,
     size_t errlen)
 {
-	s = skip_space(s);
+	s = str_skip_space(s);
 	*due = 0;
 	*rest = s;
 	if (s[0] == '+' && isdigit((unsigned char)s[1]))

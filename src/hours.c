@@ -23,14 +23,6 @@ static const char *const day_names[] = { "Monday", "Tuesday", "Wednesday", "Thur
 static const char *const month_names[] = { "January", "February", "March", "April", "May",
 	"June", "July", "August", "September", "October", "November", "December" };
 
-static const char *
-skip_space(const char *s)
-{
-	while (isspace((unsigned char)*s))
-		s++;
-	return s;
-}
-
 static int
 is_sep(int c)
 {
@@ -117,7 +109,7 @@ read_time(const char **sp, int *m, char *err, size_t len)
 
 	if ((*m = minutes(*sp, wl)) == -1)
 		return bad_time(*sp, wl, err, len);
-	*sp = skip_space(*sp + wl);
+	*sp = str_skip_space(*sp + wl);
 	return 0;
 }
 
@@ -129,7 +121,7 @@ read_day(const char **sp, int *d, char *err, size_t len)
 
 	if ((*d = day_number(*sp, wl)) == -1)
 		return bad_day(*sp, wl, err, len);
-	*sp = skip_space(*sp + wl);
+	*sp = str_skip_space(*sp + wl);
 	return 0;
 }
 
@@ -147,7 +139,7 @@ add_span(struct hours_span **v, size_t *n, int day, int from, int to)
 static int
 parse_group(const char **sp, struct hours_span **v, size_t *n, char *err, size_t len)
 {
-	const char *s = skip_space(*sp), *days, *start;
+	const char *s = str_skip_space(*sp), *days, *start;
 	int first, last, from, to, d, dash, days_len, ranges = 0;
 
 	if (*s == '\0' || is_sep(*s)) {
@@ -164,7 +156,7 @@ parse_group(const char **sp, struct hours_span **v, size_t *n, char *err, size_t
 		return -1;
 	last = first;
 	if (*s == '-') {
-		s = skip_space(s + 1);
+		s = str_skip_space(s + 1);
 		if (read_day(&s, &last, err, len) == -1)
 			return -1;
 	}
@@ -177,7 +169,7 @@ parse_group(const char **sp, struct hours_span **v, size_t *n, char *err, size_t
 			return -1;
 		dash = *s == '-';
 		if (dash)
-			s = skip_space(s + 1);
+			s = str_skip_space(s + 1);
 		if (!dash || *s == '\0' || is_sep(*s)) {
 			snprintf(err, len, "time range \"%.*s\" has no end (use HH:MM-HH:MM)",
 			    (int)word_len(start), start);
@@ -215,11 +207,11 @@ parse_group(const char **sp, struct hours_span **v, size_t *n, char *err, size_t
 int
 hours_parse(struct hours *h, const char *spec, char *err, size_t errlen)
 {
-	const char *s = skip_space(spec);
+	const char *s = str_skip_space(spec);
 	struct hours_span *v = NULL;
 	size_t n = 0;
 
-	if (strncasecmp(s, "always", 6) == 0 && *skip_space(s + 6) == '\0')
+	if (strncasecmp(s, "always", 6) == 0 && *str_skip_space(s + 6) == '\0')
 		goto done;
 	if (*s == '\0') {
 		snprintf(err, errlen, "no hours given (write e.g. Mon-Fri 09:00-17:00, or always)");

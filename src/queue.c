@@ -219,7 +219,6 @@ queue_show_to(struct queue *q, const char *jid)
 static void
 opened(struct queue *q)
 {
-	struct agent *a;
 	struct member *m;
 
 	int closed = conversation_close_offline(q);
@@ -228,10 +227,9 @@ opened(struct queue *q)
 	q->offline_waiting = store_tasks_open_count(q->jid, "offline");
 	log_info("queue %s is open; %d contacts came while it was closed, %d offline tasks open",
 	    q->name, closed, q->offline_waiting);
-	for (a = conf->agents; a; a = a->next)
-		for (m = a->members; m; m = m->next_of_agent)
-			if (m->queue == q && m->slot)
-				queue_agent_ready(m);
+	LIST_FOREACH(m, &q->members, queue_link)
+		if (m->slot)
+			queue_agent_ready(m);
 	router_dispatch(q);
 }
 

@@ -64,6 +64,7 @@ struct member {
 	uint64_t turn;       /* round-robin: when it last got a chat of this queue */
 	unsigned told_open;  /* the queue opening it was told about (offline contacts) */
 	struct member *next_of_agent;
+	LIST_ENTRY(member) queue_link; /* in queue->members */
 };
 
 /* A chat offered to one agent, who answers, rejects or lets it time out. */
@@ -163,6 +164,7 @@ struct queue {
 	struct conv_line waiting; /* oldest first */
 	struct conv_line offline; /* out-of-hours conversations */
 	size_t nwaiting;
+	LIST_HEAD(member_list, member) members; /* every member, ready or not */
 	struct member_heap *ready; /* one per tier */
 	int ntiers;
 	time_t recent[RECENT_WAITS]; /* when recent chats left the line: the pace for estimates */
@@ -225,6 +227,7 @@ int tz_mktime(const char *tz, struct tm *, time_t *);
 char *jid_bare(const char *); /* new string, must be free()d */
 int jid_split(const char *jid, char *node, size_t nodelen, char *domain, size_t domainlen);
 void str_trim(char *);
+const char *str_skip_space(const char *);
 
 /* map.c: string key -> pointer; keys are not copied, they must live as long as the entry */
 struct map *map_new(void);
@@ -260,6 +263,8 @@ struct agent *config_agent(struct config *, const char *jid);
 void config_agent_free(struct agent *);
 /* A's membership of q, linked to the agent; NULL when it is a member already. */
 struct member *config_member(struct agent *, struct queue *, int tier);
+/* a's membership of q, or NULL */
+struct member *config_member_find(const struct agent *, const struct queue *);
 
 /* component.c: the XEP-0114 link */
 void component_init(struct config *, xmpp_ctx_t *);
@@ -429,7 +434,6 @@ int desk_agent_capacity(struct agent *, int capacity);
 int desk_agent_delete(struct agent *);
 int desk_member_set(struct agent *, struct queue *, int tier);
 int desk_member_remove(struct agent *, struct queue *);
-struct member *desk_member(const struct agent *, const struct queue *);
 
 /* presence.c: agents' availability */
 void presence_init(struct config *);

@@ -237,10 +237,8 @@ preferred(struct conv *c, int64_t now)
 
 	if (c->preferred == NULL || !c->queue->prefer_last || excluded(c, c->preferred, now))
 		return NULL;
-	for (m = c->preferred->members; m; m = m->next_of_agent)
-		if (m->queue == c->queue)
-			return member_can_take(m) ? m : NULL;
-	return NULL;
+	m = config_member_find(c->preferred, c->queue);
+	return m && member_can_take(m) ? m : NULL;
 }
 
 /*
@@ -547,7 +545,6 @@ router_queue_removed(struct queue *q)
 void
 router_queue_reorder(struct queue *q)
 {
-	struct agent *a;
 	struct member *m;
 	size_t i;
 	int t;
@@ -557,10 +554,9 @@ router_queue_reorder(struct queue *q)
 			q->ready[t].v[i]->slot = 0;
 		q->ready[t].n = 0;
 	}
-	for (a = conf->agents; a; a = a->next)
-		for (m = a->members; m; m = m->next_of_agent)
-			if (m->queue == q && member_can_take(m))
-				ready_put(m);
+	LIST_FOREACH(m, &q->members, queue_link)
+		if (member_can_take(m))
+			ready_put(m);
 	router_dispatch(q);
 }
 

@@ -34,14 +34,6 @@ slash_parse(const char *body, struct slash *out)
 	return 1;
 }
 
-static const char *
-skip_blanks(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
 /*
  * "/close [resolved|unresolved] [#tag ...] [summary]": the outcome (first word only) and
  * tags come first, the rest is the summary. Tags are written as #word ("#late-delivery").
@@ -49,7 +41,7 @@ skip_blanks(const char *p)
 void
 slash_close(const char *args, struct close_args *out)
 {
-	const char *p = skip_blanks(args), *e;
+	const char *p = str_skip_space(args), *e;
 	size_t n, len = 0;
 	int first;
 
@@ -68,7 +60,7 @@ slash_close(const char *args, struct close_args *out)
 				    "%s%.*s", len ? "," : "", (int)n - 1, p + 1);
 		} else
 			break;
-		p = skip_blanks(e);
+		p = str_skip_space(e);
 	}
 	out->summary = p;
 }
@@ -95,7 +87,7 @@ int
 slash_fields(const char *args, const char *const *keys, size_t nkeys, char **values, char *err,
     size_t errlen)
 {
-	const char *p = skip_blanks(args), *start[16], *next;
+	const char *p = str_skip_space(args), *start[16], *next;
 	size_t i, k, which[16], n = 0, klen;
 
 	if (nkeys > 16)
@@ -122,14 +114,14 @@ slash_fields(const char *args, const char *const *keys, size_t nkeys, char **val
 				continue;
 			for (k = 0; k < nkeys; k++) {
 				klen = strlen(keys[k]);
-				if (strncasecmp(skip_blanks(next), keys[k], klen) == 0 &&
-				    skip_blanks(next)[klen] == '=')
+				if (strncasecmp(str_skip_space(next), keys[k], klen) == 0 &&
+				    str_skip_space(next)[klen] == '=')
 					break;
 			}
 			if (k < nkeys)
 				break;
 		}
-		p = skip_blanks(next);
+		p = str_skip_space(next);
 		for (i = 0; i + 1 < n; i++)
 			if (which[i] == which[n - 1]) {
 				snprintf(err, errlen, "%s= is given twice", keys[which[i]]);

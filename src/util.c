@@ -225,6 +225,14 @@ jid_split(const char *jid, char *node, size_t nodelen, char *domain, size_t doma
 	return 0;
 }
 
+const char *
+str_skip_space(const char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
 void
 str_trim(char *s)
 {
