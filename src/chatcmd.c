@@ -66,17 +66,17 @@ cmd_close(struct conv *c, struct agent *a, const char *args)
 		conv_tell(c, a, "The chat could not be closed: the database failed. Try again.");
 }
 
-/* Reads an optional due time; tells the agent and returns -1 when it is bad. */
+/* Reads an optional due time: 1 found, 0 none; tells the agent and returns -1 when it is bad. */
 static int
 read_due(struct conv *c, struct agent *a, const char *args, const char *usage, time_t *due,
     const char **rest)
 {
 	char err[128];
+	int found = due_parse(args, respa_now(), c->queue->timezone, due, rest, err, sizeof(err));
 
-	if (due_parse(args, respa_now(), c->queue->timezone, due, rest, err, sizeof(err)) == 0)
-		return 0;
-	conv_tellf(c, a, "%s. Usage: %s", err, usage);
-	return -1;
+	if (found == -1)
+		conv_tellf(c, a, "%s. Usage: %s", err, usage);
+	return found;
 }
 
 /* "Mon 2026-12-01 09:00 (Europe/Helsinki)" */
@@ -112,15 +112,16 @@ cmd_task(struct conv *c, struct agent *a, const char *args)
 	char when[64], err[16];
 	time_t due;
 	int64_t id;
+	int found;
 
-	if (read_due(c, a, args, usage, &due, &title) == -1)
+	if ((found = read_due(c, a, args, usage, &due, &title)) == -1)
 		return;
 	if (*title == '\0') {
 		conv_tell(c, a, "Usage: /task [due] text, where due is +2h, +1d, tomorrow 10:00 "
 		    "or 2026-12-01 14:30");
 		return;
 	}
-	if (due == 0) /* no due time: tomorrow morning */
+	if (!found) /* no due time: tomorrow morning */
 		(void)due_parse("tomorrow", respa_now(), c->queue->timezone, &due, &args, err,
 		    sizeof(err));
 	if (new_task(c, a, a->jid, "follow-up", title, NULL, due, &id) == -1)
@@ -280,13 +281,14 @@ cmd_handoff(struct conv *c, struct agent *a, const char *args)
 	char who[256], when[64] = "", summary[1024], *details, *msg;
 	time_t due;
 	int64_t id;
+	int found;
 
 	first_word(args, who, sizeof(who), &text);
 	if (strchr(who, '@') == NULL || strchr(who, '/')) {
 		conv_tellf(c, a, "Usage: %s (for a named colleague, e.g. a salesperson)", usage);
 		return;
 	}
-	if (read_due(c, a, text, usage, &due, &text) == -1)
+	if ((found = read_due(c, a, text, usage, &due, &text)) == -1)
 		return;
 	if (*text == '\0') {
 		conv_tellf(c, a, "Say what %s should do. Usage: %s", who, usage);
@@ -294,8 +296,8 @@ cmd_handoff(struct conv *c, struct agent *a, const char *args)
 	}
 	conversation_summary(c, NULL, 1, summary, sizeof(summary));
 	details = xasprintf("Handed on by %s. Summary so far: %s", a->jid, summary);
-	if (new_task(c, a, who, "handoff", text, details, due ? due : respa_now(), &id) == 0) {
-		if (due)
+	if (new_task(c, a, who, "handoff", text, details, found ? due : respa_now(), &id) == 0) {
+		if (found)
 			local_when(c, due, when, sizeof(when));
 		msg = xasprintf("%s hands a customer on to you, task %" PRId64 "%s%s: %s\n%s",
 		    a->jid, id, *when ? ", due " : "", when, text, details);
@@ -350,13 +352,14 @@ cmd_callback(struct conv *c, struct agent *a, const char *args)
 	struct contact_card k;
 	time_t due;
 	int64_t id;
+	int found;
 
 	if (leading_phone(args, phone, sizeof(phone), &rest) == -1) {
 		conv_tellf(c, a, "\"%.*s\" is not a phone number. Usage: %s",
 		    (int)strcspn(args, " \t"), args, usage);
 		return;
 	}
-	if (read_due(c, a, rest, usage, &due, &rest) == -1)
+	if ((found = read_due(c, a, rest, usage, &due, &rest)) == -1)
 		return;
 	if (*rest) {
 		conv_tellf(c, a, "Unexpected \"%s\". Usage: %s", rest, usage);
@@ -369,7 +372,7 @@ cmd_callback(struct conv *c, struct agent *a, const char *args)
 		    usage);
 		return;
 	}
-	if (due == 0)
+	if (!found)
 		due = respa_now();
 	title = xasprintf("Call back %s", phone);
 	if (new_task(c, a, a->jid, "callback", title, NULL, due, &id) == 0) {
@@ -404,10 +407,11 @@ cmd_remind(struct conv *c, struct agent *a, const char *args)
 	const char *usage = "/remind due text", *text;
 	char to[512], when[64];
 	time_t due;
+	int found;
 
-	if (read_due(c, a, args, usage, &due, &text) == -1)
+	if ((found = read_due(c, a, args, usage, &due, &text)) == -1)
 		return;
-	if (due == 0 || *text == '\0') {
+	if (!found || *text == '\0') {
 		conv_tellf(c, a, "Usage: %s (due as +2h, +1d, tomorrow 10:00 or 2026-12-01 14:30)",
 		    usage);
 		return;

@@ -1,7 +1,8 @@
 /*
  * Due times as agents write them, read in the queue's time zone:
  *   +90s +30m +2h +1d +1w, YYYY-MM-DD [HH:MM], today HH:MM, tomorrow [HH:MM].
- * A date without a time is due at 09:00. Pure: errors go into the caller's buffer.
+ * A date without a time is due at 09:00; years run from 1971 to 9999. Pure: errors go into
+ * the caller's buffer.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include "respa.h"
 
 #define DEFAULT_HOUR 9
+#define YEAR_MIN 1971 /* before it an instant may read as 0 or negative */
+#define YEAR_MAX 9999
 
 /* Reads "HH:MM" or "H:MM" at s; returns the characters used, 0 when there is none. */
 static size_t
@@ -52,7 +55,7 @@ relative(const char *s, time_t now, time_t *due, const char **rest, char *err, s
 	}
 	*due = now + (time_t)(n * unit);
 	*rest = str_skip_space(end + 1);
-	return 0;
+	return 1;
 }
 
 /* Local day + offset days, at h:m, in tz. */
@@ -86,7 +89,7 @@ named_day(const char *s, size_t wlen, int plus, time_t now, const char *tz, time
 		return -1;
 	}
 	*rest = str_skip_space(used ? p + used : p);
-	return 0;
+	return 1;
 }
 
 static int
@@ -103,6 +106,11 @@ absolute(const char *s, const char *tz, time_t *due, const char **rest, char *er
 		snprintf(err, len, "a date looks like 2026-12-01, optionally with a time 14:30");
 		return -1;
 	}
+	if (tm.tm_year + 1900 < YEAR_MIN || tm.tm_year + 1900 > YEAR_MAX) {
+		snprintf(err, len, "the year must be between %d and %d: %.10s", YEAR_MIN, YEAR_MAX,
+		    s);
+		return -1;
+	}
 	day = tm; /* strptime takes 2026-02-30; mktime would quietly make it March 2 */
 	if (timegm(&day) == (time_t)-1 || day.tm_mday != tm.tm_mday) {
 		snprintf(err, len, "no such date: %.10s", s);
@@ -115,21 +123,29 @@ absolute(const char *s, const char *tz, time_t *due, const char **rest, char *er
 		return -1;
 	}
 	*rest = str_skip_space(p + used);
-	return 0;
+	return 1;
 }
 
+/* 1 with the due time in *due, 0 when s starts with none, -1 with err filled. */
 int
 due_parse(const char *s, time_t now, const char *tz, time_t *due, const char **rest, char *err,
     size_t errlen)
 {
+	size_t digits;
+
 	s = str_skip_space(s);
+	digits = strspn(s, "0123456789");
 	*due = 0;
 	*rest = s;
 	if (s[0] == '+' && isdigit((unsigned char)s[1]))
 		return relative(s, now, due, rest, err, errlen);
-	if (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
-	    isdigit((unsigned char)s[2]) && isdigit((unsigned char)s[3]) && s[4] == '-')
+	if (digits == 4 && s[4] == '-')
 		return absolute(s, tz, due, rest, err, errlen);
+	if (digits > 4 && s[digits] == '-' && isdigit((unsigned char)s[digits + 1]) &&
+	    isdigit((unsigned char)s[digits + 2]) && s[digits + 3] == '-') {
+		snprintf(err, errlen, "the year must be between %d and %d", YEAR_MIN, YEAR_MAX);
+		return -1;
+	}
 	if (strncasecmp(s, "today", 5) == 0 && (s[5] == '\0' || isspace((unsigned char)s[5])))
 		return named_day(s, 5, 0, now, tz, due, rest, err, errlen);
 	if (strncasecmp(s, "tomorrow", 8) == 0 && (s[8] == '\0' || isspace((unsigned char)s[8])))

@@ -594,7 +594,10 @@ void chatcmd_init(struct config *);
 void chatcmd_run(struct conv *, struct agent *, const struct slash *);
 
 /* due.c: due times for tasks; pure */
-/* Reads an optional due time at the start of s (in tz). 0 with *due = 0 when there is none. */
+/*
+ * Reads an optional due time at the start of s (in tz), *rest after it: 1 when there is one,
+ * 0 when there is none (*rest = s), -1 with err filled when it is bad.
+ */
 int due_parse(const char *s, time_t now, const char *tz, time_t *due, const char **rest,
     char *err, size_t errlen);
 
@@ -840,7 +843,8 @@ int care_erase_main(int argc, char **argv);
 /* export.c: respa export */
 int export_main(int argc, char **argv);
 int export_parse_time(const char *, int end, time_t *);
-void export_csv_field(FILE *, const char *);
+/* One CSV field; guard: a leading ' before a formula (= + - @ tab CR). */
+void export_csv_field(FILE *, const char *, int guard);
 
 /* main.c */
 extern volatile int respa_quit;

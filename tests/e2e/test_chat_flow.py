@@ -213,6 +213,29 @@ async def test_task_without_due_time_is_due_tomorrow_morning(desk):
     assert desk.r.sanitizer_reports() == []
 
 
+async def test_task_with_a_year_out_of_range_is_refused(desk):
+    """Year 0 was stored as "0-01-01T09:00:00Z"; 1970-01-01 00:00 is the instant 0, which read
+    as "no due time" and became tomorrow 09:00 with the date in the title."""
+    await desk.start(agents=["alice"])
+    alice = desk.agent("alice")
+    bob = await desk.customer("bob")
+    conv = await desk.open_chat(bob, alice, "call me some time")
+
+    for due in ("0000-01-01", "1970-01-01 00:00", "1969-07-20 20:17", "10000-01-01"):
+        alice.send(conv, f"/task {due} Call Bob")
+        reply = (await alice.expect("Usage: /task", frm=conv, timeout=3))["body"]
+        assert "the year must be between 1971 and 9999" in reply, reply
+    alice.send(conv, "/callback +358401234567 1970-01-01 00:00")
+    await alice.expect("the year must be between 1971 and 9999", frm=conv)
+    alice.send(conv, "/remind 1970-01-01 00:00 hello")
+    await alice.expect("the year must be between 1971 and 9999", frm=conv)
+    assert desk.rows("SELECT * FROM tasks") == []
+    alice.send(conv, "/task 1971-01-01 00:00 Long overdue")
+    await alice.expect("1971-01-01 00:00 (UTC): Long overdue", frm=conv)
+    task, = desk.rows("SELECT * FROM tasks")
+    assert (task["due_at"], task["title"]) == ("1971-01-01T00:00:00Z", "Long overdue")
+
+
 async def test_close_with_summary_writes_the_crm_record(desk):
     await desk.start(agents=["alice"])
     alice = desk.agent("alice")

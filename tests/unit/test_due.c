@@ -28,11 +28,11 @@ ok_at(int line, const char *tz, time_t now, const char *s, time_t want, const ch
 
 	time_iso(due, got);
 	time_iso(want, exp);
-	if (!(rc == 0 && due == want && rest && strcmp(rest, want_rest) == 0))
+	if (!(rc == 1 && due == want && rest && strcmp(rest, want_rest) == 0))
 		fprintf(stderr, "line %d: \"%s\" in %s: rc %d, due %s (want %s), rest \"%s\" "
 		    "(want \"%s\"), err \"%s\"\n", line, s, tz, rc, got, exp,
 		    rest ? rest : "(null)", want_rest, err);
-	CHECK_INT(rc, 0);
+	CHECK_INT(rc, 1);
 	CHECK_STR(got, exp);
 	CHECK_STR(rest, want_rest);
 }
@@ -74,7 +74,8 @@ static void
 none(const char *tz, time_t now)
 {
 	const char *texts[] = { "call Bob tomorrow", "todayish things", "tomorrows", "2026",
-		"", "+ 2h", "-2h", "12:30 lunch" };
+		"", "+ 2h", "-2h", "12:30 lunch",
+		"12345-A order", "20261-1-1" };
 	size_t i;
 
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -104,6 +105,30 @@ errors(const char *tz, time_t now)
 	BAD(tz, now, "today 23:60");
 	BAD(tz, now, "2026-12-01 24:61");
 	BAD(tz, now, "2026-12-01 24:00");
+	/* years a due time cannot have: 0 would read as "none", 1970 as the epoch */
+	BAD(tz, now, "0000-01-01");
+	BAD(tz, now, "0001-01-01 task");
+	BAD(tz, now, "1969-12-31 23:59");
+	BAD(tz, now, "1970-01-01 00:00");
+	BAD(tz, now, "1970-12-31");
+	BAD(tz, now, "10000-01-01");
+}
+
+/* The first and last years a due time can have; the epoch itself is a due time, not "none". */
+static void
+years(void)
+{
+	char err[128];
+	const char *rest;
+	time_t due;
+
+	OK("UTC", utc(2026, 11, 25, 10, 0), "1971-01-01 00:00 x", utc(1971, 1, 1, 0, 0), "x");
+	OK("UTC", utc(2026, 11, 25, 10, 0), "9999-12-31 23:59", utc(9999, 12, 31, 23, 59), "");
+	CHECK_INT(due_parse("1970-01-01 00:00", 0, "UTC", &due, &rest, err, sizeof(err)), -1);
+	CHECK(strstr(err, "1971") != NULL);
+	CHECK_INT(due_parse("today 00:00 x", 0, "UTC", &due, &rest, err, sizeof(err)), 1);
+	CHECK_INT(due, 0);
+	CHECK_STR(rest, "x");
 }
 
 int
@@ -118,6 +143,8 @@ main(void)
 		none(zones[i], now);
 		errors(zones[i], now);
 	}
+
+	years();
 
 	/* UTC: local time is the instant */
 	OK("UTC", now, "tomorrow", utc(2026, 11, 26, 9, 0), "");
