@@ -18,6 +18,7 @@ enum { EXPORT_OK, EXPORT_ERROR, EXPORT_USAGE };
 struct export_out {
 	FILE *f;
 	int csv;
+	int raw; /* --raw-csv: formula cells as they are */
 	long rows;
 };
 
@@ -26,13 +27,14 @@ export_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: respa export [-c file] [--since DATE] [--until DATE] [--open]\n"
-	    "                    [--format jsonl|csv] [-o file]\n"
+	    "                    [--format jsonl|csv] [--raw-csv] [-o file]\n"
 	    "  -c file          configuration file (default " SYSCONFDIR "/respa.conf)\n"
 	    "  --since DATE     conversations closed at or after DATE (default: the first)\n"
 	    "  --until DATE     ... and before DATE; a day alone includes that whole day\n"
 	    "                   DATE: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS][Z], in UTC\n"
 	    "  --open           also conversations still open that began before --until\n"
 	    "  --format FORMAT  jsonl (default): one JSON object a line; csv: one row each\n"
+	    "  --raw-csv        csv cells as they are: no ' before a leading = + - @ tab CR\n"
 	    "  -o file          write there (created mode 600) instead of standard output\n"
 	    "exit status: 0 written; 1 configuration, database or output error; 2 usage\n");
 }
@@ -86,38 +88,53 @@ export_parse_time(const char *s, int end, time_t *t)
 	return 0;
 }
 
-/* One CSV field (RFC 4180): quoted when it holds a comma, a quote, a line break or edge space. */
+/*
+ * A cell a spreadsheet would run as a formula (OWASP "CSV injection"): it starts with
+ * = + - @, a tab or a carriage return.
+ */
+static int
+csv_formula(const char *v)
+{
+	return strchr("=+-@\t\r", v[0]) != NULL;
+}
+
+/*
+ * One CSV field (RFC 4180): quoted when it holds a comma, a quote, a line break or edge space.
+ * With guard set, a formula cell gets a leading ' so that a spreadsheet shows it as text.
+ */
 void
-export_csv_field(FILE *f, const char *v)
+export_csv_field(FILE *f, const char *v, int guard)
 {
 	size_t n;
+	int quote;
 
 	if (v == NULL || *v == '\0')
 		return;
 	n = strlen(v);
-	if (strpbrk(v, ",\"\r\n") == NULL && v[0] != ' ' && v[n - 1] != ' ') {
-		fputs(v, f);
-		return;
-	}
-	fputc('"', f);
+	quote = strpbrk(v, ",\"\r\n") != NULL || v[0] == ' ' || v[n - 1] == ' ';
+	if (quote)
+		fputc('"', f);
+	if (guard && csv_formula(v))
+		fputc('\'', f);
 	for (; *v; v++) {
-		if (*v == '"')
+		if (quote && *v == '"')
 			fputc('"', f);
 		fputc(*v, f);
 	}
-	fputc('"', f);
+	if (quote)
+		fputc('"', f);
 }
 
 /* One CSV row; the header when values is NULL. */
 static void
-csv_row(FILE *f, int n, const char *const *names, const char *const *values)
+csv_row(FILE *f, int n, const char *const *names, const char *const *values, int guard)
 {
 	int i;
 
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			fputc(',', f);
-		export_csv_field(f, values ? values[i] : names[i]);
+		export_csv_field(f, values ? values[i] : names[i], guard);
 	}
 	fputs("\r\n", f);
 }
@@ -128,7 +145,7 @@ write_row(int n, const char *const *names, const char *const *values, void *arg)
 	struct export_out *o = arg;
 
 	if (o->csv)
-		csv_row(o->f, n, names, values);
+		csv_row(o->f, n, names, values, !o->raw);
 	else if (values) {
 		fputs(values[0], o->f);
 		fputc('\n', o->f);
@@ -164,9 +181,10 @@ parse_date_arg(const char *opt, const char *v, int end, time_t *t)
 
 /* Runs the export and closes what it opened; the exit status. */
 static int
-run_export(const char *path, const char *out, time_t since, time_t until, int open, int csv)
+run_export(const char *path, const char *out, time_t since, time_t until, int open, int csv,
+    int raw)
 {
-	struct export_out o = { stdout, csv, 0 };
+	struct export_out o = { stdout, csv, raw, 0 };
 	struct config *conf;
 	int rc = EXPORT_OK;
 
@@ -205,12 +223,13 @@ export_main(int argc, char **argv)
 		{ "until", required_argument, NULL, 'u' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "open", no_argument, NULL, 'O' },
+		{ "raw-csv", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = SYSCONFDIR "/respa.conf", *out = NULL;
 	time_t since = 0, until = 0;
-	int ch, csv = 0, open = 0;
+	int ch, csv = 0, open = 0, raw = 0;
 
 	static char progname[] = "respa export"; /* what getopt calls us */
 
@@ -220,6 +239,7 @@ export_main(int argc, char **argv)
 		case 'c': path = optarg; break;
 		case 'o': out = optarg; break;
 		case 'O': open = 1; break;
+		case 'R': raw = 1; break;
 		case 'h': export_usage(stdout); return EXPORT_OK;
 		case 's':
 			if (parse_date_arg("--since", optarg, 0, &since) == -1)
@@ -249,5 +269,9 @@ export_main(int argc, char **argv)
 		fprintf(stderr, "respa export: --until must come after --since\n");
 		return EXPORT_USAGE;
 	}
-	return run_export(path, out, since, until, open, csv);
+	if (raw && !csv) {
+		fprintf(stderr, "respa export: --raw-csv needs --format csv\n");
+		return EXPORT_USAGE;
+	}
+	return run_export(path, out, since, until, open, csv, raw);
 }

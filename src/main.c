@@ -29,7 +29,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: respa [-nv] [-c file]\n"
 	    "       respa export [-c file] [--since DATE] [--until DATE] [--open] "
-	    "[--format jsonl|csv] [-o file]\n"
+	    "[--format jsonl|csv] [--raw-csv] [-o file]\n"
 	    "       respa erase-contact [-c file] CONTACT\n"
 	    "  -c file    configuration file (default " SYSCONFDIR "/respa.conf)\n"
 	    "  -n         check the configuration, print \"configuration OK\" and exit\n"

@@ -278,6 +278,30 @@ async def test_export_a_period_as_json_lines_and_csv(desk, tmp_path):
         [new]
 
 
+async def test_export_csv_neutralises_formula_cells(desk):
+    # a summary (or anything a customer types) that a spreadsheet would run as a formula
+    r = await desk.start()
+    bob = await desk.customer("bob")
+    n = await chat_and_close(desk, bob, "@SUM(A1:A9) hello", "Hi Bob",
+                             '=HYPERLINK("http://evil.example","click"), refunded')
+
+    def only_row(*args) -> dict:
+        res = export(r, "--format", "csv", *args)
+        assert res.returncode == 0, res.stderr
+        rows = list(csv.DictReader(io.StringIO(res.stdout, newline="")))
+        assert [int(row["id"]) for row in rows] == [n]
+        return rows[0]
+
+    row = only_row()
+    assert row["summary"] == '\'=HYPERLINK("http://evil.example","click"), refunded'
+    assert row["transcript"].split(": ", 1)[1].startswith("@SUM(A1:A9) hello")  # not a cell start
+    assert row["agent_jid"] == ALICE and row["id"] == str(n)    # plain cells as they are
+    raw = only_row("--raw-csv")
+    assert raw["summary"] == '=HYPERLINK("http://evil.example","click"), refunded'
+    res = export(r, "--raw-csv")
+    assert res.returncode == 2 and "--raw-csv needs --format csv" in res.stderr
+
+
 def test_export_errors(respa, tmp_path):
     r = respa()
     res = export(r, "--since", "2026-13-01")
@@ -296,7 +320,7 @@ def test_export_errors(respa, tmp_path):
     assert res.returncode == 2
     res = respa_cli(r, "export", "--help")
     assert res.returncode == 0 and res.stdout.startswith("usage: respa export")
-    assert "exit status" in res.stdout
+    assert "exit status" in res.stdout and "--raw-csv" in res.stdout
     res = respa_cli(r, "--help")
     assert "respa export" in res.stdout and "respa erase-contact" in res.stdout
     res = export(r, "-o", str(tmp_path / "no" / "such" / "dir.jsonl"))

@@ -70,17 +70,18 @@ dates(void)
 }
 
 static void
-csv_field(const char *in, const char *want)
+csv_cell(const char *in, int guard, const char *want)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
-	export_csv_field(f, in);
+	export_csv_field(f, in, guard);
 	fclose(f);
 	CHECK_STR(buf, want);
 	free(buf);
 }
+#define csv_field(in, want) csv_cell(in, 1, want)
 
 static void
 csv(void)
@@ -93,7 +94,19 @@ csv(void)
 	csv_field("two\nlines", "\"two\nlines\"");
 	csv_field("cr\r", "\"cr\r\"");
 	csv_field(" edge", "\" edge\"");
-	csv_field("=1+1", "=1+1");
+	/* formula cells get a leading ' (OWASP), unless the guard is off (--raw-csv) */
+	csv_field("=1+1", "'=1+1");
+	csv_field("+1 555", "'+1 555");
+	csv_field("-2", "'-2");
+	csv_field("@SUM(A1)", "'@SUM(A1)");
+	csv_field("\tx", "'\tx");
+	csv_field("\rx", "\"'\rx\"");
+	csv_field("=HYPERLINK(\"x\",\"y\")", "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"");
+	csv_field("a=b", "a=b");
+	csv_field("'=1", "'=1");
+	csv_cell("=1+1", 0, "=1+1");
+	csv_cell("@x,y", 0, "\"@x,y\"");
+	csv_cell("-2", 0, "-2");
 }
 
 /* Loads a configuration with these [crm] lines: the config, or NULL (errors in err). */
