@@ -339,6 +339,38 @@ migrate(void)
 	return 0;
 }
 
+/*
+ * SQLite opens a file it may not write read-only without a word, and respa would then say
+ * "ready" and refuse every message: a start-up error instead.
+ */
+static int
+refuse_readonly(const char *path)
+{
+	if (sqlite3_db_readonly(db, "main") != 1)
+		return 0;
+	log_warnx("database %s is read-only: respa must be able to write it, and its directory "
+	    "for the -wal and -shm files", path);
+	return -1;
+}
+
+/* A real write (the schema version, written again): the -wal file, directory and disk take one. */
+static int
+write_probe(const char *path)
+{
+	char *probe = xasprintf("BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT",
+	    store_user_version());
+	int rc = sqlite3_exec(db, probe, NULL, NULL, NULL);
+
+	free(probe);
+	if (rc == SQLITE_OK)
+		return 0;
+	log_warnx("database %s: respa cannot write it: %s (check the permissions of the file, "
+	    "its -wal and -shm files and its directory, and the free space)", path,
+	    sqlite3_errmsg(db));
+	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
 int
 store_open(const char *path, int synchronous_full)
 {
@@ -354,7 +386,8 @@ store_open(const char *path, int synchronous_full)
 	sqlite3_busy_timeout(db, 5000);
 	/* NORMAL in WAL mode survives a crash of respa; FULL also a power cut. secure_delete:
 	 * what is deleted is overwritten, so no stale copy outlives an erased contact. */
-	if (exec("pragmas", "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
+	if (refuse_readonly(path) == -1 || write_probe(path) == -1 ||
+	    exec("pragmas", "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
 	    "PRAGMA secure_delete = ON") == -1 ||
 	    exec("pragmas", synchronous_full ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL") == -1 || migrate() == -1) {

@@ -202,6 +202,44 @@ def test_unusable_database_exits_1(respa, tmp_path):
     assert "not a database" in garbage.log_text()
 
 
+def without_root_override(r: Respa) -> None:
+    """Runs respa bound by file permissions even as root: no CAP_DAC_OVERRIDE."""
+    if os.geteuid() == 0:
+        r.argv = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", *r.argv]
+
+
+def test_database_respa_cannot_write_is_refused_at_start(respa):
+    """SQLite opens a file it may not write read-only without a word: respa said "ready",
+    then refused every message."""
+    r = respa()
+    r.stop()
+    r.db_path.chmod(0o444)
+    argv = list(r.argv)
+    without_root_override(r)
+    r.start()
+    assert r.wait_exit() == 1
+    log = r.log_text()
+    assert f"database {r.db_path} is read-only: respa must be able to write it" in log
+    assert not re.search(r"\bready\b", log) and "connecting" not in log
+
+    # the file may be written, but its directory takes no -wal or -shm file
+    r.db_path.chmod(0o644)
+    r.dir.chmod(0o555)
+    try:
+        r.start()
+        assert r.wait_exit() == 1
+    finally:
+        r.dir.chmod(0o755)
+    log = r.log_text()
+    assert f"database {r.db_path}: respa cannot write it" in log, log
+    assert not re.search(r"\bready\b", log)
+
+    r.argv = argv
+    r.restart()                           # writable again: it runs
+    with r.db() as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
+
+
 def test_database_is_migrated_and_reused(respa):
     r = respa()
     assert "applied 001-initial.sql" in r.log_text()
