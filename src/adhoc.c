@@ -336,6 +336,16 @@ advance(xmpp_stanza_t *iq, struct adhoc_session *s, xmpp_stanza_t *cmdel, int co
 
 static const char *const actions[] = { "execute", "next", "prev", "complete", "cancel" };
 
+/* A form of type cancel says the person gave up (XEP-0004): whatever the action, never apply. */
+static int
+form_cancels(xmpp_stanza_t *cmdel)
+{
+	xmpp_stanza_t *x = xmpp_stanza_get_child_by_ns(cmdel, NS_DATA);
+	const char *type = x ? xmpp_stanza_get_type(x) : NULL;
+
+	return type != NULL && strcmp(type, "cancel") == 0;
+}
+
 xmpp_stanza_t *
 adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
 {
@@ -385,7 +395,7 @@ adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
 	if (s == NULL || s->cmd != cmd)
 		return stanza_command_error(iq, "modify", "bad-request", "bad-sessionid",
 		    "no such session (it may have expired)");
-	if (strcmp(action, "cancel") == 0)
+	if (strcmp(action, "cancel") == 0 || form_cancels(cmdel))
 		return reply(iq, s, "canceled", NULL, NOTE_NONE, NULL);
 	if (strcmp(action, "prev") == 0) {
 		if (s->step == 0)

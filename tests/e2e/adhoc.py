@@ -147,10 +147,11 @@ class Commander:
         return found
 
     async def send(self, node: str, action: str = "execute", sessionid: Optional[str] = None,
-                   values: Optional[dict] = None, timeout: float = 10.0) -> Reply:
+                   values: Optional[dict] = None, timeout: float = 10.0,
+                   ftype: str = "submit") -> Reply:
         payload = None
         if values is not None:
-            payload = self.x["xep_0004"].make_form(ftype="submit")
+            payload = self.x["xep_0004"].make_form(ftype=ftype)
             for var, value in values.items():
                 payload.add_field(var=var, value=value)
         try:

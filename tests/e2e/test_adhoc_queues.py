@@ -58,6 +58,30 @@ async def test_queue_create_shows_what_is_wrong_and_keeps_the_form(desk):
     await bob.expect("You are number 1 in line", frm=SALES)   # nobody answers in sales yet
 
 
+async def test_a_form_of_type_cancel_cancels_and_applies_nothing(desk):
+    """XEP-0004: a submitted form of type cancel means the person gave up, whatever the
+    action it comes with; it was applied (the queue was made)."""
+    admin = await _admin(desk, agents=["alice"])
+    good = {"name": "sales", "title": "Sales", "strategy": "round-robin", "mode": "auto",
+            "capacity": "2", "tier_wait": "30", "offer_timeout": "20", "max_wait": "300",
+            "idle_close": "1800", "hours": "always", "timezone": "UTC", "closed": "",
+            "greeting": "Welcome to Sales.", "offline_text": ""}
+    for action in ("complete", "execute", "next"):
+        r = await admin.execute("queue-create")
+        assert r.status == "executing"
+        r2 = await admin.send("queue-create", action, r.sessionid, good, ftype="cancel")
+        assert (r2.type, r2.status, r2.sessionid) == ("result", "canceled", r.sessionid), \
+            (action, r2)
+        assert desk.rows("SELECT * FROM desk_queues") == [], action
+        again = await admin.complete(r, **good)       # the session is gone
+        assert (again.type, again.specific) == ("error", "bad-sessionid"), (action, again)
+    items = await admin.client.disco_items(COMPONENT_JID)
+    assert SALES not in {i[0] for i in items["disco_items"]["items"]}
+    r = await admin.run("queue-create", good)          # a submitted form still applies
+    assert r.status == "completed"
+    assert [row["name"] for row in desk.rows("SELECT * FROM desk_queues")] == ["sales"]
+
+
 async def test_agents_added_by_command_get_chats(desk):
     admin = await _admin(desk, agents=["alice"])
     await admin.run("queue-create", {"name": "sales", "title": "Sales"})
