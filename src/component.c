@@ -4,7 +4,8 @@
  * xmpp_ namespace.
  *
  * Outgoing stanzas wait in an outbox until the main loop has committed the batch of the
- * current pass: a message is durably stored before it is relayed.
+ * current pass: a message is durably stored before it is relayed. When the commit fails,
+ * each message and each iq get/set of the pass is answered with an error instead.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,7 +29,7 @@ static struct {
 	int fatal; /* a stream error that retrying cannot mend */
 	xmpp_stanza_t **outbox;
 	size_t nout, outcap;
-	xmpp_stanza_t **inbox; /* messages of this pass: answered with an error if it fails */
+	xmpp_stanza_t **inbox; /* messages, iq get/set of this pass: an error if it fails */
 	size_t nin, incap;
 	unsigned long handled;
 } comp;
@@ -108,19 +109,25 @@ component_flush(void)
 
 /*
  * The pass's changes were not stored: send none of its stanzas, so nothing unstored is
- * relayed, and tell the sender of each message of the pass to send it again.
+ * relayed, tell the sender of each message of the pass to send it again, and answer each
+ * iq of the pass (its reply was among those dropped) with the same error: every iq get or
+ * set gets exactly one reply.
  */
 void
 component_abort_pass(void)
 {
 	xmpp_stanza_t *err;
 	size_t i;
+	int is_iq;
 
-	log_warnx("%zu messages refused and %zu stanzas dropped: the database failed",
+	log_warnx("%zu messages and iqs refused and %zu stanzas dropped: the database failed",
 	    comp.nin, comp.nout);
 	release_all(comp.outbox, &comp.nout);
 	for (i = 0; i < comp.nin && comp.connected; i++) {
-		err = stanza_error(comp.inbox[i], "wait", "internal-server-error",
+		is_iq = strcmp(xmpp_stanza_get_name(comp.inbox[i]), "iq") == 0;
+		err = stanza_error(comp.inbox[i], "wait", "internal-server-error", is_iq ?
+		    "The request could not be completed: the database failed. Please try again "
+		    "in a moment." :
 		    "Your message could not be stored, so it was not delivered. Please send it "
 		    "again in a moment.");
 		xmpp_send(comp.conn, err);
@@ -143,10 +150,16 @@ presence_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	return presence_handler(conn, st, arg);
 }
 
+/* Every iq get/set is kept until its pass is stored, as messages are: it gets one reply. */
 static int
 iq_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
+	const char *type = xmpp_stanza_get_type(st);
+
 	comp.handled++;
+	if (xmpp_stanza_get_from(st) && type &&
+	    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0))
+		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
 	return iq_handler(conn, st, arg);
 }
 

@@ -1,6 +1,7 @@
 """What respa answers when something is wrong: message errors, and the iq it serves or
 refuses."""
 
+from adhoc import Commander
 from harness import COMPONENT_JID, error_condition
 from desk import QUEUE, QUEUE_TITLE, exact
 
@@ -229,3 +230,41 @@ async def test_conversation_that_cannot_be_stored_is_not_opened(desk):
                                        ("out", ALICE, "for dave only")]
     assert desk.transcript(c_carol) == [("in", carol.full_jid, "carol again"),
                                         ("in", carol.full_jid, "more from carol")]
+
+
+PING = "<ping xmlns='urn:xmpp:ping'/>"
+
+
+async def test_iq_of_a_pass_that_cannot_be_stored_gets_an_error(desk):
+    """Every iq get/set gets exactly one reply, also when its pass's commit fails: the
+    replies of a failed pass were dropped with everything else the pass would have sent."""
+    r = await desk.start(agents=["alice"], extra={"admin": {"jids": "admin@localhost"}},
+                         allow_disk_full=True)
+    alice = desk.agent("alice")
+    admin = Commander(await desk.customer("admin"))
+    bob = await desk.customer("bob")
+    conv = await desk.open_chat(bob, alice, "hello")
+    form = await admin.execute("canned-add")          # showing a form writes nothing
+
+    r.disk_full()
+    # an ad-hoc command whose change cannot be stored: its "completed" went nowhere
+    done = await admin.complete(form, queue="", name="hi", text="Hello there!")
+    assert (done.type, done.error, done.error_type) == ("error", "internal-server-error",
+                                                        "wait"), done
+    # iqs that write nothing, read in the same pass as a message that cannot be stored
+    for payload in (PING, "<query xmlns='http://jabber.org/protocol/disco#info'/>",
+                    "<query xmlns='jabber:iq:version'/>"):
+        bob.send(QUEUE, "written to a full disk")
+        reply = await bob.iq(COMPONENT_JID, payload, timeout=3)
+        assert reply["type"] in ("result", "error"), reply
+        if reply["type"] == "error":
+            assert error_condition(reply) == "internal-server-error", reply
+            assert reply["error"]["type"] == "wait" and "try again" in reply["error"]["text"]
+        await bob.expect_error("internal-server-error", frm=QUEUE, timeout=2)
+    await alice.no_message(0.3, frm=conv)
+
+    r.disk_full(False)                   # room again: the same requests go through
+    assert await bob.ping(COMPONENT_JID) >= 0
+    done = await admin.run("canned-add", {"queue": "", "name": "hi", "text": "Hello there!"})
+    assert done.status == "completed", done
+    assert [row["name"] for row in desk.rows("SELECT * FROM canned")] == ["hi"]
