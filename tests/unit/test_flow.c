@@ -6,6 +6,7 @@
  * in component.c's outbox is recorded for the checks. The clock stands still until advance()
  * moves it, firing each timer at its own deadline.
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -168,11 +169,18 @@ modules_down(void)
 	w.conf = NULL;
 }
 
+/* Memory-backed when there is one: SQLite's syncs there cost nothing, so the test stays fast. */
+static const char *
+tmp_base(void)
+{
+	return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+}
+
 /* A fresh desk: conf_text is everything after [component] and [storage]. */
 static void
 up(const char *conf_text)
 {
-	snprintf(w.dir, sizeof(w.dir), "/tmp/respa-test-flow-XXXXXX");
+	snprintf(w.dir, sizeof(w.dir), "%s/respa-test-flow-XXXXXX", tmp_base());
 	if (mkdtemp(w.dir) == NULL)
 		fatal("mkdtemp");
 	w.conf_text = xstrdup(conf_text);
@@ -183,18 +191,35 @@ up(const char *conf_text)
 	after_pass = NULL;
 }
 
+/* The temporary directory holds only files: the config and the database's. */
+static void
+remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *path;
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		path = xasprintf("%s/%s", dir, e->d_name);
+		if (unlink(path) == -1)
+			fprintf(stderr, "could not remove %s\n", path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+	if (rmdir(dir) == -1)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
 static void
 down(void)
 {
-	char *cmd;
-
 	modules_down();
 	forget_sent();
 	free(w.conf_text);
-	cmd = xasprintf("rm -rf '%s'", w.dir);
-	if (system(cmd) != 0)
-		log_warnx("could not remove %s", w.dir);
-	free(cmd);
+	remove_dir(w.dir);
 }
 
 /* respa stops and starts again on the same database and config: memory from SQLite only. */
@@ -1180,7 +1205,7 @@ agent_back_within_the_grace_keeps_its_chats(void)
 }
 
 static void
-agent_present_but_away_keeps_the_chat(void)
+agent_present_but_away_keeps_the_chat(const char *show)
 {
 	const char *got;
 
@@ -1188,7 +1213,7 @@ agent_present_but_away_keeps_the_chat(void)
 	    "[routing]\nagent_grace = 1\n");
 	agent_online("alice", NULL);
 	chat_goes_to("carol", "my screen is blank", &got);
-	agent_online("alice", "dnd");
+	agent_online("alice", show);
 	customer_says("carol", "support", "hello?");
 	EXPECT(jid("alice"), conv(1), "hello?");
 	queue_up("dave", "me too", 1);
@@ -1197,6 +1222,8 @@ agent_present_but_away_keeps_the_chat(void)
 	QUIET(jid("carol"));
 	CHECK_STR(holder(1), jid("alice"));
 	CHECK_STR(state(2), "queued");
+	agent_says("alice", 1, "Still here, one moment");
+	EXPECT(jid("carol"), QUEUE, "Still here, one moment");
 	down();
 }
 
@@ -1295,6 +1322,8 @@ refused_transfers_leave_the_chat_with_the_agent(void)
 		const char *cmd, *answer;
 	} cases[] = {
 		{ "/transfer zed@localhost", "zed@localhost is neither an agent nor a queue here. "
+		    "Usage: /transfer AGENT-JID or QUEUE [note]" },
+		{ "/transfer billing a note", "billing is neither an agent nor a queue here. "
 		    "Usage: /transfer AGENT-JID or QUEUE [note]" },
 		{ "/transfer dan@localhost please", "dan@localhost is offline; the chat stays with "
 		    "you." },
@@ -1548,6 +1577,352 @@ restored_chat_of_an_agent_who_never_comes_back_goes_on(void)
 	down();
 }
 
+
+static int
+count_message(const struct stored_message *m, void *arg)
+{
+	(void)m;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+stored_messages(long n)
+{
+	int count = 0;
+
+	CHECK_INT(store_messages_foreach(n, count_message, &count), 0);
+	return count;
+}
+
+static void
+customer_messages_during_an_offer_reach_the_offered_agent(void)
+{
+	struct sent *m1, *m2;
+
+	up(OFFER_QUEUE "agents = alice@localhost\n");
+	agent_online("alice", NULL);
+	customer_says("carol", "support", "hi");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	EXPECT_OFFER("alice", 1, "carol", "hi");
+	customer_says("carol", "support", "my order number is 1234");
+	customer_says("carol", "support", "it never arrived");
+	m1 = EXPECT(jid("alice"), conv(1), "my order number is 1234");
+	m2 = EXPECT(jid("alice"), conv(1), "it never arrived");
+	CHECK(m1 && m2 && m1 < m2 && !m1->delayed && !m2->delayed); /* live, not replayed */
+	QUIET(jid("alice")); /* each once */
+	agent_says("alice", 1, "I see it");
+	EXPECT(jid("alice"), conv(1), "Chat #1 is yours.");
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	EXPECT(jid("carol"), QUEUE, "I see it");
+	CHECK_INT(stored_messages(1), 4);
+	down();
+}
+
+/* --- waiting lines ------------------------------------------------------------------------ */
+
+static void
+customers_wait_in_line_until_an_agent_comes_online(void)
+{
+	struct sent *h1, *m1, *m2, *h2, *m3;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	queue_up("carol", "carol here", 1);
+	customer_says("carol", "support", "anyone?");
+	queue_up("dave", "dave here", 2);
+	QUIET(jid("carol")); /* told once, not again for each message */
+	CHECK_STR(state(1), "queued");
+	CHECK_STR(state(2), "queued");
+	advance(1);
+	agent_online("alice", NULL);
+	h1 = EXPECT_HEADER(jid("alice"), conv(1), textf("New chat #1 from carol@localhost in "
+	    "Support (xmpp). Write here to answer; /help lists the commands."));
+	m1 = EXPECT(jid("alice"), conv(1), "carol here");
+	m2 = EXPECT(jid("alice"), conv(1), "anyone?");
+	h2 = EXPECT_HEADER(jid("alice"), conv(2), textf("New chat #2 from dave@localhost in "
+	    "Support (xmpp). Write here to answer; /help lists the commands."));
+	m3 = EXPECT(jid("alice"), conv(2), "dave here");
+	CHECK(h1 && m1 && m2 && h2 && m3 && h1 < m1 && m1 < m2 && m2 < h2 && h2 < m3);
+	CHECK(m1 && m1->delayed && m2 && m2->delayed && m3 && m3->delayed);
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	EXPECT(jid("dave"), QUEUE, ASSIGNED);
+	CHECK(chat(1)->assigned_at >= chat(1)->created_at + 1);
+	agent_says("alice", 2, "Hi Dave");
+	EXPECT(jid("dave"), QUEUE, "Hi Dave");
+	agent_says("alice", 1, "Hi Carol");
+	EXPECT(jid("carol"), QUEUE, "Hi Carol");
+	down();
+}
+
+static void
+two_agents_share_the_work_within_capacity(void)
+{
+	const char *a1, *a2;
+	long n2;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n"
+	    "[agent alice@localhost]\ncapacity = 1\n[agent bob@localhost]\ncapacity = 1\n");
+	agent_online("alice", NULL);
+	agent_online("bob", NULL);
+	chat_goes_to("carol", "carol needs help", &a1);
+	n2 = chat_goes_to("dave", "dave needs help", &a2);
+	CHECK(strcmp(a1, a2) != 0);
+	queue_up("erin", "erin needs help", 1);
+	QUIET(jid("alice"));
+	QUIET(jid("bob"));
+	close_chat(a2, n2, "dave");
+	EXPECT_NEW_CHAT(a2, 3, "erin", "erin needs help");
+	EXPECT(jid("erin"), QUEUE, ASSIGNED);
+	QUIET(jid("alice"));
+	CHECK_INT(router_queue("support")->nwaiting, 0);
+	down();
+}
+
+static void
+default_capacity_spreads_chats_over_agents(void)
+{
+	const char *got;
+	int i;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n");
+	agent_online("alice", NULL);
+	agent_online("bob", NULL);
+	for (i = 0; i < 4; i++)
+		chat_goes_to(textf("cust%d", i), "hello", &got);
+	CHECK_INT(presence_agent(jid("alice"))->chats, 2);
+	CHECK_INT(presence_agent(jid("bob"))->chats, 2);
+	down();
+}
+
+static void
+agent_not_available_gets_no_chat_until_back(const char *show)
+{
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	agent_online("alice", show);
+	queue_up("carol", "is anyone there?", 1);
+	QUIET(jid("alice"));
+	agent_online("alice", NULL); /* back to available */
+	EXPECT_NEW_CHAT("alice", 1, "carol", "is anyone there?");
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	/* and going away again stops new chats, but not the current one */
+	agent_online("alice", show);
+	queue_up("dave", "me too", 1);
+	customer_says("carol", "support", "still here");
+	EXPECT(jid("alice"), conv(1), "still here");
+	QUIET(jid("alice"));
+	CHECK_INT(presence_agent(jid("alice"))->chats, 1);
+	down();
+}
+
+static void
+one_available_resource_is_enough(void)
+{
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	agent_presence("alice", "phone", "away");
+	agent_presence("alice", "desk", NULL);
+	customer_says("carol", "support", "hello");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	EXPECT_NEW_CHAT("alice", 1, "carol", "hello");
+	feed(conversation_handler, "<message from='alice@localhost/phone' to='%s' type='chat'>"
+	    "<body>and from the phone</body></message>", conv(1)); /* another resource */
+	EXPECT(jid("carol"), QUEUE, "and from the phone");
+	agent_presence("alice", "desk", "offline"); /* only "away" is left */
+	queue_up("dave", "my turn?", 1);
+	agent_presence("alice", "phone", NULL);
+	EXPECT(jid("dave"), QUEUE, ASSIGNED);
+	EXPECT_NEW_CHAT("alice", 2, "dave", "my turn?");
+	CHECK_INT(presence_agent(jid("alice"))->chats, 2);
+	down();
+}
+
+static void
+agent_going_offline_gets_no_new_chat(void)
+{
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	agent_online("alice", NULL);
+	agent_offline("alice");
+	queue_up("carol", "hello?", 1);
+	QUIET(jid("alice"));
+	CHECK_STR(state(1), "queued");
+	down();
+}
+
+static void
+agent_jids_in_the_configuration_are_case_folded(void)
+{
+	const char *got;
+
+	up("[queue support]\nname = Support\nagents = Alice@LocalHost\n"
+	    "[agent ALICE@localhost]\ncapacity = 1\n");
+	agent_online("alice", NULL);
+	chat_goes_to("carol", "first", &got);
+	CHECK_STR(got, jid("alice"));
+	queue_up("dave", "second", 1); /* capacity 1 from [agent ALICE@...] */
+	customer_says("alice", "support", "agents are not customers");
+	EXPECT_ERROR(jid("alice"), "not-acceptable");
+	CHECK_INT(conversation_count(), 2);
+	down();
+}
+
+/* --- the customer's side: place in line, grace ------------------------------------------ */
+
+static void
+waiting_customers_hear_their_new_place_once(void)
+{
+	up("[queue support]\nname = Support\nagents = alice@localhost\nnotice_interval = 1\n"
+	    "[agent alice@localhost]\ncapacity = 1\n");
+	queue_up("carol", "carol is waiting", 1);
+	queue_up("dave", "dave is waiting", 2);
+	queue_up("erin", "erin is waiting", 3);
+	agent_online("alice", NULL); /* capacity 1: she takes carol, the others move up */
+	EXPECT_NEW_CHAT("alice", 1, "carol", "carol is waiting");
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	QUIET(jid("dave")); /* not at once: the notices come every notice_interval */
+	advance(1);
+	EXPECT(jid("dave"), QUEUE, "Thank you for waiting. You are number 1 in line.");
+	EXPECT(jid("erin"), QUEUE, "Thank you for waiting. You are number 2 in line.");
+	advance(3); /* only to those whose place changed */
+	QUIET(jid("dave"));
+	QUIET(jid("erin"));
+	QUIET(jid("carol"));
+	down();
+}
+
+static void
+expected_wait_is_told_once_there_is_a_pace(void)
+{
+	up("[queue support]\nname = Support\nagents = alice@localhost\nnotice_interval = 1\n"
+	    "[agent alice@localhost]\ncapacity = 1\n");
+	queue_up("carol", "carol is waiting", 1);
+	queue_up("dave", "dave is waiting", 2);
+	queue_up("erin", "erin is waiting", 3);
+	advance(1.1); /* what makes a wait count for the pace */
+	agent_online("alice", NULL);
+	EXPECT_NEW_CHAT("alice", 1, "carol", "carol is waiting");
+	close_chat("alice", 1, "carol");
+	EXPECT_NEW_CHAT("alice", 2, "dave", "dave is waiting");
+	EXPECT(jid("dave"), QUEUE, ASSIGNED);
+	advance(1); /* erin moved from 3 to 1 (maybe by way of 2, told without an estimate) */
+	EXPECT(jid("erin"), QUEUE, "Thank you for waiting. You are number 1 in line. The wait "
+	    "is about 1 min.");
+	customer_says("frank", "support", "me too");
+	EXPECT(jid("frank"), QUEUE, GREETING);
+	EXPECT(jid("frank"), QUEUE, QUEUED_TEXT " You are number 2 in line. The wait is about "
+	    "1 min.");
+	down();
+}
+
+static void
+customer_presence(const char *name, const char *type)
+{
+	if (type)
+		feed(presence_handler, "<presence from='%s/web' to='" QUEUE "' type='%s'/>",
+		    jid(name), type);
+	else
+		feed(presence_handler, "<presence from='%s/web' to='" QUEUE "'/>", jid(name));
+}
+
+static int
+no_task(const struct stored_task *t, void *arg)
+{
+	(void)t;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+customer_who_goes_away_is_closed_after_the_grace(void)
+{
+	struct task_filter f = { 0 };
+	const char *got;
+	int ntasks = 0;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\ncustomer_grace = 1\n");
+	agent_online("alice", NULL);
+	customer_presence("bob", NULL); /* as a web client does: directed presence */
+	chat_goes_to("bob", "hi", &got);
+	agent_says("alice", 1, "Hello Bob");
+	EXPECT(jid("bob"), QUEUE, "Hello Bob");
+	customer_presence("bob", "unavailable"); /* the tab was closed */
+	advance(0.9);
+	QUIET(jid("alice"));
+	advance(0.1);
+	EXPECT_START(jid("alice"), conv(1), "Chat #1 closed. Summary: ");
+	CHECK_STR(state(1), "gone");
+	CHECK_INT(store_tasks_foreach(&f, no_task, &ntasks), 0);
+	CHECK_INT(ntasks, 0); /* an agent had answered */
+	QUIET(jid("bob")); /* nobody there to read a goodbye */
+	CHECK_INT(presence_agent(jid("alice"))->chats, 0);
+	down();
+}
+
+static void
+customer_back_within_the_grace_keeps_the_chat(int by_message)
+{
+	const char *got;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\ncustomer_grace = 1\n");
+	agent_online("alice", NULL);
+	customer_presence("bob", NULL);
+	chat_goes_to("bob", "hi", &got);
+	agent_says("alice", 1, "Hello Bob");
+	EXPECT(jid("bob"), QUEUE, "Hello Bob");
+	customer_presence("bob", "unavailable");
+	advance(0.5);
+	if (by_message) {
+		customer_says("bob", "support", "sorry, I am back");
+		EXPECT(jid("alice"), conv(1), "sorry, I am back");
+	} else /* e.g. the page reloaded */
+		customer_presence("bob", NULL);
+	advance(2); /* past the grace: no "closed" */
+	QUIET(jid("alice"));
+	CHECK_STR(state(1), "active");
+	customer_says("bob", "support", "still there?");
+	EXPECT(jid("alice"), conv(1), "still there?");
+	down();
+}
+
+struct task_seen {
+	int n;
+	char title[160];
+	char assignee[128];
+};
+
+static int
+task_seen(const struct stored_task *t, void *arg)
+{
+	struct task_seen *s = arg;
+
+	s->n++;
+	snprintf(s->title, sizeof(s->title), "%s", t->title);
+	snprintf(s->assignee, sizeof(s->assignee), "%s", t->assignee);
+	return 0;
+}
+
+static void
+customer_who_left_before_an_answer_gets_a_task_for_the_queue(void)
+{
+	struct task_filter f = { 0 };
+	struct task_seen seen = { 0 };
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\ncustomer_grace = 1\n");
+	customer_presence("guest", NULL);
+	queue_up("guest", "is anyone there?", 1);
+	customer_presence("guest", "unavailable"); /* logged out */
+	advance(1);
+	CHECK_STR(state(1), "gone");
+	CHECK_INT(store_tasks_foreach(&f, task_seen, &seen), 0);
+	CHECK_INT(seen.n, 1);
+	CHECK_STR(seen.assignee, QUEUE);
+	CHECK_STR(seen.title, "Left before an answer: guest@localhost in Support (chat #1)");
+	agent_online("alice", NULL); /* the line is empty: no chat for her, but the task */
+	EXPECT_START(jid("alice"), DOMAIN, "Due now:");
+	QUIET(jid("alice"));
+	CHECK_INT(conversation_count(), 0);
+	down();
+}
+
 int
 main(void)
 {
@@ -1564,6 +1939,17 @@ main(void)
 	offer_is_withdrawn_when_the_agent_goes_offline();
 	other_commands_during_an_offer_are_refused();
 	only_the_offered_agent_may_write();
+	customer_messages_during_an_offer_reach_the_offered_agent();
+
+	customers_wait_in_line_until_an_agent_comes_online();
+	two_agents_share_the_work_within_capacity();
+	default_capacity_spreads_chats_over_agents();
+	agent_not_available_gets_no_chat_until_back("away");
+	agent_not_available_gets_no_chat_until_back("xa");
+	agent_not_available_gets_no_chat_until_back("dnd");
+	one_available_resource_is_enough();
+	agent_going_offline_gets_no_new_chat();
+	agent_jids_in_the_configuration_are_case_folded();
 
 	longest_idle_agent_gets_the_next_chat();
 	least_busy_agent_wins_even_when_not_longest_idle();
@@ -1577,7 +1963,8 @@ main(void)
 	pause_holds_through_presence_until_ready();
 
 	agent_back_within_the_grace_keeps_its_chats();
-	agent_present_but_away_keeps_the_chat();
+	agent_present_but_away_keeps_the_chat("away");
+	agent_present_but_away_keeps_the_chat("dnd");
 	chat_of_an_agent_gone_past_the_grace_goes_on();
 	transfer_to_an_agent_with_a_note();
 	refused_transfers_leave_the_chat_with_the_agent();
@@ -1586,6 +1973,12 @@ main(void)
 
 	no_answer_within_max_wait_makes_one_task();
 	chat_nobody_writes_in_closes_after_idle_close();
+	waiting_customers_hear_their_new_place_once();
+	expected_wait_is_told_once_there_is_a_pace();
+	customer_who_goes_away_is_closed_after_the_grace();
+	customer_back_within_the_grace_keeps_the_chat(0);
+	customer_back_within_the_grace_keeps_the_chat(1);
+	customer_who_left_before_an_answer_gets_a_task_for_the_queue();
 
 	state_survives_a_restart();
 	restored_chat_of_an_agent_who_never_comes_back_goes_on();
