@@ -505,6 +505,35 @@ holder(long n)
 	return c && c->agent ? c->agent->jid : "nobody";
 }
 
+/* The stored transcript of chat #n: "direction sender body" lines. */
+struct transcript {
+	char text[2048];
+	size_t len;
+};
+
+static int
+transcript_line(const struct stored_message *m, void *arg)
+{
+	struct transcript *t = arg;
+	int n = snprintf(t->text + t->len, sizeof(t->text) - t->len, "%s%s %s %s",
+	    t->len ? "\n" : "", m->direction, m->sender_jid, m->body);
+
+	if (n > 0 && (size_t)n < sizeof(t->text) - t->len)
+		t->len += (size_t)n;
+	return 0;
+}
+
+static const char *
+transcript(long n)
+{
+	static struct transcript t;
+
+	t.len = 0;
+	t.text[0] = '\0';
+	CHECK_INT(store_messages_foreach(n, transcript_line, &t), 0);
+	return t.text;
+}
+
 static char *
 offer_text(long n, const char *customer)
 {
@@ -634,6 +663,8 @@ answering_an_offer_takes_the_chat(void)
 	}
 	CHECK_STR(state(1), "active");
 	CHECK_STR(holder(1), jid("alice"));
+	CHECK_STR(transcript(1), "in carol@localhost/web my parcel is late\n"
+	    "out alice@localhost Let me look it up");
 	customer_says("carol", "support", "thanks");
 	EXPECT(jid("alice"), conv(1), "thanks");
 	QUIET(jid("alice"));
@@ -655,6 +686,7 @@ accept_takes_the_offer_without_a_text(void)
 	QUIET(jid("carol")); /* "/accept" is not relayed */
 	CHECK_STR(state(1), "active");
 	CHECK_INT(chat(1)->first_response_at, 0);
+	CHECK_STR(transcript(1), "in carol@localhost/web hello");
 	agent_says("alice", 1, "/accept");
 	EXPECT(jid("alice"), conv(1), "Chat #1 is already yours.");
 	agent_says("alice", 1, "Hi Carol");
@@ -822,6 +854,7 @@ other_commands_during_an_offer_are_refused(void)
 	QUIET(jid("alice"));
 	QUIET(jid("carol"));
 	CHECK_STR(state(1), "offered");
+	CHECK_STR(transcript(1), "in carol@localhost/web hello"); /* no note, no tag */
 	agent_says("alice", 1, "/accept"); /* the offer still stands */
 	EXPECT(jid("alice"), conv(1), "Chat #1 is yours.");
 	down();
@@ -1312,6 +1345,11 @@ transfer_to_an_agent_with_a_note(void)
 	CHECK_STR(holder(1), jid("bob"));
 	CHECK_INT(presence_agent(jid("alice"))->chats, 0);
 	CHECK_INT(presence_agent(jid("bob"))->chats, 1);
+	CHECK_STR(transcript(1), "in carol@localhost/web I want a refund\n"
+	    "out alice@localhost Let me get a colleague\n"
+	    "note alice@localhost refund over 100 EUR\n"
+	    "out bob@localhost Hi, Bob from billing\n"
+	    "in carol@localhost/web great");
 	down();
 }
 
@@ -1360,6 +1398,7 @@ refused_transfers_leave_the_chat_with_the_agent(void)
 	QUIET(jid("erin"));
 	QUIET(jid("carol"));
 	CHECK_STR(holder(1), jid("alice"));
+	CHECK_STR(transcript(1), "in carol@localhost/web help"); /* no notes stored */
 	down();
 }
 
@@ -1578,23 +1617,6 @@ restored_chat_of_an_agent_who_never_comes_back_goes_on(void)
 }
 
 
-static int
-count_message(const struct stored_message *m, void *arg)
-{
-	(void)m;
-	(*(int *)arg)++;
-	return 0;
-}
-
-static int
-stored_messages(long n)
-{
-	int count = 0;
-
-	CHECK_INT(store_messages_foreach(n, count_message, &count), 0);
-	return count;
-}
-
 static void
 customer_messages_during_an_offer_reach_the_offered_agent(void)
 {
@@ -1615,7 +1637,10 @@ customer_messages_during_an_offer_reach_the_offered_agent(void)
 	EXPECT(jid("alice"), conv(1), "Chat #1 is yours.");
 	EXPECT(jid("carol"), QUEUE, ASSIGNED);
 	EXPECT(jid("carol"), QUEUE, "I see it");
-	CHECK_INT(stored_messages(1), 4);
+	CHECK_STR(transcript(1), "in carol@localhost/web hi\n"
+	    "in carol@localhost/web my order number is 1234\n"
+	    "in carol@localhost/web it never arrived\n"
+	    "out alice@localhost I see it");
 	down();
 }
 
@@ -1651,6 +1676,51 @@ customers_wait_in_line_until_an_agent_comes_online(void)
 	EXPECT(jid("dave"), QUEUE, "Hi Dave");
 	agent_says("alice", 1, "Hi Carol");
 	EXPECT(jid("carol"), QUEUE, "Hi Carol");
+	down();
+}
+
+static void
+stamps_arrive_in_timeline_order(void)
+{
+	struct sent *m[3];
+	int i;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	queue_up("carol", "one", 1);
+	customer_says("carol", "support", "two");
+	customer_says("carol", "support", "three");
+	agent_online("alice", NULL);
+	EXPECT_HEADER(jid("alice"), conv(1), "New chat #1 from carol@localhost in Support (xmpp). "
+	    "Write here to answer; /help lists the commands.");
+	m[0] = EXPECT(jid("alice"), conv(1), "one");
+	m[1] = EXPECT(jid("alice"), conv(1), "two");
+	m[2] = EXPECT(jid("alice"), conv(1), "three");
+	for (i = 0; i < 3; i++)
+		CHECK(m[i] && m[i]->delayed);
+	CHECK(m[0] && m[1] && m[2] && m[0] < m[1] && m[1] < m[2]);
+	QUIET(jid("alice"));
+	down();
+}
+
+static void
+capacity_one_keeps_the_second_customer_waiting(void)
+{
+	const char *got;
+	long n;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n"
+	    "[agent alice@localhost]\ncapacity = 1\n");
+	agent_online("alice", NULL);
+	n = chat_goes_to("carol", "first", &got);
+	queue_up("dave", "second", 1);
+	QUIET(jid("alice"));
+	CHECK_STR(state(2), "queued");
+	agent_says("alice", n, "/close done");
+	EXPECT_START(jid("carol"), QUEUE, CLOSED);
+	EXPECT_START(jid("alice"), conv(1), "Chat #1 closed. Summary:");
+	EXPECT_NEW_CHAT("alice", 2, "dave", "second");
+	EXPECT(jid("dave"), QUEUE, ASSIGNED);
+	CHECK_INT(presence_agent(jid("alice"))->chats, 1);
 	down();
 }
 
@@ -1942,6 +2012,8 @@ main(void)
 	customer_messages_during_an_offer_reach_the_offered_agent();
 
 	customers_wait_in_line_until_an_agent_comes_online();
+	stamps_arrive_in_timeline_order();
+	capacity_one_keeps_the_second_customer_waiting();
 	two_agents_share_the_work_within_capacity();
 	default_capacity_spreads_chats_over_agents();
 	agent_not_available_gets_no_chat_until_back("away");
