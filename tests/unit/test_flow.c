@@ -1478,6 +1478,31 @@ transfer_to_a_busy_queue_waits_at_the_front(void)
 	down();
 }
 
+/* Tiers count from the chat's arrival in the new queue, not from when it was opened. */
+static void
+transferred_chat_waits_tier_wait_again(void)
+{
+	const char *got;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n"
+	    "[queue sales]\nname = Sales\nagents = dan@localhost bob@localhost:2\n"
+	    "tier_wait = 5\n");
+	agent_online("alice", NULL);
+	agent_online("bob", NULL);
+	chat_goes_to("carol", "a quote, please", &got);
+	advance(10);
+	agent_says("alice", 1, "/transfer sales");
+	EXPECT(jid("carol"), QUEUE, "You are being transferred to Sales. Please wait a moment.");
+	CHECK_STR(state(1), "queued");
+	advance(4.9);
+	QUIET(jid("bob"));
+	advance(0.1);
+	EXPECT_HEADER(jid("bob"), conv(1), "New chat #1 from carol@localhost in Sales (xmpp). "
+	    "Write here to answer; /help lists the commands.");
+	CHECK_STR(holder(1), jid("bob"));
+	down();
+}
+
 /* --- the customer's side: max wait, idle close ------------------------------------------ */
 
 static int
@@ -2042,6 +2067,7 @@ main(void)
 	refused_transfers_leave_the_chat_with_the_agent();
 	transfer_to_another_queue();
 	transfer_to_a_busy_queue_waits_at_the_front();
+	transferred_chat_waits_tier_wait_again();
 
 	no_answer_within_max_wait_makes_one_task();
 	chat_nobody_writes_in_closes_after_idle_close();
