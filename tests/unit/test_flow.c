@@ -124,8 +124,8 @@ write_config(void)
 
 	if (f == NULL)
 		fatal("%s", path);
-	fprintf(f, "[component]\njid = " DOMAIN "\nsecret = test\n[storage]\ndatabase = %s/respa.db\n"
-	    "%s", w.dir, w.conf_text);
+	fprintf(f, "[component]\njid = " DOMAIN "\nsecret = test\n"
+	    "[storage]\ndatabase = %s/respa.db\n%s", w.dir, w.conf_text);
 	fclose(f);
 	chmod(path, 0600);
 	if ((w.conf = config_load(path, stderr)) == NULL)
@@ -315,8 +315,8 @@ static void
 agent_presence(const char *name, const char *res, const char *show)
 {
 	if (show && strcmp(show, "offline") == 0)
-		feed(presence_handler, "<presence from='%s/%s' to='" DOMAIN "' type='unavailable'/>",
-		    jid(name), res);
+		feed(presence_handler, "<presence from='%s/%s' to='" DOMAIN "' "
+		    "type='unavailable'/>", jid(name), res);
 	else if (show)
 		feed(presence_handler, "<presence from='%s/%s' to='" DOMAIN "'><show>%s</show>"
 		    "</presence>", jid(name), res, show);
@@ -390,13 +390,19 @@ body_is(const char *body, const char *want, enum match m)
 	return 0;
 }
 
+static int
+unread_message(const struct sent *s, const char *to)
+{
+	return !s->used && strcmp(s->name, "message") == 0 && bare_is(s->to, to);
+}
+
 static void
 dump_for(const char *to)
 {
 	size_t i;
 
 	for (i = 0; i < nsent; i++)
-		if (!sent[i].used && strcmp(sent[i].name, "message") == 0 && bare_is(sent[i].to, to))
+		if (unread_message(&sent[i], to))
 			fprintf(stderr, "\tunread from %s: %s\n", sent[i].from,
 			    sent[i].body ? sent[i].body : sent[i].cond ? sent[i].cond : "");
 }
@@ -457,7 +463,7 @@ quiet_at(int line, const char *to)
 	int n = 0;
 
 	for (i = 0; i < nsent; i++)
-		if (!sent[i].used && strcmp(sent[i].name, "message") == 0 && bare_is(sent[i].to, to))
+		if (unread_message(&sent[i], to))
 			n++;
 	if (!check_report(n == 0, __FILE__, line, "nothing more for someone")) {
 		fprintf(stderr, "\t%d unread for %s\n", n, to);
@@ -484,7 +490,8 @@ count_to(const char *to, const char *prefix)
 	int n = 0;
 
 	for (i = 0; i < nsent; i++)
-		if (!sent[i].used && bare_is(sent[i].to, to) && body_is(sent[i].body, prefix, PREFIX))
+		if (!sent[i].used && bare_is(sent[i].to, to) &&
+		    body_is(sent[i].body, prefix, PREFIX))
 			n++;
 	return n;
 }
@@ -1128,7 +1135,8 @@ capacity_holds_under_a_burst(void)
 		}
 		for (p = 1; p <= 10; p++)
 			if (count_to(c, textf(QUEUED_TEXT " You are number %d in line.", p))) {
-				EXPECT(c, QUEUE, textf(QUEUED_TEXT " You are number %d in line.", p));
+				EXPECT(c, QUEUE, textf(QUEUED_TEXT " You are number %d in line.",
+				    p));
 				placed[p]++;
 			}
 	}
@@ -1367,8 +1375,8 @@ refused_transfers_leave_the_chat_with_the_agent(void)
 		    "you." },
 		{ "/transfer bob@localhost", "bob@localhost has no free slot; the chat stays with "
 		    "you." },
-		{ "/transfer erin@localhost", "erin@localhost is not available; the chat stays with "
-		    "you." },
+		{ "/transfer erin@localhost", "erin@localhost is not available; the chat stays "
+		    "with you." },
 		{ "/transfer frank@localhost", "frank@localhost is paused; the chat stays with "
 		    "you." },
 		{ "/transfer alice@localhost", "This chat is already yours." },
