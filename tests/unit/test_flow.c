@@ -541,6 +541,20 @@ transcript(long n)
 	return t.text;
 }
 
+/* Whether the stored record of closed chat #n (its JSON, as the export has it) holds text. */
+static int
+record_has(long n, const char *text)
+{
+	char *json = store_record(n);
+	int found = json && strstr(json, text) != NULL;
+
+	if (!found)
+		fprintf(stderr, "\trecord of #%ld: %s\n\twant: %s\n", n, json ? json : "(none)",
+		    text);
+	free(json);
+	return found;
+}
+
 static char *
 offer_text(long n, const char *customer)
 {
@@ -1580,6 +1594,9 @@ chat_nobody_writes_in_closes_after_idle_close(void)
 	CHECK(told && closed && told < closed);
 	EXPECT_START(jid("alice"), conv(2), "Chat #2 closed. Summary: ");
 	CHECK_STR(state(2), "gone");
+	CHECK(record_has(2, "\"state\":\"closed\""));
+	CHECK(record_has(2, "\"close_reason\":\"inactive\""));
+	CHECK(record_has(2, "\"agent_jid\":\"alice@localhost\""));
 	/* carol's chat has been quiet for longer, but nobody answered her: it stays open */
 	advance(10);
 	QUIET(jid("carol"));
@@ -1953,6 +1970,7 @@ customer_who_goes_away_is_closed_after_the_grace(void)
 	advance(0.1);
 	EXPECT_START(jid("alice"), conv(1), "Chat #1 closed. Summary: ");
 	CHECK_STR(state(1), "gone");
+	CHECK(record_has(1, "\"close_reason\":\"customer-left\""));
 	CHECK_INT(store_tasks_foreach(&f, no_task, &ntasks), 0);
 	CHECK_INT(ntasks, 0); /* an agent had answered */
 	QUIET(jid("bob")); /* nobody there to read a goodbye */
@@ -2015,6 +2033,8 @@ customer_who_left_before_an_answer_gets_a_task_for_the_queue(void)
 	customer_presence("guest", "unavailable"); /* logged out */
 	advance(1);
 	CHECK_STR(state(1), "gone");
+	CHECK(record_has(1, "\"close_reason\":\"customer-left\""));
+	CHECK(record_has(1, "\"agent_jid\":null"));
 	CHECK_INT(store_tasks_foreach(&f, task_seen, &seen), 0);
 	CHECK_INT(seen.n, 1);
 	CHECK_STR(seen.assignee, QUEUE);
