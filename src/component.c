@@ -107,6 +107,14 @@ component_flush(void)
 	release_all(comp.inbox, &comp.nin);
 }
 
+/* What waits to be sent (tests read it: they run without a server); component_flush empties it. */
+size_t
+component_outbox(xmpp_stanza_t *const **list)
+{
+	*list = comp.outbox;
+	return comp.nout;
+}
+
 /*
  * The pass's changes were not stored: send none of its stanzas, so nothing unstored is
  * relayed, tell the sender of each message of the pass to send it again, and answer each

@@ -219,6 +219,7 @@ char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
 int jid_valid_bare(const char *);
 time_t respa_now(void);
 int64_t respa_now_ms(void);
+void respa_clock_set(int64_t ms); /* tests: the clock stands at ms; 0 lets it run again */
 void time_iso(time_t, char buf[32]);
 int time_parse_iso(const char *, time_t *);
 int tz_exists(const char *);
@@ -279,6 +280,8 @@ const char *component_jid(void);
 /* Takes the stanza: it is sent after the current batch is durably stored. */
 void component_send(xmpp_stanza_t *);
 void component_flush(void);
+/* The stanzas queued since the last flush, oldest first (tests: there is no server) */
+size_t component_outbox(xmpp_stanza_t *const **list);
 void component_abort_pass(void);
 unsigned long component_handled(void);
 

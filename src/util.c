@@ -170,8 +170,17 @@ tz_mktime(const char *tz, struct tm *tm, time_t *t)
 
 /*
  * The clock. RESPA_TIME_OFFSET (seconds, for tests only) shifts it, so a test can put respa
- * just before a business-hours boundary instead of waiting for one.
+ * just before a business-hours boundary instead of waiting for one. Unit tests set it
+ * outright (respa_clock_set), so that timers fire when the test says.
  */
+static int64_t clock_fixed;
+
+void
+respa_clock_set(int64_t ms)
+{
+	clock_fixed = ms;
+}
+
 int64_t
 respa_now_ms(void)
 {
@@ -179,6 +188,8 @@ respa_now_ms(void)
 	struct timespec ts;
 	const char *env;
 
+	if (clock_fixed)
+		return clock_fixed;
 	if (offset == -1)
 		offset = (env = getenv("RESPA_TIME_OFFSET")) ? strtoll(env, NULL, 10) * 1000 : 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
