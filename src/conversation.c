@@ -681,6 +681,7 @@ conversation_customer_presence(struct queue *q, const char *from, int available,
 	} else if (strcmp(from, c->customer) == 0 && !timer_armed(&c->grace_timer)) {
 		c->left_at = respa_now();
 		timer_in(&c->grace_timer, q->customer_grace);
+		log_debug("conversation %" PRId64 ": the customer went offline", c->id);
 	}
 }
 
