@@ -274,6 +274,25 @@ cmd_contact(struct conv *c, struct agent *a, const char *args)
 	}
 }
 
+/* /merge N: the agent links this chat's contact with contact N (a possible match shown). */
+static void
+cmd_merge(struct conv *c, struct agent *a, const char *args)
+{
+	char *end;
+	long long n;
+
+	if (*args == '#') /* as the possible match names it */
+		args++;
+	n = strtoll(args, &end, 10);
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (*args < '0' || *args > '9' || *end != '\0' || n <= 0) {
+		conv_tell(c, a, "Usage: /merge N, with the contact number of a possible match.");
+		return;
+	}
+	conversation_merge(c, a, (int64_t)n);
+}
+
 static void
 cmd_handoff(struct conv *c, struct agent *a, const char *args)
 {
@@ -468,6 +487,8 @@ static const struct chat_cmd chat_cmds[] = {
 	{ "contact", "/contact name=... email=... phone=... company=...", "edit the contact",
 	    cmd_contact },
 	{ "history", "/history", "the contact's earlier conversations", cmd_history },
+	{ "merge", "/merge N", "link this chat's contact with contact N (a possible match); an "
+	    "admin can undo it", cmd_merge },
 	{ "transfer", "/transfer AGENT-JID|QUEUE [note]", "hand the chat to a colleague or "
 	    "another queue; they get the transcript", cmd_transfer },
 	{ "accept", "/accept", "take an offered chat (answering takes it too)", cmd_accept },

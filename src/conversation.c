@@ -122,6 +122,7 @@ conv_free(struct conv *c)
 	free(c->customer);
 	free(c->key);
 	free(c->channel);
+	free(c->matches);
 	relay_ids_free(c->ids);
 	free(c);
 }
@@ -247,6 +248,8 @@ introduce(const struct conv *c, const struct agent *a, const char *lead, const c
 	conv_tellf(c, a, "%s #%" PRId64 " from %s in %s (%s). %s%s%s", lead, c->id, bare,
 	    c->queue->title, c->channel, tail, *card ? "\n" : "", card);
 	(void)store_messages_foreach(c->id, replay_message, &r);
+	if (c->matches)
+		conv_tell(c, a, c->matches);
 	free(bare);
 }
 
@@ -628,9 +631,10 @@ customer_grace_timer(void *arg)
 	struct conv *c = arg;
 	const char *reason = c->state == CONV_OFFLINE ? "offline" : "customer-left";
 
-	if (c->first_response_at == 0 && c->state != CONV_OFFLINE)
+	/* an answer sent after they left reached nobody: it does not count */
+	if (!c->answered && c->state != CONV_OFFLINE)
 		followup(c, "follow-up", "Left before an answer");
-	if (conversation_close(c, reason, NULL, c->first_response_at != 0) == -1)
+	if (conversation_close(c, reason, NULL, c->answered) == -1)
 		timer_in(&c->grace_timer, 60);
 }
 
@@ -671,48 +675,116 @@ conversation_customer_presence(struct queue *q, const char *from, int available,
 		return;
 	if (available) {
 		timer_cancel(&c->grace_timer);
+		c->left_at = 0;
 		if (session)
 			follow_customer(c, from);
-	} else if (strcmp(from, c->customer) == 0 && !timer_armed(&c->grace_timer))
+	} else if (strcmp(from, c->customer) == 0 && !timer_armed(&c->grace_timer)) {
+		c->left_at = respa_now();
 		timer_in(&c->grace_timer, q->customer_grace);
+		log_debug("conversation %" PRId64 ": the customer went offline", c->id);
+	}
 }
 
 /*
- * A contact detail seen in the chat (or given by the agent): recorded on the conversation's
- * contact. When it belongs to another contact, the two are the same person: the younger
- * contact is merged into the older one, and the merge is recorded so that it can be undone.
+ * Tells the agents of the chat (now, and each one it is introduced to later) that another
+ * contact has a detail written in it. Only the contact's number, name and number of chats:
+ * enough to judge, without showing one customer's data in another's chat.
+ */
+static void
+possible_match(struct conv *c, int64_t other, const char *kind)
+{
+	struct contact_card k;
+	struct offer *o;
+	char *line, *all;
+
+	if (store_contact_card(other, 0, &k) == -1)
+		return;
+	line = xasprintf("Possible match: contact #%" PRId64 " (%s, %d earlier chat%s) has this "
+	    "%s. /merge %" PRId64 " to link them.", k.id, *k.name ? k.name : "no name",
+	    k.conversations, k.conversations == 1 ? "" : "s", kind, k.id);
+	if (c->matches && strstr(c->matches, line)) {
+		free(line);
+		return;
+	}
+	all = c->matches ? xasprintf("%s\n%s", c->matches, line) : xstrdup(line);
+	free(c->matches);
+	c->matches = all;
+	log_info("conversation %" PRId64 ": its %s is also contact %" PRId64 "'s", c->id, kind,
+	    k.id);
+	if (c->agent)
+		conv_tell(c, c->agent, line);
+	for (o = c->offers; o; o = o->next_of_conv)
+		conv_tell(c, o->agent, line);
+	free(line);
+}
+
+/*
+ * A contact detail written in the chat (by the customer, or by the agent with /contact). It
+ * is unverified: anyone can type someone else's email. So it is recorded on the chat's
+ * contact and never merges contacts, nor changes whose chat this is; when another contact
+ * has it, the agent is shown the possible match and may /merge it.
  */
 void
 conversation_learn(struct conv *c, const char *kind, const char *value)
 {
-	int64_t me = store_contact_resolve(c->contact_id), owner, kept, merged, id;
-	int email = strcmp(kind, "email") == 0;
-	char *why;
+	int64_t me = store_contact_resolve(c->contact_id), ids[4];
+	int email = strcmp(kind, "email") == 0, n, i, mine = 0;
 
-	if ((owner = store_identity_owner(kind, value)) == -1 || owner == me)
+	if ((n = store_contact_find(value, ids, 4)) == -1)
 		return;
-	if (owner == 0) {
-		if (store_identity_add(me, kind, value, respa_now()) == 0 &&
-		    store_contact_fill(me, email ? value : NULL, email ? NULL : value) == 0)
-			log_info("conversation %" PRId64 ": contact %" PRId64 " has %s %s", c->id, me,
-			    kind, value);
+	for (i = 0; i < n; i++)
+		if (ids[i] == me)
+			mine = 1;
+		else
+			possible_match(c, ids[i], kind);
+	if (mine)
+		return;
+	if (store_identity_add(me, kind, value, 0, respa_now()) == 0 &&
+	    store_contact_fill(me, email ? value : NULL, email ? NULL : value) == 0 && n == 0)
+		log_info("conversation %" PRId64 ": contact %" PRId64 " has %s %s (unverified)",
+		    c->id, me, kind, value);
+}
+
+/*
+ * An agent links the chat's contact with another (/merge): the younger contact is merged
+ * into the older, and the merge is recorded so that an admin can undo it.
+ */
+void
+conversation_merge(struct conv *c, struct agent *a, int64_t other)
+{
+	int64_t me = store_contact_resolve(c->contact_id), kept, merged, id;
+	struct contact_card k;
+	char *why, card[1024];
+
+	if (other <= 0 || store_contact_fields(other, &k) == -1) {
+		conv_tellf(c, a, "There is no contact #%" PRId64 ". Usage: /merge N, with the "
+		    "contact number of a possible match.", other);
 		return;
 	}
-	kept = owner < me ? owner : me;
-	merged = owner < me ? me : owner;
-	why = xasprintf("%s %s seen in chat #%" PRId64, kind, value, c->id);
+	if (k.id == me) {
+		conv_tellf(c, a, "Contact #%" PRId64 " is this chat's contact already.", me);
+		return;
+	}
+	kept = k.id < me ? k.id : me;
+	merged = k.id < me ? me : k.id;
+	why = xasprintf("linked by %s in chat #%" PRId64, a->jid, c->id);
 	id = store_contact_merge(kept, merged, why, respa_now());
 	free(why);
-	if (id == -1)
+	if (id == -1) {
+		conv_tell(c, a, "The contacts could not be merged: the database failed. Try again.");
 		return;
+	}
 	c->contact_id = kept;
 	c->fresh = 0; /* it has the other contact's history now */
-	log_info("conversation %" PRId64 ": contact %" PRId64 " merged into %" PRId64 " (merge %"
-	    PRId64 ", same %s)", c->id, merged, kept, id, kind);
-	if (c->agent)
-		conv_tellf(c, c->agent, "The %s %s belongs to contact %" PRId64 ": the two contacts "
-		    "are merged (merge %" PRId64 "; an admin can undo it). /history shows the "
-		    "earlier conversations.", kind, value, kept, id);
+	log_info("conversation %" PRId64 ": contact %" PRId64 " merged into %" PRId64 " by %s "
+	    "(merge %" PRId64 ")", c->id, merged, kept, a->jid, id);
+	if (store_contact_card(kept, c->id, &k) == 0)
+		crm_card_text(&k, c->channel, card, sizeof(card));
+	else
+		card[0] = '\0';
+	conv_tellf(c, a, "Contact #%" PRId64 " is merged into #%" PRId64 " (merge %" PRId64
+	    "; an admin can undo it with merge-undo). /history shows the earlier "
+	    "conversations.%s%s", merged, kept, id, *card ? "\n" : "", card);
 }
 
 /* Emails and phone numbers the customer writes fill in their contact. */
@@ -725,6 +797,14 @@ detect_contact(struct conv *c, const char *body)
 		conversation_learn(c, "email", email);
 	if (crm_find_phone(body, conf->default_country, phone, sizeof(phone)) == 0)
 		conversation_learn(c, "phone", phone);
+}
+
+/* An agent's answer counts as one only while the customer is there to get it. */
+static void
+answer_sent(struct conv *c)
+{
+	if (c->left_at == 0)
+		c->answered = 1;
 }
 
 /* Something was said in the chat: inactivity counts from now (the timer moves lazily). */
@@ -870,6 +950,7 @@ conversation_say(struct conv *c, struct agent *a, const char *text)
 
 	if (c->agent != a || store_message_add(c->id, "out", a->jid, text, now) == -1)
 		return -1;
+	answer_sent(c);
 	if (c->first_response_at == 0) {
 		c->first_response_at = now;
 		(void)store_conv_first_response(c->id, now);
@@ -1041,6 +1122,7 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		    "Your message could not be stored, so it was not sent. Please send it again."));
 		goto done;
 	}
+	answer_sent(c);
 	if (c->first_response_at == 0) {
 		c->first_response_at = now;
 		(void)store_conv_first_response(c->id, now);
@@ -1178,10 +1260,11 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		follow_customer(c, from);
 	if (store_message_add(c->id, "in", from, body, now) == -1)
 		goto fail;
-	detect_contact(c, body);
 	timer_cancel(&c->grace_timer); /* writing is being there */
+	c->left_at = 0;
 	activity(c, now);
 	to_agents(c, st, body);
+	detect_contact(c, body); /* after: a possible match follows the line that has it */
 	if (opened) {
 		queue_show_to(q, from);
 		if (!q->open)
@@ -1285,6 +1368,7 @@ restore_one(const struct stored_conv *s, void *arg)
 	    s->created_at);
 	c->assigned_at = s->assigned_at;
 	c->first_response_at = s->first_response_at;
+	c->answered = s->first_response_at != 0; /* whether they were there is not stored */
 	if (c->first_response_at == 0) { /* a task was made if the wait ran out before */
 		if (s->created_at + q->max_wait <= now)
 			c->followup = 1;

@@ -292,6 +292,13 @@ crm_find_phone(const char *text, const char *default_cc, char *out, size_t len)
 	return -1;
 }
 
+/* A detail only written in a chat is marked: it may be someone else's. */
+static const char *
+unverified(const char *detail, int verified)
+{
+	return *detail && !verified ? " (unverified)" : "";
+}
+
 /* The contact card an agent sees before a chat: who, how to reach them, their history. */
 void
 crm_card_text(const struct contact_card *k, const char *channel, char *buf, size_t len)
@@ -302,8 +309,9 @@ crm_card_text(const struct contact_card *k, const char *channel, char *buf, size
 	if (*k->company && n < len)
 		n += (size_t)snprintf(buf + n, len - n, " (%s)", k->company);
 	if (n < len)
-		n += (size_t)snprintf(buf + n, len - n, "; email %s; phone %s%s%s.",
-		    *k->email ? k->email : "unknown", *k->phone ? k->phone : "unknown",
+		n += (size_t)snprintf(buf + n, len - n, "; email %s%s; phone %s%s%s%s.",
+		    *k->email ? k->email : "unknown", unverified(k->email, k->email_verified),
+		    *k->phone ? k->phone : "unknown", unverified(k->phone, k->phone_verified),
 		    *channel ? "; channel " : "", channel);
 	if (n < len && k->conversations == 0)
 		n += (size_t)snprintf(buf + n, len - n, " First contact.");

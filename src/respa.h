@@ -130,6 +130,9 @@ struct conv {
 	int followup;        /* a follow-up task for the queue exists */
 	int fresh;           /* its contact was new with it: no history to look up */
 	int requeued;        /* goes back to the front of the line */
+	time_t left_at;      /* when the customer went offline (the grace runs); 0: there */
+	int answered;        /* an agent answered while the customer was there */
+	char *matches;       /* "Possible match" lines for the agent, or NULL */
 	struct timer max_wait_timer, idle_timer, grace_timer;
 	TAILQ_ENTRY(conv) wait_link;  /* in queue->waiting, or queue->offline */
 	TAILQ_ENTRY(conv) agent_link; /* in agent->convs while active */
@@ -522,6 +525,7 @@ void conversation_customer_presence(struct queue *, const char *from, int availa
     const char *session);
 int conversation_close_offline(struct queue *);
 void conversation_learn(struct conv *, const char *kind, const char *value);
+void conversation_merge(struct conv *, struct agent *, int64_t contact);
 int conversation_close(struct conv *, const char *reason, const char *summary, int resolved);
 void conversation_summary(const struct conv *, const char *reason, int resolved, char *buf,
     size_t len);
@@ -638,6 +642,7 @@ int crm_find_phone(const char *text, const char *default_cc, char *out, size_t l
 struct contact_card {
 	int64_t id;
 	char name[128], email[128], phone[32], company[128];
+	int email_verified, phone_verified; /* a verified identity of the contact's own */
 	int conversations;      /* earlier ones, closed */
 	char last_summary[512]; /* of the latest of those */
 	int open_tasks;
@@ -673,7 +678,10 @@ int store_open(const char *path, int synchronous_full);
 void store_close(void);
 int store_commit(void);
 int store_user_version(void);
-/* An address a contact is known by: kind "jid" (bare), "phone" (E.164), "visitor" (the site's id). */
+/*
+ * An address a contact is known by: kind "jid" (bare), "phone" (E.164), "visitor" (the site's
+ * id), verified by how the customer came; "email" and "phone" written in a chat are unverified.
+ */
 struct identity {
 	const char *kind, *value;
 };
@@ -708,8 +716,8 @@ struct history_item {
 	time_t closed_at;
 };
 int64_t store_contact_resolve(int64_t contact);
-int64_t store_identity_owner(const char *kind, const char *value);
-int store_identity_add(int64_t contact, const char *kind, const char *value, time_t now);
+int store_identity_add(int64_t contact, const char *kind, const char *value, int verified,
+    time_t now);
 int store_contact_card(int64_t contact, int64_t exclude_conv, struct contact_card *);
 int store_contact_fields(int64_t contact, struct contact_card *);
 int store_contact_edit(int64_t contact, const char *name, const char *email, const char *phone,

@@ -47,11 +47,17 @@ static const char *const sql[ST_COUNT] = {
 	[ST_SAVEPOINT] = "SAVEPOINT one_call",
 	[ST_RELEASE] = "RELEASE one_call",
 	[ST_ROLLBACK_TO] = "ROLLBACK TO one_call",
-	[ST_IDENTITY_FIND] = "SELECT contact_id FROM identities WHERE kind = ?1 AND value = ?2",
+	[ST_IDENTITY_FIND] = "SELECT contact_id FROM identities WHERE kind = ?1 AND value = ?2 "
+	    "AND verified",
 	[ST_CONTACT_ADD] = "INSERT INTO contacts (created_at) VALUES (?1)",
-	[ST_IDENTITY_ADD] = "INSERT OR IGNORE INTO identities (contact_id, kind, value, "
-	    "created_at) VALUES (?1, ?2, ?3, ?4)",
-	[ST_CONTACT_PHONE] = "UPDATE contacts SET phone = ?2 WHERE id = ?1 AND phone IS NULL",
+	/* a verified identity takes over one only written in a chat, nothing else */
+	[ST_IDENTITY_ADD] = "INSERT INTO identities (contact_id, kind, value, created_at, verified) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (kind, value) DO UPDATE SET "
+	    "contact_id = excluded.contact_id, created_at = excluded.created_at, verified = 1 "
+	    "WHERE excluded.verified AND NOT identities.verified",
+	[ST_CONTACT_PHONE] = "UPDATE contacts SET phone = ?2 WHERE id = ?1 AND (phone IS NULL OR "
+	    "NOT EXISTS (SELECT 1 FROM identities WHERE contact_id = ?1 AND kind = 'phone' AND "
+	    "value = contacts.phone AND verified))",
 	[ST_CONV_ADD] = "INSERT INTO conversations (queue, customer_jid, contact_id, channel, "
 	    "state, created_at, session) VALUES (?1, ?2, ?3, ?4, ?6, ?5, ?7)",
 	[ST_CONV_CUSTOMER] = "UPDATE conversations SET customer_jid = ?2 WHERE id = ?1",
@@ -93,10 +99,14 @@ static const char *const sql[ST_COUNT] = {
 #define TASK_COLUMNS "t.id, t.assignee_jid, t.kind, t.title, coalesce(t.details, ''), " \
 	"t.due_at, coalesce(t.contact_id, 0), coalesce(t.conversation_id, 0), " \
 	"t.reminded_at IS NOT NULL, t.status, t.created_at"
+/* 1 when the contact's field holds a verified identity of its own */
+#define VERIFIED(field) "EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = k.id AND " \
+	"i.kind = '" field "' AND i.value = k." field " AND i.verified)"
 static const char *const crm_sql[ST_COUNT] = {
 	[ST_CONTACT_RESOLVE] = "SELECT merged_into FROM contacts WHERE id = ?1",
 	[ST_CONTACT_GET] = "SELECT coalesce(name, ''), coalesce(email, ''), coalesce(phone, ''), "
-	    "coalesce(company, '') FROM contacts WHERE id = ?1",
+	    "coalesce(company, ''), " VERIFIED("email") ", " VERIFIED("phone") " FROM contacts k "
+	    "WHERE id = ?1",
 	[ST_CONTACT_PAST] = "SELECT count(*), (SELECT s.summary FROM conversations c2 "
 	    "JOIN summaries s ON s.conversation_id = c2.id WHERE c2.contact_id = ?1 "
 	    "AND c2.id <> ?2 ORDER BY c2.closed_at DESC, c2.id DESC LIMIT 1) "
@@ -430,7 +440,7 @@ insert(enum stmt id)
 	return sqlite3_last_insert_rowid(db);
 }
 
-/* The contact an identity belongs to: its id, 0 when none, -1 on error. */
+/* The contact a verified identity belongs to: its id, 0 when none, -1 on error. */
 static int64_t
 contact_of(const struct identity *ident)
 {
@@ -479,6 +489,7 @@ store_contact_for(const struct identity *ids, size_t n, time_t now, int *created
 		bind_text(s, 2, ids[i].kind);
 		bind_text(s, 3, ids[i].value);
 		bind_time(s, 4, now);
+		sqlite3_bind_int(s, 5, 1);
 		if (run(ST_IDENTITY_ADD) == -1)
 			return -1;
 		if (strcmp(ids[i].kind, "phone") == 0) {
@@ -845,16 +856,6 @@ store_contact_resolve(int64_t id)
 	return id;
 }
 
-/* The contact that owns an identity (merges followed): its id, 0 when none, -1 on error. */
-int64_t
-store_identity_owner(const char *kind, const char *value)
-{
-	struct identity ident = { kind, value };
-	int64_t id = contact_of(&ident);
-
-	return id > 0 ? store_contact_resolve(id) : id;
-}
-
 /* The contact's own fields only: for a contact too new to have a history. */
 int
 store_contact_fields(int64_t contact, struct contact_card *k)
@@ -870,6 +871,8 @@ store_contact_fields(int64_t contact, struct contact_card *k)
 	copy_column(s, 1, k->email, sizeof(k->email));
 	copy_column(s, 2, k->phone, sizeof(k->phone));
 	copy_column(s, 3, k->company, sizeof(k->company));
+	k->email_verified = sqlite3_column_int(s, 4);
+	k->phone_verified = sqlite3_column_int(s, 5);
 	done(ST_CONTACT_GET);
 	return 0;
 }
@@ -930,9 +933,13 @@ store_contact_fill(int64_t contact, const char *email, const char *phone)
 	return run(ST_CONTACT_FILL);
 }
 
-/* Records an identity on a contact unless it is known already (to it or another). */
+/*
+ * Records an identity on a contact unless it is known already (to it or another); a verified
+ * one takes over the same identity only written in a chat.
+ */
 int
-store_identity_add(int64_t contact, const char *kind, const char *value, time_t now)
+store_identity_add(int64_t contact, const char *kind, const char *value, int verified,
+    time_t now)
 {
 	sqlite3_stmt *s = stmts[ST_IDENTITY_ADD];
 
@@ -942,6 +949,7 @@ store_identity_add(int64_t contact, const char *kind, const char *value, time_t 
 	bind_text(s, 2, kind);
 	bind_text(s, 3, value);
 	bind_time(s, 4, now);
+	sqlite3_bind_int(s, 5, verified != 0);
 	return run(ST_IDENTITY_ADD);
 }
 

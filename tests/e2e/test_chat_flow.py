@@ -110,7 +110,7 @@ async def test_agent_commands_reach_only_the_agent(desk):
     alice.send(conv, "/help")
     help_text = (await alice.expect("Commands in this chat", frm=conv))["body"]
     for usage in ("/close [resolved|unresolved] [#tag...] [summary]", "/task [due] text",
-                  "/tag reason", "/note text", "/help"):
+                  "/tag reason", "/note text", "/merge N", "/help"):
         assert usage in help_text
 
     alice.send(conv, "/frobnicate now")

@@ -9,6 +9,7 @@ from desk import ASSIGNED, CLOSED, QUEUE, conv_id, exact, jid
 from test_channels import GATEWAY, Gateway, widget_send
 
 ALICE, CAROL = "alice@localhost", "carol@localhost"
+SALES = "sales@support.localhost"
 
 
 async def chat(desk, customer, agent, text):
@@ -44,13 +45,18 @@ async def test_email_and_phone_written_in_the_chat_fill_the_contact(desk):
         "SELECT kind, value FROM identities WHERE contact_id = ?", contact["id"])}
     assert kinds == {("jid", "bob@localhost"), ("email", "bob.smith@example.com"),
                      ("phone", "+358401234567")}
+    assert {r["kind"]: r["verified"] for r in desk.rows(
+        "SELECT kind, verified FROM identities WHERE contact_id = ?", contact["id"])} == {
+        "jid": 1, "email": 0, "phone": 0}                # written in the chat: unverified
     bob.send(QUEUE, "or work: bob@work.example.org")   # a second email: an identity, not a change
     await alice.expect("or work", frm=conv)
     assert contact_of(desk, conv)["email"] == "bob.smith@example.com"
     assert desk.rows("SELECT contact_id FROM identities WHERE value = 'bob@work.example.org'")
 
 
-async def test_same_phone_on_the_web_and_through_a_gateway_merges_the_contacts(desk):
+async def test_a_phone_written_in_the_chat_shows_a_possible_match_and_merge_links_it(desk):
+    """A detail written in a chat merges nothing by itself: the agent is shown the match and
+    links the contacts with /merge; an admin can undo that."""
     desk.prosody.add_component(GATEWAY, "gw-secret")
     desk.prosody.restart()
     await desk.start(extra={f"domain {GATEWAY}": {"channel": "whatsapp"},
@@ -63,6 +69,7 @@ async def test_same_phone_on_the_web_and_through_a_gateway_merges_the_contacts(d
         h1 = await alice.expect("New chat #")
         c1 = h1["from"].bare
         await close(alice, c1, "Asked about prices")
+        wa = desk.conversation(c1)["contact_id"]
 
         visitor = await desk.customer(anonymous=True)
         session = secrets.token_urlsafe(16)
@@ -71,21 +78,41 @@ async def test_same_phone_on_the_web_and_through_a_gateway_merges_the_contacts(d
         c2 = h2["from"].bare
         assert "\nContact: (no name);" in h2["body"]          # the card comes with the header
         assert "First contact." in h2["body"]                # not known yet
+        await alice.expect(exact("Hi again, now on your web site"), frm=c2)
         widget_send(visitor, "It's me, +1 (555) 123-4567 on WhatsApp", session)
-        told = await alice.expect("are merged", frm=c2)
+        await alice.expect("It's me", frm=c2)
+        told = await alice.expect("Possible match", frm=c2)
+        assert told["body"] == (f"Possible match: contact #{wa} (no name, 1 earlier chat) has "
+                                f"this phone. /merge {wa} to link them.")
+        web = desk.conversation(c2)["contact_id"]
+        assert web != wa                                     # nothing merged by itself
+        assert desk.rows("SELECT * FROM merges") == []
+        assert desk.rows("SELECT contact_id, verified FROM identities WHERE kind = 'phone'") == [
+            {"contact_id": wa, "verified": 1}]               # the gateway's, still
+        widget_send(visitor, "+1 555 123 4567, as I said", session)   # told once per chat
+        await alice.expect("as I said", frm=c2)
+        await alice.no_message(0.5, frm=c2)
+
+        alice.send(c2, "/merge 999")
+        assert "There is no contact #999" in (await alice.expect("contact", frm=c2))["body"]
+        alice.send(c2, f"/merge {web}")
+        assert "this chat's contact already" in (await alice.expect("contact", frm=c2))["body"]
+        alice.send(c2, f"/merge {wa}")
+        told = await alice.expect("is merged into", frm=c2)
+        rows = desk.rows("SELECT id, contact_id, channel FROM conversations ORDER BY id")
+        assert [r["contact_id"] for r in rows] == [wa, wa]   # both conversations
+        assert [r["channel"] for r in rows] == ["whatsapp", "web"]
         web_contact = desk.rows("SELECT contact_id FROM identities WHERE kind = 'jid' "
                                 "AND value = ?", visitor.jid)[0]["contact_id"]
-        rows = desk.rows("SELECT id, contact_id, channel FROM conversations ORDER BY id")
-        kept = rows[0]["contact_id"]
-        assert [r["contact_id"] for r in rows] == [kept, kept]          # both conversations
-        assert [r["channel"] for r in rows] == ["whatsapp", "web"]
-        assert web_contact == kept                             # identities moved
+        assert web_contact == wa                             # identities moved
         merged = desk.rows("SELECT * FROM merges")
-        assert len(merged) == 1 and merged[0]["kept_id"] == kept
-        assert "phone +15551234567" in merged[0]["reason"]
-        assert f"merge {merged[0]['id']}" in told["body"]
-        gone = desk.rows("SELECT merged_into FROM contacts WHERE id = ?", merged[0]["merged_id"])
-        assert gone == [{"merged_into": kept}]               # kept, so the merge can be undone
+        assert len(merged) == 1 and (merged[0]["kept_id"], merged[0]["merged_id"]) == (wa, web)
+        assert merged[0]["reason"] == f"linked by {ALICE} in chat #{conv_id(c2)}"
+        assert told["body"].startswith(f"Contact #{web} is merged into #{wa} (merge "
+                                       f"{merged[0]['id']}; an admin can undo it")
+        assert "1 earlier conversation; last: Asked about prices" in told["body"]
+        gone = desk.rows("SELECT merged_into FROM contacts WHERE id = ?", web)
+        assert gone == [{"merged_into": wa}]                 # kept, so the merge can be undone
         alice.send(c2, "/history")
         hist = await alice.expect("Earlier conversations", frm=c2)
         assert f"#{conv_id(c1)} " in hist["body"] and "Asked about prices" in hist["body"]
@@ -98,13 +125,89 @@ async def test_same_phone_on_the_web_and_through_a_gateway_merges_the_contacts(d
         assert r.status == "completed", r
         assert "undone" in r.notes[0][1]
         rows = desk.rows("SELECT contact_id FROM conversations ORDER BY id")
-        assert [r["contact_id"] for r in rows] == [kept, merged[0]["merged_id"]]
+        assert [r["contact_id"] for r in rows] == [wa, web]
         assert desk.rows("SELECT contact_id FROM identities WHERE kind = 'jid' AND value = ?",
-                         visitor.jid)[0]["contact_id"] == merged[0]["merged_id"]
+                         visitor.jid)[0]["contact_id"] == web
         assert desk.rows("SELECT undone_at FROM merges")[0]["undone_at"] is not None
         r = await admin.execute("merge-undo")
         r = await admin.complete(r, merge=str(merged[0]["id"]))   # twice: refused, kept
         assert r.status != "completed" and "no merge" in " ".join(n for _, n in r.notes)
+    finally:
+        await gw.stop()
+
+
+async def test_typing_another_customers_email_gets_neither_their_card_nor_their_agent(desk):
+    """mallory writes bob's email: her chats stay hers (card, history, last summary, routing
+    to bob's last agent); the agent sees a possible match naming only bob's contact."""
+    await desk.start(agents=["alice", "carol"],
+                     queue={"agents": "alice@localhost carol@localhost:2", "tier_wait": 600},
+                     extra={"queue sales": {"name": "Sales", "agents": ALICE}})
+    alice, carol = desk.agent("alice"), desk.agent("carol")
+    bob = await desk.customer("bob")
+    b = await chat(desk, bob, alice, "my order 42?")
+    alice.send(b, "/contact name=Bob Smith email=bob@example.com")
+    card = await alice.expect("Contact: Bob Smith", frm=b)
+    assert "email bob@example.com (unverified);" in card["body"]   # written, not proven
+    alice.send(b, f"/transfer {CAROL}")
+    await carol.expect("Transferred chat #")
+    await carol.expect(exact("my order 42?"), frm=b)           # the transcript so far
+    await close(carol, b, "Bob's secret order 42 goes to Elm Street")   # his last agent: carol
+    bobs = desk.conversation(b)["contact_id"]
+
+    mallory = await desk.customer("mallory")
+    mallory.send(SALES, "Hi, I am bob@example.com")
+    header = await alice.expect("New chat #")
+    m1 = header["from"].bare
+    assert "Bob Smith" not in header["body"] and "secret" not in header["body"]
+    assert header["body"].endswith("\nContact: (no name); email bob@example.com (unverified); "
+                                   "phone unknown; channel xmpp. First contact.")
+    await alice.expect(exact("Hi, I am bob@example.com"), frm=m1)
+    told = await alice.expect("Possible match", frm=m1)
+    assert told["body"] == (f"Possible match: contact #{bobs} (Bob Smith, 1 earlier chat) has "
+                            f"this email. /merge {bobs} to link them.")
+    assert "Elm" not in told["body"]
+    await close(alice, m1)
+    assert desk.conversation(m1)["contact_id"] != bobs
+    assert desk.rows("SELECT * FROM merges") == []
+    assert desk.rows("SELECT merged_into FROM contacts WHERE id = ?", bobs) == [
+        {"merged_into": None}]
+
+    # in bob's queue, mallory is not sent to bob's last agent, nor shown his history
+    mallory.send(QUEUE, "About my order")
+    header = await alice.expect("New chat #")
+    assert "Bob Smith" not in header["body"] and "secret" not in header["body"]
+    assert "1 earlier conversation; last: mallory@localhost wrote to Sales" in header["body"]
+    await carol.no_message(0.5)
+
+
+async def test_a_phone_written_in_a_chat_never_links_a_gateway_customer(desk):
+    """Verified identities link at once (a gateway's phone from the JID); a number someone
+    wrote in a chat does not make them that gateway customer."""
+    desk.prosody.add_component(GATEWAY, "gw-secret")
+    desk.prosody.restart()
+    await desk.start(extra={f"domain {GATEWAY}": {"channel": "whatsapp"}})
+    alice = desk.agent("alice")
+    gw = Gateway(desk.prosody)
+    await gw.start()
+    try:
+        bob = await desk.customer("bob")
+        b = await chat(desk, bob, alice, "call me on +1 555 000 2222")
+        await close(alice, b, "Bob wants a call")
+        assert contact_of(desk, b)["phone"] == "+15550002222"
+
+        gw.send("+15550002222", "hi from WhatsApp")
+        h1 = await alice.expect(lambda m: "New chat #" in m["body"] and m["from"].bare != b)
+        c1 = h1["from"].bare
+        assert "First contact." in h1["body"] and "Bob wants a call" not in h1["body"]
+        assert "phone +15550002222; channel whatsapp" in h1["body"]     # verified: no mark
+        assert contact_of(desk, c1)["id"] != contact_of(desk, b)["id"]
+        await close(alice, c1, "Asked about opening hours")
+
+        gw.send(r"+1\20555\20000\202222", "again, written another way")   # the same phone
+        h2 = await alice.expect(lambda m: "New chat #" in m["body"] and
+                                m["from"].bare not in (b, c1))
+        assert "1 earlier conversation; last: Asked about opening hours" in h2["body"]
+        assert contact_of(desk, h2["from"].bare)["id"] == contact_of(desk, c1)["id"]
     finally:
         await gw.stop()
 

@@ -228,6 +228,33 @@ async def test_customer_who_left_before_an_answer_gets_a_task_for_the_queue(desk
     assert desk.rows("SELECT count(*) AS n FROM conversations")[0]["n"] == 1
 
 
+async def test_an_answer_sent_after_the_customer_left_does_not_count(desk):
+    """The agent answers during customer_grace, after the customer went offline: nobody got
+    the answer, so the chat closes customer-left unresolved and leaves a follow-up task."""
+    await desk.start(agents=["alice"], queue={"customer_grace": 2})
+    alice = desk.agent("alice")
+    bob = await desk.customer("bob")
+    bob.set_presence(to=QUEUE)
+    await bob.expect_presence("available", frm=QUEUE)
+    conv = await desk.open_chat(bob, alice, "where is my parcel?")
+    n = conv_id(conv)
+    mark = desk.r.log_mark()
+    bob.set_presence(ptype="unavailable", to=QUEUE)      # gone before any answer
+    await desk.r.wait_for_log_async(f"conversation {n}: the customer went offline", since=mark)
+    alice.send(conv, "Sorry for the wait! Let me check.")
+    summary = await alice.expect("closed. Summary:", frm=conv, timeout=6)
+    assert "not resolved" in summary["body"]
+    row = desk.conversation(conv)
+    assert (row["state"], row["close_reason"]) == ("closed", "customer-left")
+    assert row["first_response_at"] is not None              # stored, but too late
+    assert [r["resolved"] for r in desk.rows(
+        "SELECT resolved FROM summaries WHERE conversation_id = ?", n)] == [0]
+    tasks = desk.rows("SELECT assignee_jid, kind, title FROM tasks WHERE assignee_jid = ?",
+                      QUEUE)
+    assert tasks == [{"assignee_jid": QUEUE, "kind": "follow-up",
+                      "title": f"Left before an answer: bob@localhost in Support (chat #{n})"}]
+
+
 async def test_queue_presence_shows_free_agents_and_the_line(desk):
     await desk.start(agents=["alice"], capacity={"alice": 1})
     alice = desk.agent("alice")

@@ -360,6 +360,31 @@ check_channels(void)
 	map_free(c.domain_map);
 }
 
+/* The card: a detail only written in a chat is marked unverified; a verified one is not. */
+static void
+check_card(void)
+{
+	struct contact_card k;
+	char card[512];
+
+	memset(&k, 0, sizeof(k));
+	snprintf(k.name, sizeof(k.name), "Bob Smith");
+	snprintf(k.email, sizeof(k.email), "bob@example.com");
+	snprintf(k.phone, sizeof(k.phone), "+15551234567");
+	k.phone_verified = 1; /* from a gateway's JID */
+	crm_card_text(&k, "whatsapp", card, sizeof(card));
+	CHECK_STR(card, "Contact: Bob Smith; email bob@example.com (unverified); phone "
+	    "+15551234567; channel whatsapp. First contact.");
+	k.email_verified = 1;
+	k.phone_verified = 0;
+	crm_card_text(&k, "", card, sizeof(card));
+	CHECK_STR(card, "Contact: Bob Smith; email bob@example.com; phone +15551234567 "
+	    "(unverified). First contact.");
+	memset(&k, 0, sizeof(k)); /* nothing known: nothing to mark */
+	crm_card_text(&k, "", card, sizeof(card));
+	CHECK_STR(card, "Contact: (no name); email unknown; phone unknown. First contact.");
+}
+
 int
 main(void)
 {
@@ -370,5 +395,6 @@ main(void)
 	check_phones();
 	check_detection();
 	check_channels();
+	check_card();
 	return check_done();
 }

@@ -329,6 +329,120 @@ lifecycle(void)
 	store_close();
 }
 
+/*
+ * Identities: the JID, a gateway's phone, a visitor id are verified and find their contact; a
+ * phone written in a chat is not and finds nothing, and a verified one takes it over.
+ */
+static void
+verified_identities(void)
+{
+	struct identity gw[2] = { { "phone", "+15551234567" }, { "jid", "+15551234567@wa.example" } };
+	struct contact_card k;
+	int64_t dan, gwc, merge, kept, merged;
+	int created = -1;
+
+	CHECK_INT(store_open(dbpath, 0), 0);
+	dan = store_contact_for_jid("dan@example.com", now);
+	CHECK_INT(store_identity_add(dan, "phone", "+15551234567", 0, now), 0);
+	CHECK_INT(store_contact_fill(dan, NULL, "+15551234567"), 0);
+	CHECK_INT(store_identity_add(dan, "email", "eve@example.com", 0, now), 0);
+	CHECK_INT(store_contact_fill(dan, "eve@example.com", NULL), 0);
+	CHECK_INT(store_contact_card(dan, 0, &k), 0);
+	CHECK_STR(k.phone, "+15551234567");
+	CHECK_INT(k.phone_verified, 0);
+	CHECK_INT(k.email_verified, 0);
+
+	/* the gateway's customer is not dan, who only wrote that number */
+	gwc = store_contact_for(gw, 2, now + 10, &created);
+	CHECK_INT(created, 1);
+	CHECK(gwc > 0 && gwc != dan);
+	CHECK_INT(store_commit(), 0);
+	CHECK_INT(q_int("SELECT contact_id FROM identities WHERE kind = 'phone' AND value = "
+	    "'+15551234567' AND verified = 1"), gwc);
+	CHECK_INT(store_contact_card(gwc, 0, &k), 0);
+	CHECK_STR(k.phone, "+15551234567");
+	CHECK_INT(k.phone_verified, 1);
+	CHECK_INT(store_contact_for(gw, 1, now + 20, &created), gwc); /* found by the phone */
+	CHECK_INT(created, 0);
+	/* a written detail never takes a verified one over */
+	CHECK_INT(store_identity_add(dan, "phone", "+15551234567", 0, now + 30), 0);
+	CHECK_INT(q_int("SELECT contact_id FROM identities WHERE value = '+15551234567'"), gwc);
+	CHECK_INT(store_contact_card(dan, 0, &k), 0); /* dan still has it, unverified */
+	CHECK_STR(k.phone, "+15551234567");
+	CHECK_INT(k.phone_verified, 0);
+
+	/* a merge moves identities with their flags, and its undo moves them back */
+	merge = store_contact_merge(dan, gwc, "test", now + 40);
+	CHECK(merge > 0);
+	CHECK_INT(store_commit(), 0);
+	CHECK_INT(q_int("SELECT count(*) FROM identities WHERE contact_id = %lld AND verified = 0",
+	    (long long)dan), 1);
+	CHECK_INT(q_int("SELECT count(*) FROM identities WHERE contact_id = %lld AND verified = 1",
+	    (long long)dan), 3);
+	CHECK_INT(store_contact_card(gwc, 0, &k), 0); /* read as the kept contact */
+	CHECK_INT(k.id, dan);
+	CHECK_INT(k.phone_verified, 1); /* dan's number is now a verified one of his own */
+	CHECK_INT(store_merge_undo(merge, now + 50, &kept, &merged), 0);
+	CHECK_INT(store_commit(), 0);
+	CHECK_INT(kept, dan);
+	CHECK_INT(merged, gwc);
+	CHECK_INT(q_int("SELECT contact_id FROM identities WHERE value = '+15551234567'"), gwc);
+	CHECK_INT(store_contact_card(dan, 0, &k), 0);
+	CHECK_INT(k.phone_verified, 0);
+	store_close();
+}
+
+/* A database of version 6: the details that were written in chats become unverified. */
+static void
+migrate_verified(void)
+{
+	char path[600], *err = NULL;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	size_t i;
+	const char *rows = "INSERT INTO contacts (id, created_at) VALUES "
+	    "(1, '2026-01-01T10:00:00Z'), (2, '2026-01-01T10:00:00Z');"
+	    "INSERT INTO conversations (contact_id, queue, customer_jid, channel, state, "
+	    "created_at) VALUES (1, 'q', '+15551234567@wa/x', 'whatsapp', 'closed', "
+	    "'2026-01-01T10:00:00Z'), (2, 'q', 'x@guest/y', 'web', 'closed', "
+	    "'2026-01-01T10:00:00Z');"
+	    "INSERT INTO identities (contact_id, kind, value, created_at) VALUES "
+	    "(1, 'jid', '+15551234567@wa', '2026-01-01T10:00:00Z'),"
+	    "(1, 'phone', '+15551234567', '2026-01-01T10:00:00Z'),"
+	    "(2, 'jid', 'x@guest', '2026-01-01T10:00:00Z'),"
+	    "(2, 'visitor', 'v-1', '2026-01-01T10:00:00Z'),"
+	    "(2, 'phone', '+358401234567', '2026-01-01T10:00:05Z'),"
+	    "(2, 'email', 'x@example.com', '2026-01-01T10:00:05Z');"
+	    "PRAGMA user_version = 6";
+
+	snprintf(path, sizeof(path), "%s/v6.db", tmpdir);
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	for (i = 0; i < nmigrations && migrations[i].version <= 6; i++)
+		CHECK_INT(sqlite3_exec(db, migrations[i].sql, NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, rows, NULL, NULL, &err), SQLITE_OK);
+	if (err)
+		fprintf(stderr, "%s\n", err);
+	sqlite3_free(err);
+	sqlite3_close(db);
+	CHECK_INT(store_open(path, 0), 0);
+	store_close();
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT group_concat(kind || ':' || verified, ' ') FROM "
+	    "(SELECT kind, verified FROM identities ORDER BY contact_id, kind)", -1, &s, NULL),
+	    SQLITE_OK);
+	CHECK_INT(sqlite3_step(s), SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(s, 0),
+	    "jid:1 phone:1 email:0 jid:1 phone:0 visitor:1");
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	for (i = 0; i < 3; i++) {
+		const char *suffixes[] = { "", "-wal", "-shm" };
+
+		snprintf(path, sizeof(path), "%s/v6.db%s", tmpdir, suffixes[i]);
+		unlink(path);
+	}
+}
+
 /* A database written by a newer respa is left alone. */
 static void
 newer_schema(void)
@@ -398,6 +512,8 @@ main(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/respa.db", tmpdir);
 	open_and_migrate();
 	lifecycle();
+	verified_identities();
+	migrate_verified();
 	newer_schema();
 	bad_path();
 	sqlite3_close(other);
