@@ -5,6 +5,7 @@ turn one down or let it time out, answer, and close chats now and then (the cust
 message opens a new one, offered again). respa is killed with SIGKILL at random moments
 and started again. Every message carries a unique token, and whatever a client received through
 respa must be in the database, once: respa commits a pass before it sends what it decided.
+A message neither stored nor refused was caught by a kill (XEP-0114 has no acknowledgement).
 Afterwards every chat still works both ways.
 
 RESPA_SOAK_SEED=N repeats a run's random choices (the seed is printed).
@@ -32,6 +33,9 @@ OFFER_CHOICES = (("accept", 0.55), ("answer", 0.30), ("reject", 0.10), ("ignore"
 TOKEN = re.compile(r"\btok([ca])(\d+)q(\d+)z\b")
 DELAY = "{urn:xmpp:delay}delay"
 READY = re.compile(r"\bready\b")
+# a message respa read but had not committed when killed is lost without an answer (XEP-0114
+# has no acknowledgement): it must have been sent shortly before a kill
+IN_FLIGHT = (-3.0, 1.0)
 
 
 class Soak:
@@ -42,6 +46,8 @@ class Soak:
         self.loop = asyncio.get_running_loop()
         self.customers: list = []
         self.sent: dict[str, tuple[str, str]] = {}   # token -> (direction, sender) to store
+        self.sent_at: dict[str, float] = {}
+        self.kills: list[float] = []
         self.bounced: set[str] = set()       # an error came back for it
         self.relayed: set[str] = set()       # the other side got it live
         self.replayed: set[str] = set()      # an agent got it in an offer's transcript
@@ -60,6 +66,7 @@ class Soak:
         self.seq += 1
         tok = f"tok{kind}{idx}q{self.seq}z"
         self.sent[tok] = (direction, sender)
+        self.sent_at[tok] = self.loop.time()
         msg = client.xmpp.make_message(mto=to, mbody=f"{tok} {text}", mtype="chat")
         msg["id"] = tok             # an error names it even without the body
         msg.send()
@@ -174,6 +181,7 @@ class Soak:
         moments = [1.0 + k * slot + self.rng.uniform(0.1, slot - 0.1) for k in range(KILLS)]
         for at in moments:
             await asyncio.sleep(max(0.0, start + at - self.loop.time()))
+            self.kills.append(self.loop.time())
             r.kill9()
             self.closing.clear()    # settled by the kill: done, or lost with the process
             r.start()
@@ -207,7 +215,7 @@ async def test_kill9_soak_in_offer_mode_with_tiers_loses_nothing_relayed(desk):
     start = loop.time()
     load = [soak.customer_load(i, start + LOAD) for i in range(CUSTOMERS)]
     moments, *_ = await asyncio.gather(soak.killer(r, start), *load)
-    loaded = soak.seq
+    loaded = len(soak.sent)
 
     # every chat still works both ways: each customer's last word is answered
     soak.final = True
@@ -234,6 +242,8 @@ async def test_kill9_soak_in_offer_mode_with_tiers_loses_nothing_relayed(desk):
     wrong = sorted(t for t in stored_as if stored_as[t] != soak.sent.get(t))
     bounced_stored = sorted(soak.bounced & set(stored))
     in_flight = set(soak.sent) - set(stored) - soak.bounced
+    unexplained = sorted(t for t in in_flight if not any(
+        k + IN_FLIGHT[0] <= soak.sent_at[t] <= k + IN_FLIGHT[1] for k in soak.kills))
     customer_sent = sum(1 for d, _ in soak.sent.values() if d == "in")
     print(f"soak: {len(moments)} kill -9 at {', '.join(f'{m:.1f}s' for m in moments)}; "
           f"{elapsed:.1f}s; {loaded} messages under load ({loaded / LOAD:.0f}/s)\n"
@@ -241,7 +251,8 @@ async def test_kill9_soak_in_offer_mode_with_tiers_loses_nothing_relayed(desk):
           f"{len(soak.sent) - customer_sent} by agents), bounced {len(soak.bounced)}, "
           f"relayed {len(soak.relayed)}, replayed in offers {len(soak.replayed)}, "
           f"stored {len(stored)}\n"
-          f"  stored, not relayed live {len(set(stored) - soak.relayed)}; "
+          f"  stored, not relayed live {len(set(stored) - soak.relayed)}, "
+          f"never delivered at all (sent into a kill) {len(set(stored) - received)}; "
           f"lost in flight at a kill (read, never committed, never answered) {len(in_flight)}\n"
           f"  relayed but not stored (lost after ack) {len(not_stored)}; "
           f"stored twice {len(duplicates)}; bounced yet stored {len(bounced_stored)}\n"
@@ -251,6 +262,7 @@ async def test_kill9_soak_in_offer_mode_with_tiers_loses_nothing_relayed(desk):
     assert not_stored == [], f"relayed but not stored: {not_stored[:20]}"
     assert duplicates == [], f"stored twice: {duplicates[:20]}"
     assert wrong == [], [(t, stored_as[t], soak.sent.get(t)) for t in wrong[:20]]
+    assert unexplained == [], f"neither stored nor refused, far from a kill: {unexplained[:20]}"
     assert bounced_stored == [], f"an error came back, yet stored: {bounced_stored[:20]}"
     assert soak.misrouted == [], soak.misrouted[:10]
     # one open conversation per customer, across every restart, each held by an agent
