@@ -27,6 +27,7 @@ CUSTOMERS = 12
 RATE = 5.0            # messages a second per customer (a real customer's pace is far lower)
 LOAD = 15.0           # seconds of load
 KILLS = 5
+DOWN = 1.0            # at most this long without respa after a kill
 ANSWER = 0.5          # share of a customer's live messages an agent answers
 CLOSE = 0.03          # share of them after which the agent closes the chat
 OFFER_CHOICES = (("accept", 0.55), ("answer", 0.30), ("reject", 0.10), ("ignore", 0.05))
@@ -176,7 +177,8 @@ class Soak:
             await asyncio.sleep(self.rng.expovariate(RATE))
 
     async def killer(self, r, start: float) -> list[float]:
-        """KILLS kills, one at a random moment in each slice of the load."""
+        """KILLS kills, one at a random moment in each slice of the load, each followed by
+        up to DOWN seconds without respa (its messages bounce meanwhile)."""
         slot = (LOAD - 2.0) / KILLS
         moments = [1.0 + k * slot + self.rng.uniform(0.1, slot - 0.1) for k in range(KILLS)]
         for at in moments:
@@ -184,6 +186,7 @@ class Soak:
             self.kills.append(self.loop.time())
             r.kill9()
             self.closing.clear()    # settled by the kill: done, or lost with the process
+            await asyncio.sleep(self.rng.uniform(0.0, DOWN))
             r.start()
             await r.wait_for_log_async(READY, timeout=30)
         return moments
