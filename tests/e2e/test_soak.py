@@ -8,7 +8,8 @@ respa must be in the database, once: respa commits a pass before it sends what i
 A message neither stored nor refused was caught by a kill (XEP-0114 has no acknowledgement).
 Afterwards every chat still works both ways.
 
-RESPA_SOAK_SEED=N repeats a run's random choices (the seed is printed).
+RESPA_SOAK_SEED=N repeats a run's kill moments and down times (the seed is printed); the
+clients' choices also depend on timing.
 """
 import asyncio
 import os
@@ -42,8 +43,9 @@ IN_FLIGHT = (-3.0, 1.0)
 class Soak:
     """The clients' side: what was sent, bounced and received, token by token."""
 
-    def __init__(self, desk, rng: random.Random):
-        self.desk, self.rng = desk, rng
+    def __init__(self, desk, seed: int):
+        self.desk = desk
+        self.rng, self.kill_rng = random.Random(seed), random.Random(seed + 1)
         self.loop = asyncio.get_running_loop()
         self.customers: list = []
         self.sent: dict[str, tuple[str, str]] = {}   # token -> (direction, sender) to store
@@ -180,13 +182,14 @@ class Soak:
         """KILLS kills, one at a random moment in each slice of the load, each followed by
         up to DOWN seconds without respa (its messages bounce meanwhile)."""
         slot = (LOAD - 2.0) / KILLS
-        moments = [1.0 + k * slot + self.rng.uniform(0.1, slot - 0.1) for k in range(KILLS)]
+        moments = [1.0 + k * slot + self.kill_rng.uniform(0.1, slot - 0.1)
+                   for k in range(KILLS)]
         for at in moments:
             await asyncio.sleep(max(0.0, start + at - self.loop.time()))
             self.kills.append(self.loop.time())
             r.kill9()
             self.closing.clear()    # settled by the kill: done, or lost with the process
-            await asyncio.sleep(self.rng.uniform(0.0, DOWN))
+            await asyncio.sleep(self.kill_rng.uniform(0.0, DOWN))
             r.start()
             await r.wait_for_log_async(READY, timeout=30)
         return moments
@@ -210,7 +213,7 @@ async def test_kill9_soak_in_offer_mode_with_tiers_loses_nothing_relayed(desk):
                          " ".join(f"{jid(a)}:2" for a in TIER2),
                "mode": "offer", "offer_timeout": 1, "tier_wait": 1},
         extra={"routing": {"reject_delay": 1, "max_no_answer": 0}})
-    soak = Soak(desk, random.Random(seed))
+    soak = Soak(desk, seed)
     soak.customers = [await desk.customer(f"cust{i}") for i in range(CUSTOMERS)]
     soak.watch()
 
