@@ -93,12 +93,12 @@ release_all(xmpp_stanza_t **list, size_t *n)
 void
 component_send_from(xmpp_stanza_t *st, const char *file, int line, const char *func)
 {
-	const char *name = xmpp_stanza_get_name(st);
+	const char *name = xmpp_stanza_get_name(st), *base = strrchr(file, '/');
 	int n;
 
 	if ((n = stanza_repair(st)) > 0)
 		log_warnx("%s (%s:%d): %d text%s of a <%s/> not valid UTF-8 or XML: repaired",
-		    func, file, line, n, n == 1 ? "" : "s", name ? name : "?");
+		    func, base ? base + 1 : file, line, n, n == 1 ? "" : "s", name ? name : "?");
 	push(&comp.outbox, &comp.nout, &comp.outcap, st);
 }
 
