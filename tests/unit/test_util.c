@@ -112,14 +112,13 @@ test_prefix_copy_trim(void)
 	for (n = 0; n < 3; n++) {
 		s = repeat(n == 0 ? "" : n == 1 ? "x" : "xy", EURO EACUTE CLEF, 10);
 		for (max = 1; max < 40; max++) {
-			char *d = xmalloc(max);
+			char d[40];
 
 			str_copy(d, max, s);
 			CHECK(valid(d) && strncmp(d, s, strlen(d)) == 0 && strlen(d) + 4 > max - 1);
 			snprintf(d, max, "%s", s);
 			utf8_trim_end(d);
 			CHECK(valid(d) && strncmp(d, s, strlen(d)) == 0);
-			free(d);
 		}
 		free(s);
 	}
