@@ -162,8 +162,9 @@ crm_summary(const struct summary_facts *f, char *buf, size_t len)
 	opening(f->first_message, first, sizeof(first));
 	duration(f->closed_at - f->created_at, took, sizeof(took));
 	s = xasprintf("%s wrote to %s by %s, first asking: \"%s\". %s%s%s after %s%s%s%s, %s%s%s.",
-	    f->customer, f->queue, f->channel, first, f->agent ? "Handled by " : "Closed without an agent",
-	    f->agent ? f->agent : "", f->agent ? " and closed" : "", took,
+	    f->customer, f->queue, f->channel, first,
+	    f->agent ? "Handled by " : "Closed without an agent", f->agent ? f->agent : "",
+	    f->agent ? " and closed" : "", took,
 	    f->reason ? " (" : "", f->reason ? f->reason : "", f->reason ? ")" : "",
 	    f->resolved ? "resolved" : "not resolved", tags ? "; tags: " : "", tags ? f->tags : "");
 	str_copy(buf, len, s);

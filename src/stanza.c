@@ -494,35 +494,11 @@ stanza_show(xmpp_stanza_t *p)
 	return t ? xmpp_stanza_get_text_ptr(t) : NULL;
 }
 
-/* Replaces a text that utf8_valid() refuses; 1 when it did. */
-static int
-repair_text(const char *s, void (*set)(xmpp_stanza_t *, const char *, const char *),
-    xmpp_stanza_t *st, const char *key)
+/* A repaired copy of s when utf8_valid() refuses it, else NULL; must be free()d */
+static char *
+repaired(const char *s)
 {
-	char *fixed;
-
-	if (utf8_valid(s, strlen(s)))
-		return 0;
-	fixed = utf8_repair(s);
-	set(st, key, fixed);
-	free(fixed);
-	return 1;
-}
-
-static void
-set_text(xmpp_stanza_t *st, const char *key, const char *text)
-{
-	(void)key;
-	xmpp_stanza_set_text(st, text);
-}
-
-static void
-set_attribute(xmpp_stanza_t *st, const char *key, const char *value)
-{
-	char *k = xstrdup(key); /* key points into the attribute table that setting replaces */
-
-	xmpp_stanza_set_attribute(st, k, value);
-	free(k);
+	return utf8_valid(s, strlen(s)) ? NULL : utf8_repair(s);
 }
 
 /*
@@ -533,25 +509,35 @@ set_attribute(xmpp_stanza_t *st, const char *key, const char *value)
 int
 stanza_repair(xmpp_stanza_t *st)
 {
-	const char *fixed[16], **attrs = fixed;
+	const char *some[16], **attrs = some;
+	char *fixed, *key;
 	xmpp_stanza_t *c;
-	int i, n, repaired = 0;
+	int i, n, count = 0;
 
 	if (xmpp_stanza_is_text(st)) {
-		const char *t = xmpp_stanza_get_text_ptr(st);
-
-		return t ? repair_text(t, set_text, st, NULL) : 0;
+		if ((fixed = repaired(xmpp_stanza_get_text_ptr(st))) == NULL)
+			return 0;
+		xmpp_stanza_set_text(st, fixed);
+		free(fixed);
+		return 1;
 	}
 	if ((n = xmpp_stanza_get_attribute_count(st)) > 0) {
-		if (2 * n > (int)(sizeof(fixed) / sizeof(fixed[0])))
+		if (2 * n > (int)(sizeof(some) / sizeof(some[0])))
 			attrs = xcalloc((size_t)n * 2, sizeof(*attrs));
 		n = xmpp_stanza_get_attributes(st, attrs, 2 * n);
-		for (i = 0; i + 1 < n; i += 2)
-			repaired += repair_text(attrs[i + 1], set_attribute, st, attrs[i]);
-		if (attrs != fixed)
+		for (i = 0; i + 1 < n; i += 2) {
+			if ((fixed = repaired(attrs[i + 1])) == NULL)
+				continue;
+			key = xstrdup(attrs[i]); /* setting frees the table's own copy */
+			xmpp_stanza_set_attribute(st, key, fixed);
+			free(key);
+			free(fixed);
+			count++;
+		}
+		if (attrs != some)
 			free(attrs);
 	}
 	for (c = xmpp_stanza_get_children(st); c; c = xmpp_stanza_get_next(c))
-		repaired += stanza_repair(c);
-	return repaired;
+		count += stanza_repair(c);
+	return count;
 }

@@ -253,7 +253,7 @@ str_trim(char *s)
  * 1.0 allows (Char: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF).
  */
 
-/* Length of the sequence starting at s (at most len bytes): 1-4, or 0 when it is not valid UTF-8. */
+/* Bytes of the sequence at s (of at most len): 1-4, or 0 when it is not valid UTF-8. */
 static size_t
 utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
 {
