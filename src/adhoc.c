@@ -287,7 +287,7 @@ run_now(xmpp_stanza_t *iq, struct adhoc_session *s)
 		form_free(res.form);
 		res.form = NULL;
 		res.note_type = NOTE_ERROR;
-		snprintf(res.note, sizeof(res.note), "%s", err);
+		str_copy(res.note, sizeof(res.note), err);
 	}
 	return finish(iq, s, &res);
 }

@@ -10,6 +10,7 @@
 #include "respa.h"
 
 #define HISTORY_SHOWN 10
+#define QUOTED 60 /* at most this much of a bad value is quoted back */
 
 static struct config *conf;
 
@@ -35,6 +36,7 @@ cmd_help(struct conv *c, struct agent *a, const char *args)
 	if (c->queue->reasons && len < sizeof(buf))
 		snprintf(buf + len, sizeof(buf) - len, "\nContact reasons of %s: %s",
 		    c->queue->title, c->queue->reasons);
+	utf8_trim_end(buf);
 	conv_tell(c, a, buf);
 }
 
@@ -223,10 +225,11 @@ history_line(const struct history_item *h, void *arg)
 static void
 cmd_history(struct conv *c, struct agent *a, const char *args)
 {
-	struct history hs = { .len = 0, .n = 0 };
+	struct history hs = { .buf = "", .len = 0, .n = 0 };
 
 	(void)args;
 	(void)store_history_foreach(c->contact_id, HISTORY_SHOWN, history_line, &hs);
+	utf8_trim_end(hs.buf); /* a long history is cut at the buffer's end */
 	if (hs.n == 0)
 		conv_tell(c, a, "This contact has no earlier conversations.");
 	else
@@ -239,6 +242,8 @@ cmd_contact(struct conv *c, struct agent *a, const char *args)
 	static const char *const keys[] = { "name", "email", "phone", "company" };
 	char *v[4], err[160], email[128], phone[24], card[1024];
 	struct contact_card k;
+	/* what the contact card holds; a phone is checked as a number */
+	const size_t room[] = { sizeof(k.name) - 1, sizeof(k.email) - 1, 0, sizeof(k.company) - 1 };
 	size_t i;
 
 	if (slash_fields(args, keys, 4, v, err, sizeof(err)) == -1) {
@@ -246,11 +251,16 @@ cmd_contact(struct conv *c, struct agent *a, const char *args)
 		    err);
 		return;
 	}
-	if (v[1] && crm_find_email(v[1], email, sizeof(email)) == -1)
-		snprintf(err, sizeof(err), "\"%s\" is not an email address", v[1]);
+	for (i = 0; i < 4 && (v[i] == NULL || room[i] == 0 || strlen(v[i]) <= room[i]); i++)
+		;
+	if (i < 4)
+		snprintf(err, sizeof(err), "%s= is longer than %zu bytes", keys[i], room[i]);
+	else if (v[1] && crm_find_email(v[1], email, sizeof(email)) == -1)
+		snprintf(err, sizeof(err), "\"%.*s\" is not an email address",
+		    (int)utf8_prefix(v[1], QUOTED), v[1]);
 	else if (v[2] && crm_phone_e164(v[2], conf->default_country, phone, sizeof(phone)) == -1)
-		snprintf(err, sizeof(err), "\"%s\" is not a phone number (write it with its "
-		    "country code, as +358 40 123 4567)", v[2]);
+		snprintf(err, sizeof(err), "\"%.*s\" is not a phone number (write it with its "
+		    "country code, as +358 40 123 4567)", (int)utf8_prefix(v[2], QUOTED), v[2]);
 	else
 		err[0] = '\0';
 	if (*err == '\0') {
@@ -385,7 +395,7 @@ cmd_callback(struct conv *c, struct agent *a, const char *args)
 		return;
 	}
 	if (*phone == '\0' && store_contact_card(c->contact_id, c->id, &k) == 0)
-		snprintf(phone, sizeof(phone), "%s", k.phone);
+		str_copy(phone, sizeof(phone), k.phone);
 	if (*phone == '\0') {
 		conv_tellf(c, a, "No phone number is known for this contact: give one. Usage: %s",
 		    usage);
@@ -411,10 +421,10 @@ reachable_at(const struct conv *c, char *buf, size_t len)
 	if (strcmp(c->channel, "web") == 0)
 		return NULL;
 	if (strcmp(c->channel, "xmpp") != 0) /* a gateway: its user's exact JID */
-		snprintf(buf, len, "%s", c->customer);
+		str_copy(buf, len, c->customer);
 	else {
 		bare = jid_bare(c->customer);
-		snprintf(buf, len, "%s", bare);
+		str_copy(buf, len, bare);
 		free(bare);
 	}
 	return buf;
@@ -511,6 +521,10 @@ chatcmd_run(struct conv *c, struct agent *a, const struct slash *s)
 {
 	const struct chat_cmd *cmd;
 
+	if (!utf8_valid(s->args, strlen(s->args))) { /* expat checked the body: belt and braces */
+		conv_tell(c, a, "That command holds text that is not valid UTF-8: nothing done.");
+		return;
+	}
 	for (cmd = chat_cmds; cmd->name; cmd++)
 		if (strcmp(cmd->name, s->name) == 0) {
 			cmd->fn(c, a, s->args); /* may free c */

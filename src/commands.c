@@ -41,6 +41,7 @@ note(struct adhoc_result *r, enum note_type t, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->note, sizeof(r->note), fmt, ap);
 	va_end(ap);
+	utf8_trim_end(r->note); /* a long note is cut at its end, between characters */
 }
 
 static int
@@ -54,6 +55,7 @@ fail(char *err, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
+	utf8_trim_end(err);
 	return -1;
 }
 
@@ -421,6 +423,7 @@ tasks_done(const struct form *in, const char *assignee, char *done, size_t dlen,
 			used += (size_t)snprintf(done + used, dlen - used, "%s#%s", used ? ", " : "",
 			    fl->values[i]);
 	}
+	utf8_trim_end(done);
 	if (store_apply_end(ok) == -1)
 		return fail(err, len, "Task #%s is not open any more (or the database failed); "
 		    "nothing was changed.", bad);
@@ -540,6 +543,7 @@ queues_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 			if ((m = config_member_find(a, q)) != NULL && used < sizeof(members))
 				used += (size_t)snprintf(members + used, sizeof(members) - used,
 				    "%s%s:%d", used ? ", " : "", a->jid, m->tier);
+		utf8_trim_end(members);
 		cells[0] = q->name;
 		cells[1] = q->title;
 		cells[2] = source(q->managed);
@@ -780,7 +784,7 @@ queue_delete_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 	if ((open = store_open_in_queue(q->name)) != 0 || q->nwaiting)
 		return fail(err, len, "Queue %s still has %d open chat%s: close or transfer them "
 		    "first.", q->name, open, open == 1 ? "" : "s");
-	snprintf(name, sizeof(name), "%s", q->name);
+	str_copy(name, sizeof(name), q->name);
 	if (desk_queue_delete(q) == -1)
 		return stored(-1, err, len);
 	note(r, NOTE_INFO, "Queue %s deleted.", name);
@@ -826,6 +830,8 @@ agents_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 		for (m = a->members; m && used < sizeof(queues); m = m->next_of_agent)
 			used += (size_t)snprintf(queues + used, sizeof(queues) - used, "%s%s:%d",
 			    used ? ", " : "", m->queue->name, m->tier);
+		utf8_trim_end(status);
+		utf8_trim_end(queues);
 		cells[0] = a->jid;
 		cells[1] = source(a->managed);
 		cells[2] = show_name(a->show);
@@ -983,7 +989,7 @@ agent_remove_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 	if (a->chats || a->offers)
 		return fail(err, len, "%s has %d open chat%s: transfer or close them first.",
 		    a->jid, a->chats + a->offers, a->chats + a->offers == 1 ? "" : "s");
-	snprintf(jid, sizeof(jid), "%s", a->jid);
+	str_copy(jid, sizeof(jid), a->jid);
 	if (stored(desk_agent_delete(a), err, len) == -1)
 		return -1;
 	note(r, NOTE_INFO, "%s is no longer an agent of this desk.", jid);

@@ -87,9 +87,19 @@ release_all(xmpp_stanza_t **list, size_t *n)
 	*n = 0;
 }
 
+/*
+ * One invalid byte and the server closes the whole stream (not-well-formed), losing every
+ * stanza after it: the last guard repairs the text and names who built it.
+ */
 void
-component_send(xmpp_stanza_t *st)
+component_send_from(xmpp_stanza_t *st, const char *file, int line, const char *func)
 {
+	const char *name = xmpp_stanza_get_name(st), *base = strrchr(file, '/');
+	int n;
+
+	if ((n = stanza_repair(st)) > 0)
+		log_warnx("%s (%s:%d): %d text%s of a <%s/> not valid UTF-8 or XML: repaired",
+		    func, base ? base + 1 : file, line, n, n == 1 ? "" : "s", name ? name : "?");
 	push(&comp.outbox, &comp.nout, &comp.outcap, st);
 }
 
@@ -138,6 +148,8 @@ component_abort_pass(void)
 		    "in a moment." :
 		    "Your message could not be stored, so it was not delivered. Please send it "
 		    "again in a moment.");
+		if (stanza_repair(err) > 0)
+			log_warnx("an error to a refused message: its text repaired");
 		xmpp_send(comp.conn, err);
 		xmpp_stanza_release(err);
 	}

@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -725,6 +726,9 @@ set_key(struct parser *p, char *key, char *value)
 	if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
 		value[n - 1] = '\0';
 		value++;
+	} else if (n >= 1 && value[0] == '"') {
+		perr(p, "%s: the quote is not closed (a value in quotes ends with \")", key);
+		return;
 	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].section == p->section && strcmp(keys[i].name, key) == 0)
@@ -763,6 +767,36 @@ strip_comment(char *s)
 			return;
 		}
 	}
+}
+
+/*
+ * What a line must be before it is parsed: no NUL (a binary file), no control character,
+ * valid UTF-8 (a file saved as Latin-1 would send broken text to every customer), not overlong.
+ * 0, or -1 when it is reported.
+ */
+static int
+check_line(struct parser *p, const char *s, size_t len)
+{
+	size_t i;
+
+	if (len > CONFIG_LINE_MAX) {
+		perr(p, "line longer than %d bytes", CONFIG_LINE_MAX);
+		return -1;
+	}
+	if (strlen(s) != len) {
+		perr(p, "a NUL byte: this is not a text file");
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		if (((unsigned char)s[i] < 0x20 && !strchr("\t\r\n", s[i])) || s[i] == 0x7f) {
+			perr(p, "a control character (byte 0x%02x)", (unsigned char)s[i]);
+			return -1;
+		}
+	if (!utf8_valid(s, len)) {
+		perr(p, "not valid UTF-8 (save the file as UTF-8)");
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -872,6 +906,35 @@ check_secrecy(const char *path, FILE *f, FILE *err)
 	return 0;
 }
 
+/*
+ * Opens the file without blocking (a FIFO would hang "respa -n") and only when it is a
+ * regular file: /dev/zero would be read for ever.
+ */
+static FILE *
+config_open(const char *path, FILE *err)
+{
+	struct stat sb;
+	FILE *f;
+	int fd, bad;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		fprintf(err, "%s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	bad = fstat(fd, &sb) == -1 ? errno : 0;
+	if (bad || !S_ISREG(sb.st_mode)) {
+		fprintf(err, "%s: %s\n", path, bad ? strerror(bad) : "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if (fcntl(fd, F_SETFL, 0) == -1 || (f = fdopen(fd, "r")) == NULL) {
+		fprintf(err, "%s: %s\n", path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	return f;
+}
+
 struct config *
 config_load(const char *path, FILE *err)
 {
@@ -879,12 +942,11 @@ config_load(const char *path, FILE *err)
 	char *line = NULL;
 	size_t cap = 0;
 	size_t i;
+	ssize_t len;
 	FILE *f;
 
-	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(err, "%s: %s\n", path, strerror(errno));
+	if ((f = config_open(path, err)) == NULL)
 		return NULL;
-	}
 	memset(&p, 0, sizeof(p));
 	p.conf = xcalloc(1, sizeof(*p.conf));
 	p.conf->path = xstrdup(path);
@@ -905,9 +967,12 @@ config_load(const char *path, FILE *err)
 	p.file = path;
 	p.err = err;
 	p.seen = map_new();
-	while (getline(&line, &cap, f) != -1) {
+	while ((len = getline(&line, &cap, f)) != -1) {
 		p.line++;
-		parse_line(&p, line);
+		if (check_line(&p, line, (size_t)len) == 0)
+			parse_line(&p, line);
+		else if (strlen(line) != (size_t)len)
+			break; /* a binary file: one error is enough */
 	}
 	free(line);
 	finish(&p);

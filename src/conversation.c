@@ -990,18 +990,22 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 	if (c->state == CONV_OFFLINE) {
 		snprintf(err, errlen, "chat #%" PRId64 " was written out of hours: it waits for "
 		    "%s to open", c->id, c->queue->title);
+		utf8_trim_end(err);
 		return -1;
 	}
 	if (q == NULL && b == NULL) {
 		snprintf(err, errlen, "%s is neither an agent nor a queue", target);
+		utf8_trim_end(err);
 		return -1;
 	}
 	if (b && b == a) {
 		snprintf(err, errlen, "chat #%" PRId64 " is %s's already", c->id, b->jid);
+		utf8_trim_end(err);
 		return -1;
 	}
 	if (b && (why = cannot_take(b)) != NULL) {
 		snprintf(err, errlen, "%s %s", b->jid, why);
+		utf8_trim_end(err);
 		return -1;
 	}
 	text = xasprintf("transferred to %s by %s%s%s", target, by, *note ? ": " : "", note);

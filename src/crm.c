@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -141,8 +142,7 @@ opening(const char *msg, char *buf, size_t len)
 	if (*p && cut > 0)
 		n = cut;
 	else if (*p) /* no word boundary: still never inside a UTF-8 character */
-		while (n > 0 && ((unsigned char)msg[n] & 0xc0) == 0x80)
-			n--;
+		n = utf8_prefix(msg, n);
 	while (n > 0 && (buf[n - 1] == '.' || buf[n - 1] == ' '))
 		n--;
 	if (*p) {
@@ -152,25 +152,23 @@ opening(const char *msg, char *buf, size_t len)
 	buf[n] = '\0';
 }
 
-/* At most two sentences, from the facts alone. */
+/* At most two sentences, from the facts alone; cut to len on a character boundary. */
 void
 crm_summary(const struct summary_facts *f, char *buf, size_t len)
 {
-	char first[FIRST_WORDS + 8], took[32], who[320], why[64] = "", tags[256] = "";
+	char first[FIRST_WORDS + 8], took[32], *s;
+	int tags = f->tags && *f->tags;
 
 	opening(f->first_message, first, sizeof(first));
 	duration(f->closed_at - f->created_at, took, sizeof(took));
-	if (f->agent)
-		snprintf(who, sizeof(who), "Handled by %s and closed", f->agent);
-	else
-		snprintf(who, sizeof(who), "Closed without an agent");
-	if (f->reason)
-		snprintf(why, sizeof(why), " (%s)", f->reason);
-	if (f->tags && *f->tags)
-		snprintf(tags, sizeof(tags), "; tags: %s", f->tags);
-	snprintf(buf, len, "%s wrote to %s by %s, first asking: \"%s\". %s after %s%s, %s%s.",
-	    f->customer, f->queue, f->channel, first, who, took, why,
-	    f->resolved ? "resolved" : "not resolved", tags);
+	s = xasprintf("%s wrote to %s by %s, first asking: \"%s\". %s%s%s after %s%s%s%s, %s%s%s.",
+	    f->customer, f->queue, f->channel, first,
+	    f->agent ? "Handled by " : "Closed without an agent", f->agent ? f->agent : "",
+	    f->agent ? " and closed" : "", took,
+	    f->reason ? " (" : "", f->reason ? f->reason : "", f->reason ? ")" : "",
+	    f->resolved ? "resolved" : "not resolved", tags ? "; tags: " : "", tags ? f->tags : "");
+	str_copy(buf, len, s);
+	free(s);
 }
 
 static int
@@ -322,4 +320,5 @@ crm_card_text(const struct contact_card *k, const char *channel, char *buf, size
 	if (n < len && k->open_tasks > 0)
 		snprintf(buf + n, len - n, " Open tasks: %d (%s%s).", k->open_tasks, k->task,
 		    k->open_tasks > 1 ? ", ..." : "");
+	utf8_trim_end(buf); /* a long card is cut at len */
 }

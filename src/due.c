@@ -85,7 +85,7 @@ named_day(const char *s, size_t wlen, int plus, time_t now, const char *tz, time
 		return -1;
 	}
 	if (tz_localtime(tz, now, &today) == -1 || at_day(tz, today, plus, h, m, due) == -1) {
-		snprintf(err, len, "not a time of day: %.5s", p);
+		snprintf(err, len, "not a time of day: %.*s", (int)utf8_prefix(p, 5), p);
 		return -1;
 	}
 	*rest = str_skip_space(used ? p + used : p);
@@ -113,13 +113,13 @@ absolute(const char *s, const char *tz, time_t *due, const char **rest, char *er
 	}
 	day = tm; /* strptime takes 2026-02-30; mktime would quietly make it March 2 */
 	if (timegm(&day) == (time_t)-1 || day.tm_mday != tm.tm_mday) {
-		snprintf(err, len, "no such date: %.10s", s);
+		snprintf(err, len, "no such date: %.*s", (int)utf8_prefix(s, 10), s);
 		return -1;
 	}
 	p = str_skip_space(p);
 	used = read_hhmm(p, &h, &m);
 	if (at_day(tz, tm, 0, h, m, due) == -1) {
-		snprintf(err, len, "not a time of day: %.5s", p);
+		snprintf(err, len, "not a time of day: %.*s", (int)utf8_prefix(p, 5), p);
 		return -1;
 	}
 	*rest = str_skip_space(p + used);

@@ -12,6 +12,10 @@
 
 #include "respa.h"
 
+#define QUOTED 60 /* at most this much of a bad value is quoted back in a note */
+/* "%.*s%s" arguments quoting v: its start, cut on a character boundary, and "..." when cut */
+#define QUOTE(v) (int)utf8_prefix((v), QUOTED), (v), strlen(v) > QUOTED ? "..." : ""
+
 static const char *const field_types[] = {
 	[FIELD_TEXT] = "text-single", [FIELD_TEXT_MULTI] = "text-multi",
 	[FIELD_TEXT_PRIVATE] = "text-private", [FIELD_BOOLEAN] = "boolean",
@@ -194,6 +198,7 @@ errf(char *err, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, len, fmt, ap);
 	va_end(ap);
+	utf8_trim_end(err);
 }
 
 static int
@@ -322,26 +327,38 @@ check_value(const struct form_field *fl, const char *v, const char *name, char *
 {
 	char *end;
 	long n;
+	size_t len = strlen(v);
 
+	/* expat let only UTF-8 in, but a value may still hold what XML 1.0 forbids */
+	if (!utf8_valid(v, len)) {
+		errf(err, errlen, "%s: holds a character that is not allowed in text", name);
+		return -1;
+	}
+	if (len > FORM_VALUE_MAX) {
+		errf(err, errlen, "%s: at most %d bytes (this one has %zu)", name, FORM_VALUE_MAX,
+		    len);
+		return -1;
+	}
 	switch (fl->type) {
 	case FIELD_BOOLEAN:
 		if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "false")) {
-			errf(err, errlen, "%s: answer yes or no (true or false), not \"%s\"", name, v);
+			errf(err, errlen, "%s: answer yes or no (true or false), not \"%.*s%s\"", name,
+			    QUOTE(v));
 			return -1;
 		}
 		break;
 	case FIELD_LIST:
 	case FIELD_LIST_MULTI:
 		if (fl->noptions && !has_option(fl, v)) {
-			errf(err, errlen, "%s: \"%s\" is not one of the choices", name, v);
+			errf(err, errlen, "%s: \"%.*s%s\" is not one of the choices", name, QUOTE(v));
 			return -1;
 		}
 		break;
 	case FIELD_JID:
 	case FIELD_JID_MULTI:
 		if (*v && !jid_valid_bare(v)) {
-			errf(err, errlen, "%s: \"%s\" is not a JID such as alice@example.com", name,
-			    v);
+			errf(err, errlen, "%s: \"%.*s%s\" is not a JID such as alice@example.com",
+			    name, QUOTE(v));
 			return -1;
 		}
 		break;
@@ -352,8 +369,8 @@ check_value(const struct form_field *fl, const char *v, const char *name, char *
 		errno = 0;
 		n = strtol(v, &end, 10);
 		if (errno || end == v || *end != '\0' || n < fl->min || n > fl->max) {
-			errf(err, errlen, "%s: write a whole number from %ld to %ld, not \"%s\"", name,
-			    fl->min, fl->max, v);
+			errf(err, errlen, "%s: write a whole number from %ld to %ld, not \"%.*s%s\"",
+			    name, fl->min, fl->max, QUOTE(v));
 			return -1;
 		}
 	}

@@ -49,7 +49,7 @@ shown_len(const char *s, size_t wl)
 	if (n == 0)
 		while (s[n] && !isspace((unsigned char)s[n]) && !is_sep(s[n]))
 			n++;
-	return (int)(n > SHOWN ? SHOWN : n);
+	return (int)utf8_prefix(s, n > SHOWN ? SHOWN : n);
 }
 
 /* "Mon" or "Monday" in any case: 0 = Monday; -1 when it is no day. */
@@ -291,7 +291,7 @@ hours_parse_closed(struct hours *h, const char *dates, char *err, size_t errlen)
 		for (wl = 0; s[wl] && !isspace((unsigned char)s[wl]) && !is_sep(s[wl]); wl++)
 			;
 		if ((rc = read_date(s, wl, &date)) != 0) {
-			shown = (int)(wl > SHOWN ? SHOWN : wl);
+			shown = (int)utf8_prefix(s, wl > SHOWN ? SHOWN : wl);
 			if (rc == -1)
 				snprintf(err, errlen, "bad date \"%.*s\" (use YYYY-MM-DD, or MM-DD "
 				    "for every year)", shown, s);

@@ -84,6 +84,7 @@ queue_show(const struct queue *q, char *status, size_t len)
 		hours_when(q->timezone, hours_next_open(q->hours, q->timezone, respa_now()),
 		    respa_now(), when, sizeof(when));
 		snprintf(status, len, "Closed; opens %s (%s)", when, q->timezone);
+		utf8_trim_end(status);
 		return "xa";
 	}
 	wait_text(router_estimate(q, q->nwaiting ? q->nwaiting : 1), est, sizeof(est));

@@ -31,6 +31,7 @@
 
 #define DEFAULT_CAPACITY 3
 #define DEFAULT_MAX_BODY 10000
+#define CONFIG_LINE_MAX 4096 /* bytes in one line of respa.conf, its end included */
 
 /* A presence <show/>, ordered from least to most available. */
 enum show { SHOW_OFFLINE, SHOW_DND, SHOW_XA, SHOW_AWAY, SHOW_AVAILABLE, SHOW_CHAT };
@@ -232,6 +233,12 @@ char *jid_bare(const char *); /* new string, must be free()d */
 int jid_split(const char *jid, char *node, size_t nodelen, char *domain, size_t domainlen);
 void str_trim(char *);
 const char *str_skip_space(const char *);
+/* UTF-8: every cut of a text lands on a character boundary (see util.c) */
+int utf8_valid(const char *, size_t len); /* 1: valid UTF-8, only characters XML 1.0 allows */
+char *utf8_repair(const char *); /* new string, must be free()d: bad bytes U+FFFD, forbidden go */
+size_t utf8_prefix(const char *, size_t max); /* bytes of s, at most max, ending on a boundary */
+void str_copy(char *dst, size_t dstlen, const char *src); /* strlcpy, cut on a boundary */
+void utf8_trim_end(char *); /* drops a character snprintf() cut short at the end */
 
 /* map.c: string key -> pointer; keys are not copied, they must live as long as the entry */
 struct map *map_new(void);
@@ -280,8 +287,12 @@ int component_is_finished(void);
 int component_fatal(void);
 xmpp_ctx_t *component_ctx(void);
 const char *component_jid(void);
-/* Takes the stanza: it is sent after the current batch is durably stored. */
-void component_send(xmpp_stanza_t *);
+/*
+ * Takes the stanza: it is sent after the current batch is durably stored. Text that is not
+ * valid UTF-8 or XML is repaired first, with a warning naming the caller.
+ */
+#define component_send(st) component_send_from((st), __FILE__, __LINE__, __func__)
+void component_send_from(xmpp_stanza_t *, const char *file, int line, const char *func);
 void component_flush(void);
 /* The stanzas queued since the last flush, oldest first (tests: there is no server) */
 size_t component_outbox(xmpp_stanza_t *const **list);
@@ -324,6 +335,8 @@ xmpp_stanza_t *stanza_command_error(xmpp_stanza_t *iq, const char *type, const c
 /* new string, must be free()d; NULL when the stanza has no <body/> */
 char *stanza_body(xmpp_stanza_t *);
 size_t stanza_body_len(xmpp_stanza_t *);
+/* Repairs in place every text and attribute value not valid UTF-8 / XML; how many it did. */
+int stanza_repair(xmpp_stanza_t *);
 const char *stanza_show(xmpp_stanza_t *presence);
 /* The web widget's <visitor/> (NS_VISITOR): its session token and the site's visitor id. */
 struct visitor {
@@ -361,6 +374,7 @@ struct form {
 	char ***rows; /* nrows rows of ncolumns cells */
 	size_t nrows;
 };
+#define FORM_VALUE_MAX 4096 /* bytes in one submitted value (one line of a multi-line text) */
 /* new form, must be form_free()d */
 struct form *form_new(enum form_type, const char *title, const char *instructions);
 void form_free(struct form *);

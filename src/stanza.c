@@ -493,3 +493,51 @@ stanza_show(xmpp_stanza_t *p)
 
 	return t ? xmpp_stanza_get_text_ptr(t) : NULL;
 }
+
+/* A repaired copy of s when utf8_valid() refuses it, else NULL; must be free()d */
+static char *
+repaired(const char *s)
+{
+	return utf8_valid(s, strlen(s)) ? NULL : utf8_repair(s);
+}
+
+/*
+ * The last guard before the wire: every text node and attribute value of st that is not
+ * valid UTF-8, or holds a character XML 1.0 forbids, is repaired in place (one scan).
+ * Returns how many were repaired.
+ */
+int
+stanza_repair(xmpp_stanza_t *st)
+{
+	const char *some[16], **attrs = some;
+	char *fixed, *key;
+	xmpp_stanza_t *c;
+	int i, n, count = 0;
+
+	if (xmpp_stanza_is_text(st)) {
+		if ((fixed = repaired(xmpp_stanza_get_text_ptr(st))) == NULL)
+			return 0;
+		xmpp_stanza_set_text(st, fixed);
+		free(fixed);
+		return 1;
+	}
+	if ((n = xmpp_stanza_get_attribute_count(st)) > 0) {
+		if (2 * n > (int)(sizeof(some) / sizeof(some[0])))
+			attrs = xcalloc((size_t)n * 2, sizeof(*attrs));
+		n = xmpp_stanza_get_attributes(st, attrs, 2 * n);
+		for (i = 0; i + 1 < n; i += 2) {
+			if ((fixed = repaired(attrs[i + 1])) == NULL)
+				continue;
+			key = xstrdup(attrs[i]); /* setting frees the table's own copy */
+			xmpp_stanza_set_attribute(st, key, fixed);
+			free(key);
+			free(fixed);
+			count++;
+		}
+		if (attrs != some)
+			free(attrs);
+	}
+	for (c = xmpp_stanza_get_children(st); c; c = xmpp_stanza_get_next(c))
+		count += stanza_repair(c);
+	return count;
+}

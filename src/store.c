@@ -832,7 +832,7 @@ copy_column(sqlite3_stmt *s, int i, char *buf, size_t len)
 {
 	const char *t = (const char *)sqlite3_column_text(s, i);
 
-	snprintf(buf, len, "%s", t ? t : "");
+	str_copy(buf, len, t ? t : "");
 }
 
 /* The contact that now holds id's data: id itself, or the one it was merged into. */
@@ -2325,7 +2325,7 @@ scrub(char *const *needles, int n, struct erase_report *r)
 	if ((rc = files_hold(needles, n, &found)) == -1)
 		return -1;
 	if (rc == 1) /* VACUUM keeps only live rows: another contact's record says it */
-		snprintf(r->leftover, sizeof(r->leftover), "%s", found);
+		str_copy(r->leftover, sizeof(r->leftover), found);
 	return 0;
 }
 

@@ -155,9 +155,10 @@ list_one(const struct stored_task *t, void *arg)
 char *
 tasks_list_text(const struct agent *a)
 {
-	struct listing l = { .len = 0, .n = 0 };
+	struct listing l = { .buf = "", .len = 0, .n = 0 };
 
 	(void)store_tasks_of_foreach(a->jid, list_one, &l);
+	utf8_trim_end(l.buf); /* a long list is cut at the buffer's end */
 	if (l.n == 0)
 		return xstrdup("You have no open tasks.");
 	return xasprintf("Your open tasks (write /done NUMBER when one is done):%s", l.buf);

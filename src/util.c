@@ -257,3 +257,141 @@ str_trim(char *s)
 	while (e > s && isspace((unsigned char)e[-1]))
 		*--e = '\0';
 }
+
+/*
+ * UTF-8. Every cut of a text goes through utf8_prefix() (or str_copy(), utf8_trim_end()),
+ * so no text is ever cut inside a character; utf8_valid() and utf8_repair() hold what XML
+ * 1.0 allows (Char: tab, LF, CR, U+0020-U+D7FF, U+E000-U+FFFD, U+10000-U+10FFFF).
+ */
+
+/* Bytes of the sequence at s (of at most len): 1-4, or 0 when it is not valid UTF-8. */
+static size_t
+utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n, i;
+	uint32_t v;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c < 0xc2 || c > 0xf4)
+		return 0; /* a continuation byte, an overlong lead (C0, C1) or beyond U+10FFFF */
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (len < n)
+		return 0;
+	/* the second byte's range rules out overlongs, surrogates and beyond U+10FFFF */
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	v = c & (0xff >> (n + 1));
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	*cp = v;
+	return n;
+}
+
+/* 1 when XML 1.0 allows the character (surrogates never decode, see utf8_seq()). */
+static int
+xml_char(uint32_t cp)
+{
+	return cp >= 0x20 ? cp != 0xfffe && cp != 0xffff : cp == '\t' || cp == '\n' || cp == '\r';
+}
+
+/* 1 when s[0..len) is valid UTF-8 holding only characters XML 1.0 allows (no NUL either). */
+int
+utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + len;
+	uint32_t cp;
+	size_t n;
+
+	while (p < e) {
+		if (*p >= 0x20 && *p < 0x80) { /* the common case: printable ASCII */
+			p++;
+			continue;
+		}
+		if ((n = utf8_seq(p, (size_t)(e - p), &cp)) == 0 || !xml_char(cp))
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
+/* new string, must be free()d: invalid sequences become U+FFFD, characters XML forbids go */
+char *
+utf8_repair(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + strlen(s);
+	char *out = xmalloc((size_t)(e - p) * 3 + 1), *o = out; /* each byte at worst U+FFFD */
+	uint32_t cp;
+	size_t n;
+
+	while (p < e) {
+		if ((n = utf8_seq(p, (size_t)(e - p), &cp)) == 0) {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			p++;
+			continue;
+		}
+		if (xml_char(cp)) {
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	*o = '\0';
+	return out;
+}
+
+/*
+ * Length of the longest prefix of s of at most max bytes that ends on a character boundary:
+ * what "%.*s" may show, or a fixed buffer may hold, of s.
+ */
+size_t
+utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max), back;
+
+	if (n < max)
+		return n; /* all of s */
+	/* s[n] starts the first byte left out: never a continuation byte of a kept lead */
+	for (back = 0; back < 3 && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80; back++)
+		n--;
+	return ((unsigned char)s[n] & 0xc0) == 0x80 ? max : n; /* no lead in reach: not UTF-8 */
+}
+
+/* Like strlcpy: as much of src as dst holds, cut at a character boundary; always terminated. */
+void
+str_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t n;
+
+	if (dstlen == 0)
+		return;
+	n = utf8_prefix(src, dstlen - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Drops a character cut short at the end of s (what snprintf() leaves when it truncates). */
+void
+utf8_trim_end(char *s)
+{
+	size_t len = strlen(s), i, need;
+	unsigned char c;
+
+	for (i = 1; i <= 4 && i <= len; i++) {
+		c = (unsigned char)s[len - i];
+		if ((c & 0xc0) == 0x80)
+			continue; /* a continuation byte: its lead is further back */
+		need = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		if (need > i)
+			s[len - i] = '\0';
+		return;
+	}
+}

@@ -9,9 +9,9 @@ static char tmpdir[256];
 static char path[512];   /* the file of the last load() */
 static char errtext[4096]; /* what the last load() printed */
 
-/* Writes text to a new file with the given mode, loads it, and removes it. */
+/* Writes len bytes of text to a new file with the given mode, loads it, and removes it. */
 static struct config *
-load(const char *text, mode_t mode)
+load_n(const char *text, size_t len, mode_t mode)
 {
 	struct config *c;
 	char *out = NULL;
@@ -20,7 +20,7 @@ load(const char *text, mode_t mode)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/respa-XXXXXX", tmpdir);
-	if ((fd = mkstemp(path)) == -1 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	if ((fd = mkstemp(path)) == -1 || write(fd, text, len) != (ssize_t)len ||
 	    fchmod(fd, mode) == -1 || close(fd) == -1) {
 		perror(path);
 		exit(2);
@@ -35,6 +35,25 @@ load(const char *text, mode_t mode)
 	free(out);
 	unlink(path);
 	return c;
+}
+
+static struct config *
+load(const char *text, mode_t mode)
+{
+	return load_n(text, strlen(text), mode);
+}
+
+/* What config_load() says of a file that is not a regular one (it must not block on it). */
+static char *
+load_special(const char *file)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *err = open_memstream(&out, &outlen);
+
+	CHECK(config_load(file, err) == NULL);
+	fclose(err);
+	return out;
 }
 
 static int
@@ -263,6 +282,59 @@ example(void)
 	CHECK(is_member(c, "bob@example.com", "support"));
 	CHECK_INT(c->agents->capacity, 3);
 	config_free(c);
+}
+
+/* Text must be text: UTF-8, no NUL or control characters, lines of a bounded length. */
+static void
+text_errors(void)
+{
+	static const char nul[] = HEAD "[queue support]\ngreeting = Hi\0there\nname = S\n";
+	struct config *c;
+	char *s, fifo[600], want[700];
+
+	/* Latin-1: "Bienvenue \xe0 vous" */
+	REFUSED(HEAD "[queue support]\ngreeting = Bienvenue \xe0 vous\n", 5,
+	    "not valid UTF-8 (save the file as UTF-8)");
+	REFUSED(HEAD "; caf\xe9\n", 4, "not valid UTF-8");
+	REFUSED(HEAD "[queue support]\ngreeting = Hi\x01\n", 5,
+	    "a control character (byte 0x01)");
+	c = load_n(nul, sizeof(nul) - 1, 0600); /* a NUL: one error, the rest is not read */
+	CHECK(c == NULL);
+	snprintf(want, sizeof(want), "%s:5: a NUL byte: this is not a text file\n", path);
+	CHECK_STR(errtext, want);
+	REFUSED(HEAD "[queue support]\ngreeting = \"Hello\n", 5,
+	    "greeting: the quote is not closed (a value in quotes ends with \")");
+	REFUSED(HEAD "[queue support]\ngreeting = \"\n", 5, "greeting: the quote is not closed");
+	s = xasprintf(HEAD "[queue support]\ngreeting = %*s\n", CONFIG_LINE_MAX, "x");
+	REFUSED(s, 5, "line longer than 4096 bytes");
+	free(s);
+
+	/* UTF-8, quotes and a line just within the limit are fine */
+	s = xasprintf(HEAD "[queue support]\ngreeting = \"Bienvenue \xc3\xa0 vous ; \xe2\x82\xac\"\n"
+	    "closed_text = %*s\n", CONFIG_LINE_MAX - 15, "x");
+	c = load(s, 0600);
+	CHECK(c != NULL);
+	CHECK_STR(c ? c->queues->greeting : NULL, "Bienvenue \xc3\xa0 vous ; \xe2\x82\xac");
+	CHECK_STR(errtext, "");
+	config_free(c);
+	free(s);
+
+	/* files that are no text files: refused at once, never read */
+	s = load_special("/dev/zero");
+	CHECK_STR(s, "/dev/zero: not a regular file\n");
+	free(s);
+	s = load_special(tmpdir);
+	snprintf(want, sizeof(want), "%s: not a regular file\n", tmpdir);
+	CHECK_STR(s, want);
+	free(s);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", tmpdir);
+	if (mkfifo(fifo, 0600) == 0) { /* no writer: a blocking open would hang here */
+		s = load_special(fifo);
+		snprintf(want, sizeof(want), "%s: not a regular file\n", fifo);
+		CHECK_STR(s, want);
+		free(s);
+		unlink(fifo);
+	}
 }
 
 static void
@@ -510,6 +582,7 @@ main(void)
 	defaults();
 	example();
 	errors();
+	text_errors();
 	routing();
 	channels();
 	secrecy();

@@ -142,6 +142,48 @@ open_and_migrate(void)
 	CHECK_INT(store_commit(), 0); /* nothing to commit */
 }
 
+/* n copies of unit after lead ("" or one byte), new string */
+static char *
+repeat(const char *lead, const char *unit, size_t n)
+{
+	size_t ll = strlen(lead), ul = strlen(unit), i;
+	char *s = xmalloc(ll + n * ul + 1);
+
+	memcpy(s, lead, ll);
+	for (i = 0; i < n; i++)
+		memcpy(s + ll + i * ul, unit, ul);
+	s[ll + n * ul] = '\0';
+	return s;
+}
+
+/* The contact card's fixed fields hold as much as fits, cut between characters. */
+static void
+card_cut(void)
+{
+	/* buffers hold 127, 511 and 159 bytes: each of these ends inside a character there */
+	char *name = repeat("", "\xc3\xa9", 100), *summary = repeat("", "\xc3\xa9", 300);
+	char *title = repeat("x", "\xe2\x82\xac", 60);
+	struct contact_card k;
+	int64_t who, c;
+
+	CHECK_INT(store_open(dbpath, 0), 0);
+	who = store_contact_for_jid("utf8@example.com", now);
+	CHECK_INT(store_contact_edit(who, name, NULL, NULL, name), 0);
+	c = store_conv_add("support", "utf8@example.com/x", who, "xmpp", "active", NULL, now);
+	CHECK_INT(store_conv_close(c, "agent", "ann@example.com", summary, NULL, 1, now), 0);
+	CHECK(store_task_add(c, who, "ann@example.com", "follow-up", title, now + 60, now) > 0);
+	CHECK_INT(store_contact_card(who, 0, &k), 0);
+	CHECK(utf8_valid(k.name, strlen(k.name)) && strlen(k.name) == sizeof(k.name) - 2);
+	CHECK(utf8_valid(k.company, strlen(k.company)) && strncmp(k.company, name, 120) == 0);
+	CHECK(utf8_valid(k.last_summary, strlen(k.last_summary)));
+	CHECK_INT(strlen(k.last_summary), sizeof(k.last_summary) - 2);
+	CHECK(utf8_valid(k.task, strlen(k.task)) && strlen(k.task) == sizeof(k.task) - 3);
+	free(name);
+	free(summary);
+	free(title);
+	store_close();
+}
+
 static void
 lifecycle(void)
 {
@@ -514,6 +556,7 @@ main(void)
 	lifecycle();
 	verified_identities();
 	migrate_verified();
+	card_cut();
 	newer_schema();
 	bad_path();
 	sqlite3_close(other);
