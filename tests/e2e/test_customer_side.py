@@ -1,20 +1,15 @@
-"""The customer's side of waiting: place-in-line notices, the expected wait, no answer in
-time (max_wait), a chat nobody writes in (idle_close), a customer who goes away
-(customer_grace), and the presence of the queue address."""
+"""The customer's side on the wire: coming back within customer_grace by presence or by a
+message, leaving before an answer, and the presence of the queue address. Place-in-line
+notices, the expected wait, max_wait, idle_close and the grace running out are tested in
+process (tests/unit/test_flow.c)."""
 import asyncio
-import re
 
 import pytest
 
-from desk import ASSIGNED, CLOSED, GREETING, QUEUE, conv_id, exact, parse_time
+from desk import ASSIGNED, CLOSED, GREETING, QUEUE, conv_id, exact
 
-ALICE = "alice@localhost"
 QUEUED_TEXT = ("All our agents are busy right now. You are in the queue, and someone will "
                "answer as soon as they are free.")
-MAX_WAIT_TEXT = ("We are sorry: no agent has been able to answer yet. Please write your email "
-                 "address or phone number here, and we will get back to you. If an agent "
-                 "becomes free in the meantime, they will answer here.")
-IDLE_TEXT = "This chat was closed because nobody wrote for a while."
 
 
 async def queue_up(customer, text: str, place: int) -> None:
@@ -27,154 +22,6 @@ async def queue_up(customer, text: str, place: int) -> None:
 
 def now() -> float:
     return asyncio.get_running_loop().time()
-
-
-async def test_waiting_customers_hear_their_new_place_once(desk):
-    await desk.start(agents=["alice"], online=[], capacity={"alice": 1},
-                     queue={"notice_interval": 1})
-    carol, dave, erin = [await desk.customer(n) for n in ("carol", "dave", "erin")]
-    for place, customer in enumerate((carol, dave, erin), 1):
-        await queue_up(customer, f"{customer.jid} is waiting", place)
-
-    alice = await desk.login("alice")       # capacity 1: she takes carol, the others move up
-    header = await alice.expect("New chat #")
-    assert "from carol@localhost" in header["body"]
-    await carol.expect(exact(ASSIGNED), frm=QUEUE)
-    start = now()
-    await dave.expect(exact("Thank you for waiting. You are number 1 in line."), frm=QUEUE,
-                      timeout=3)
-    await erin.expect(exact("Thank you for waiting. You are number 2 in line."), frm=QUEUE,
-                      timeout=3)
-    assert now() - start < 2.5
-    # the notices come every second, but only to those whose place changed
-    await dave.no_message(2.2)
-    await erin.no_message(0)
-    await carol.no_message(0)
-    assert [r["state"] for r in desk.rows("SELECT state FROM conversations ORDER BY id")] == [
-        "active", "queued", "queued"]
-
-
-async def test_expected_wait_is_told_once_there_is_a_pace(desk):
-    """The pace comes from customers who really waited (a second or more) before an agent
-    took them; with two of them, places come with "The wait is about N min."."""
-    await desk.start(agents=["alice"], online=[], capacity={"alice": 1},
-                     queue={"notice_interval": 1})
-    carol, dave, erin = [await desk.customer(n) for n in ("carol", "dave", "erin")]
-    for place, customer in enumerate((carol, dave, erin), 1):
-        await queue_up(customer, f"{customer.jid} is waiting", place)
-    await asyncio.sleep(1.1)                 # what makes a wait count for the pace
-
-    alice = await desk.login("alice")
-    c1 = await alice.expect(lambda m: "New chat #" in m["body"] and "carol@" in m["body"])
-    alice.send(c1["from"].bare, "/close")
-    c2 = await alice.expect(lambda m: "New chat #" in m["body"] and "dave@" in m["body"])
-    await dave.expect(exact(ASSIGNED), frm=QUEUE)
-
-    # erin moved from 3 to 1 (maybe by way of 2, told without an estimate then)
-    told = await erin.expect(lambda m: "You are number 1 in line." in m["body"], frm=QUEUE,
-                             timeout=3)
-    m = re.fullmatch(r"Thank you for waiting\. You are number 1 in line\. "
-                     r"The wait is about (\d+) min\.", told["body"])
-    assert m, told["body"]
-    assert int(m.group(1)) == 1              # two chats taken within seconds: under 1.5 min
-    frank = await desk.customer("frank")
-    frank.send(QUEUE, "me too")
-    await frank.expect(exact(GREETING), frm=QUEUE)
-    await frank.expect(exact(f"{QUEUED_TEXT} You are number 2 in line. "
-                             "The wait is about 1 min."), frm=QUEUE)
-    assert desk.conversation(c2["from"].bare)["agent_jid"] == ALICE
-
-
-async def test_no_answer_within_max_wait_makes_one_task_for_the_queue(desk):
-    await desk.start(agents=["alice"], online=[], queue={"max_wait": 2})
-    bob = await desk.customer("bob")
-    start = now()
-    await queue_up(bob, "where is my parcel?", 1)
-    await bob.expect(exact(MAX_WAIT_TEXT), frm=QUEUE, timeout=4)
-    assert now() - start >= 1.0              # respa counts in whole seconds
-    await desk.r.wait_for_log_async("conversation 1: no answer within 2 s; follow-up task "
-                                    "for support")
-    contact = desk.conversation(1)["contact_id"]
-    want = [(1, contact, QUEUE, "follow-up", "open",
-             "No answer in time: bob@localhost in Support (chat #1)")]
-
-    def tasks():
-        return [(t["conversation_id"], t["contact_id"], t["assignee_jid"], t["kind"],
-                 t["status"], t["title"]) for t in desk.rows("SELECT * FROM tasks ORDER BY id")]
-    assert tasks() == want
-    bob.send(QUEUE, "bob@example.com")       # what the text asks for
-    await desk.stored(2)
-    await bob.no_message(2.5)                # told once: more waiting changes nothing
-    assert tasks() == want
-    assert desk.conversation(1)["state"] == "queued"
-
-    alice = await desk.login("alice")        # the chat still goes to the first free agent
-    header = await alice.expect("New chat #1 from bob@localhost")
-    await alice.expect(exact("where is my parcel?"), frm=header["from"].bare)
-    await alice.expect(exact("bob@example.com"), frm=header["from"].bare)
-    await bob.expect(exact(ASSIGNED), frm=QUEUE)
-    alice.send(header["from"].bare, "Sorry for the wait, Bob")
-    await bob.expect(exact("Sorry for the wait, Bob"), frm=QUEUE)
-    row = desk.conversation(1)
-    assert (row["state"], row["agent_jid"]) == ("active", ALICE)
-    assert tasks() == want
-
-
-async def test_chat_nobody_writes_in_closes_after_idle_close(desk):
-    """Only once an agent has answered: an unanswered chat is never closed as inactive."""
-    await desk.start(agents=["alice"], queue={"idle_close": 2})
-    alice = desk.agent("alice")
-    bob, carol = await desk.customer("bob"), await desk.customer("carol")
-    unanswered = await desk.open_chat(carol, alice, "hello? anyone?")
-    conv = await desk.open_chat(bob, alice, "hi")
-    alice.send(conv, "How can I help?")
-    await bob.expect(exact("How can I help?"), frm=QUEUE)
-
-    start = now()
-    told = await bob.expect(exact(IDLE_TEXT), frm=QUEUE, timeout=4)
-    closed = await bob.expect(CLOSED, frm=QUEUE)
-    assert bob.arrival(told) < bob.arrival(closed)
-    assert now() - start >= 1.0
-    summary = await alice.expect("closed. Summary:", frm=conv)
-    n = conv_id(conv)
-    assert summary["body"].startswith(f"Chat #{n} closed. Summary: ")
-    row = desk.conversation(conv)
-    assert (row["state"], row["close_reason"], row["agent_jid"]) == ("closed", "inactive", ALICE)
-    idle = parse_time(row["closed_at"]) - parse_time(row["first_response_at"])
-    assert 2 <= idle.total_seconds() <= 3
-    saved = desk.rows("SELECT * FROM summaries WHERE conversation_id = ?", n)
-    assert len(saved) == 1 and saved[0]["agent_jid"] == ALICE
-    assert summary["body"] == f"Chat #{n} closed. Summary: {saved[0]['summary']}"
-
-    # carol's chat has been quiet for longer, but nobody answered her: it stays open
-    await carol.no_message(1.2)
-    await alice.no_message(0, frm=unanswered)
-    assert desk.conversation(unanswered)["state"] == "active"
-    assert desk.active_per_agent() == {ALICE: 1}
-
-
-async def test_customer_who_goes_away_is_closed_after_the_grace(desk):
-    await desk.start(agents=["alice"], queue={"customer_grace": 1})
-    alice = desk.agent("alice")
-    bob = await desk.customer("bob")
-    bob.set_presence(to=QUEUE)               # as a web client does: directed presence
-    await bob.expect_presence("available", frm=QUEUE)
-    conv = await desk.open_chat(bob, alice, "hi")
-    alice.send(conv, "Hello Bob")
-    await bob.expect(exact("Hello Bob"), frm=QUEUE)
-
-    start = now()
-    bob.set_presence(ptype="unavailable", to=QUEUE)      # the tab was closed
-    summary = await alice.expect("closed. Summary:", frm=conv, timeout=4)
-    assert now() - start >= 0.5
-    n = conv_id(conv)
-    assert summary["body"].startswith(f"Chat #{n} closed. Summary: ")
-    row = desk.conversation(conv)
-    assert (row["state"], row["close_reason"]) == ("closed", "customer-left")
-    assert len(desk.rows("SELECT * FROM summaries WHERE conversation_id = ?", n)) == 1
-    assert desk.rows("SELECT * FROM tasks") == []        # an agent had answered
-    await bob.no_message(0.3)                # nobody there to read a goodbye
-    assert desk.active_per_agent() == {}
 
 
 @pytest.mark.parametrize("back_by", ["presence", "message"])
