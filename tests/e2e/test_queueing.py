@@ -6,6 +6,8 @@ import pytest
 
 from desk import ASSIGNED, CLOSED, GREETING, QUEUE, QUEUED, conv_id, exact, parse_time
 
+pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
+
 ALICE, BOB = "alice@localhost", "bob@localhost"
 
 

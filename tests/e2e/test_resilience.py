@@ -1,8 +1,12 @@
 """Chats survive the server restarting, respa restarting, and respa being killed."""
 import re
 
+import pytest
+
 from harness import COMPONENT_JID
 from desk import ASSIGNED, CLOSED, QUEUE, QUEUED, exact
+
+pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
 
 ALICE = "alice@localhost"
 READY = re.compile(r"\bready\b")
