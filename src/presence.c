@@ -200,7 +200,6 @@ presence_agent_command(struct agent *a, const char *body)
 static void
 ask(struct agent *a)
 {
-	a->asked_at = respa_now_ms();
 	/*
 	 * Probe first: Prosody answers a probe from a non-subscriber with "unsubscribed" on the
 	 * agent's behalf, which would cancel a subscription request sent before it.
@@ -248,6 +247,7 @@ presence_sender(const char *from)
 	free(bare);
 	if (a && !a->heard && respa_now_ms() - a->asked_at >= ASK_AGAIN_MS) {
 		log_info("agent %s wrote before sharing its presence: asking again", a->jid);
+		a->asked_at = respa_now_ms();
 		ask(a);
 	}
 }

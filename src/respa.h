@@ -96,7 +96,7 @@ struct agent {
 	struct member *members;
 	int managed;        /* created by an ad-hoc command and kept in SQLite, not respa.conf */
 	int heard;          /* a resource or an approval came from it: it shares its presence */
-	int64_t asked_at;   /* ms: our last subscription request */
+	int64_t asked_at;   /* ms: when its writing last made us ask again */
 	struct agent *next; /* config order */
 };
 
