@@ -355,8 +355,7 @@ presence_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	else if (a && strcmp(type, "subscribed") == 0) {
 		heard(a);
 		log_info("agent %s approved the presence subscription", a->jid);
-	}
-	else if (strcmp(type, "subscribed") != 0 && strcmp(type, "unsubscribed") != 0)
+	} else if (strcmp(type, "subscribed") != 0 && strcmp(type, "unsubscribed") != 0)
 		queue_presence_in(st, from, to, type); /* subscribe, probe, unsubscribe */
 	free(bare);
 	return 1;
