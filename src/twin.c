@@ -116,21 +116,19 @@ probe_token(const char *jid, size_t *len)
 
 /*
  * 1 when st is a probe (it is then handled here), 0 for every other stanza. Only a component
- * of our domain can send from twin-...@domain: a client's stanza to such an address is ignored.
+ * of our domain can send from twin-...@domain: a client writing to such an address is
+ * answered as for any unknown address.
  */
 int
 twin_stanza(xmpp_stanza_t *st)
 {
-	const char *to = xmpp_stanza_get_to(st), *from, *tok;
+	const char *to = xmpp_stanza_get_to(st), *tok;
+	const char *from = xmpp_stanza_get_from(st);
 	size_t len;
 
-	if (to == NULL || strncmp(to, TWIN_PREFIX, strlen(TWIN_PREFIX)) != 0)
+	if (to == NULL || strncmp(to, TWIN_PREFIX, strlen(TWIN_PREFIX)) != 0 ||
+	    (tok = probe_token(from, &len)) == NULL)
 		return 0;
-	from = xmpp_stanza_get_from(st);
-	if ((tok = probe_token(from, &len)) == NULL) {
-		log_debug("ignored a stanza from %s to %s", from ? from : "?", to);
-		return 1;
-	}
 	if (len == strlen(twin.token) && strncmp(tok, twin.token, len) == 0) {
 		if (twin.checking && ++twin.back == TWIN_PROBES)
 			pass();

@@ -173,6 +173,19 @@ async def test_second_instance_exits_and_the_first_keeps_working(desk, respa):
         assert db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
     assert len(desk.rows("SELECT id FROM conversations")) == 3
+    if server_kind() == "ejabberd":   # the first saw the twin's probes, and said so
+        assert "only one respa may run per component" in first.log_text()
+
+
+@pytest.mark.ejabberd
+async def test_a_client_cannot_pose_as_a_twin(desk):
+    """Only a component of our domain can send from twin-TOKEN@domain: a client writing to
+    such an address is answered as for any unknown address, and respa runs on."""
+    r = await desk.start(agents=["alice"])
+    bob = await desk.customer("bob")
+    bob.send(f"twin-0123456789abcdef0123456789abcdef@{COMPONENT_JID}", "are you a twin?")
+    await bob.expect_error("item-not-found")
+    assert r.running and "another respa" not in r.log_text()
 
 
 def test_version_and_help(respa):
