@@ -31,6 +31,8 @@ static struct {
 	size_t nout, outcap;
 	xmpp_stanza_t **inbox; /* messages, iq get/set of this pass: an error if it fails */
 	size_t nin, incap;
+	xmpp_stanza_t **held; /* what arrived while twin.c checked for another respa */
+	size_t nheld, heldcap;
 	unsigned long handled;
 } comp;
 
@@ -163,9 +165,23 @@ component_handled(void)
 	return comp.handled;
 }
 
+/* 1 when twin.c takes st (a probe) or it waits for twin.c's verdict. */
+static int
+held(xmpp_stanza_t *st)
+{
+	if (twin_stanza(st))
+		return 1;
+	if (!twin_checking())
+		return 0;
+	push(&comp.held, &comp.nheld, &comp.heldcap, xmpp_stanza_clone(st));
+	return 1;
+}
+
 static int
 presence_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
+	if (held(st))
+		return 1;
 	comp.handled++;
 	return presence_handler(conn, st, arg);
 }
@@ -176,7 +192,10 @@ iq_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
 	const char *type = xmpp_stanza_get_type(st);
 
+	if (held(st))
+		return 1;
 	comp.handled++;
+	presence_sender(xmpp_stanza_get_from(st));
 	if (xmpp_stanza_get_from(st) && type &&
 	    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0))
 		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
@@ -189,7 +208,10 @@ message_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
 	const char *type = xmpp_stanza_get_type(st);
 
+	if (held(st))
+		return 1;
 	comp.handled++;
+	presence_sender(xmpp_stanza_get_from(st));
 	if (type == NULL || strcmp(type, "error") != 0)
 		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
 	return conversation_handler(conn, st, arg);
@@ -292,12 +314,16 @@ stream_error(xmpp_stream_error_t *se)
 
 	switch (se->type) {
 	case XMPP_SE_CONFLICT:
-		log_warnx("conflict: another instance is connected as %s; exiting", comp.conf->jid);
+		log_warnx("conflict: another respa is connected as %s, and only one respa may run "
+		    "per component; exiting", comp.conf->jid);
 		comp.fatal = 1;
 		break;
 	case XMPP_SE_NOT_AUTHORIZED:
-		log_warnx("not-authorized: the server refused the component secret for %s; "
-		    "check [component] secret in %s", comp.conf->jid, comp.conf->path);
+		/* Prosody says host-unknown for an unknown domain; ejabberd says this for both */
+		log_warnx("not-authorized: the server refused the component: either the secret is "
+		    "wrong or the server has no component %s; check [component] jid and secret in "
+		    "%s and the server's component configuration%s%s%s", comp.conf->jid,
+		    comp.conf->path, *text ? " (the server said: " : "", text, *text ? ")" : "");
 		comp.fatal = 1;
 		break;
 	case XMPP_SE_HOST_UNKNOWN:
@@ -308,6 +334,54 @@ stream_error(xmpp_stream_error_t *se)
 	default:
 		log_warnx("the server closed the stream: %s %s", name, text);
 	}
+}
+
+/* No other respa answered our probes: handle what waited, in the order it came. */
+void
+component_twin_passed(void)
+{
+	xmpp_stanza_t *st;
+	const char *name;
+	size_t i;
+
+	log_info("connected as %s, ready", comp.conf->jid);
+	presence_connected();
+	for (i = 0; i < comp.nheld; i++) {
+		st = comp.held[i];
+		name = xmpp_stanza_get_name(st);
+		if (strcmp(name, "message") == 0)
+			message_handler(comp.conn, st, NULL);
+		else if (strcmp(name, "presence") == 0)
+			presence_counted(comp.conn, st, NULL);
+		else
+			iq_counted(comp.conn, st, NULL);
+	}
+	release_all(comp.held, &comp.nheld);
+}
+
+/* Another respa is connected as our domain: hand back what waited and end (exit 1). */
+void
+component_twin_refused(void)
+{
+	xmpp_stanza_t *st, *err;
+	const char *type;
+	size_t i;
+
+	for (i = 0; i < comp.nheld; i++) {
+		st = comp.held[i];
+		type = xmpp_stanza_get_type(st);
+		if (strcmp(xmpp_stanza_get_name(st), "presence") == 0 ||
+		    (type && (strcmp(type, "error") == 0 || strcmp(type, "result") == 0)))
+			continue;
+		err = stanza_error(st, "wait", "service-unavailable", "This service is "
+		    "restarting. Please send your message again in a moment.");
+		xmpp_send(comp.conn, err);
+		xmpp_stanza_release(err);
+	}
+	release_all(comp.held, &comp.nheld);
+	release_all(comp.outbox, &comp.nout);
+	comp.fatal = 1;
+	xmpp_disconnect(comp.conn);
 }
 
 static void
@@ -321,11 +395,13 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 		xmpp_handler_add(conn, message_handler, NULL, "message", NULL, NULL);
 		xmpp_handler_add(conn, presence_counted, NULL, "presence", NULL, NULL);
 		xmpp_handler_add(conn, iq_counted, NULL, "iq", NULL, NULL);
-		log_info("connected as %s, ready", comp.conf->jid);
-		presence_connected();
+		log_info("connected as %s; checking that no other respa is", comp.conf->jid);
+		twin_start();
 		return;
 	}
 	comp.connected = 0;
+	twin_stop();
+	release_all(comp.held, &comp.nheld);
 	xmpp_handler_delete(conn, message_handler);
 	xmpp_handler_delete(conn, presence_counted);
 	xmpp_handler_delete(conn, iq_counted);
@@ -348,6 +424,7 @@ component_init(struct config *conf, xmpp_ctx_t *ctx)
 	xmpp_conn_set_jid(comp.conn, conf->jid);
 	xmpp_conn_set_pass(comp.conn, conf->secret);
 	alloc_sm_state_workaround(comp.conn);
+	twin_init(conf->jid);
 }
 
 void
@@ -371,8 +448,11 @@ component_free(void)
 {
 	release_all(comp.outbox, &comp.nout);
 	release_all(comp.inbox, &comp.nin);
+	release_all(comp.held, &comp.nheld);
 	free(comp.outbox);
 	free(comp.inbox);
+	free(comp.held);
+	twin_free();
 	xmpp_global_timed_handler_delete(comp.ctx, reconnect_timer);
 	xmpp_conn_release(comp.conn);
 	memset(&comp, 0, sizeof(comp));

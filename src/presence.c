@@ -2,14 +2,20 @@
  * Agents' availability: every resource's <show/> folded into one per agent, the pause an
  * agent sets by hand (or missed offers set for them), wrap-up after a chat, and the grace
  * an agent who went offline has before their chats move on. respa asks each agent for a
- * subscription from the component's domain and probes at connect.
+ * subscription from the component's domain and probes at connect; ejabberd drops a request
+ * to an account that does not exist yet, so agents not heard from are asked again on a slow
+ * timer and when they write to respa.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "respa.h"
 
+#define ASK_AGAIN_MS 10000 /* an agent writing many lines is asked once, not per line */
+
 static struct config *conf;
+static int unheard;              /* agents not heard from: 0 skips every lookup */
+static struct timer retry_timer; /* asks them again every subscribe_retry */
 
 static const char *const show_names[] = {
 	[SHOW_OFFLINE] = "offline", [SHOW_DND] = "dnd", [SHOW_XA] = "xa",
@@ -191,6 +197,61 @@ presence_agent_command(struct agent *a, const char *body)
 	    "/done NUMBER marks one done.");
 }
 
+static void
+ask(struct agent *a)
+{
+	/*
+	 * Probe first: Prosody answers a probe from a non-subscriber with "unsubscribed" on the
+	 * agent's behalf, which would cancel a subscription request sent before it.
+	 */
+	component_send(stanza_presence(conf->jid, a->jid, "probe"));
+	component_send(stanza_presence(conf->jid, a->jid, "subscribe"));
+}
+
+static void
+heard(struct agent *a)
+{
+	if (!a->heard) {
+		a->heard = 1;
+		unheard--;
+	}
+}
+
+static void
+retry_timer_fn(void *arg)
+{
+	struct agent *a;
+
+	(void)arg;
+	if (!component_is_connected())
+		return; /* the next connect asks everyone and arms us again */
+	if (unheard > 0)
+		for (a = conf->agents; a; a = a->next)
+			if (!a->heard) {
+				log_debug("agent %s not heard from: asking again", a->jid);
+				ask(a);
+			}
+	timer_in(&retry_timer, conf->subscribe_retry);
+}
+
+void
+presence_sender(const char *from)
+{
+	struct agent *a;
+	char *bare;
+
+	if (unheard == 0 || from == NULL)
+		return;
+	bare = jid_bare(from);
+	a = map_get(conf->agent_map, bare);
+	free(bare);
+	if (a && !a->heard && respa_now_ms() - a->asked_at >= ASK_AGAIN_MS) {
+		log_info("agent %s wrote before sharing its presence: asking again", a->jid);
+		a->asked_at = respa_now_ms();
+		ask(a);
+	}
+}
+
 static enum show
 best_show(const struct agent *a)
 {
@@ -249,6 +310,7 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 	 */
 	if (res == NULL)
 		return;
+	heard(a);
 	resource_set(a, res + 1, type ? SHOW_OFFLINE : show_parse(stanza_show(st)));
 	a->show = best_show(a);
 	if (a->show == before)
@@ -290,9 +352,10 @@ presence_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	else if (a && strcmp(type, "unsubscribed") == 0)
 		log_info("agent %s does not share presence with %s (yet): no chats are offered "
 		    "until they approve the subscription", a->jid, conf->jid);
-	else if (a && strcmp(type, "subscribed") == 0)
+	else if (a && strcmp(type, "subscribed") == 0) {
+		heard(a);
 		log_info("agent %s approved the presence subscription", a->jid);
-	else if (strcmp(type, "subscribed") != 0 && strcmp(type, "unsubscribed") != 0)
+	} else if (strcmp(type, "subscribed") != 0 && strcmp(type, "unsubscribed") != 0)
 		queue_presence_in(st, from, to, type); /* subscribe, probe, unsubscribe */
 	free(bare);
 	return 1;
@@ -320,9 +383,11 @@ presence_init(struct config *c)
 	struct agent *a;
 
 	conf = c;
+	timer_init(&retry_timer, retry_timer_fn, NULL);
 	for (a = conf->agents; a; a = a->next) {
 		timer_init(&a->wrap_timer, wrap_timer, a);
 		timer_init(&a->grace_timer, grace_timer, a);
+		unheard++;
 	}
 	(void)store_agent_status_foreach(restore_status, NULL);
 }
@@ -333,10 +398,10 @@ presence_agent_added(struct agent *a)
 {
 	timer_init(&a->wrap_timer, wrap_timer, a);
 	timer_init(&a->grace_timer, grace_timer, a);
+	unheard++;
 	if (!component_is_connected())
 		return; /* the next connect asks */
-	component_send(stanza_presence(conf->jid, a->jid, "probe"));
-	component_send(stanza_presence(conf->jid, a->jid, "subscribe"));
+	ask(a);
 }
 
 void
@@ -344,6 +409,7 @@ presence_agent_removed(struct agent *a)
 {
 	timer_cancel(&a->wrap_timer);
 	timer_cancel(&a->grace_timer);
+	heard(a); /* no longer counted */
 }
 
 /* At every connect: ask each agent for its presence; the server answers with what is online. */
@@ -367,11 +433,7 @@ presence_connected(void)
 		} else if (a->chats > 0 && !timer_armed(&a->grace_timer))
 			timer_in(&a->grace_timer, conf->agent_grace); /* restored, not seen yet */
 		router_agent_changed(a);
-		/*
-		 * Probe first: Prosody answers a probe from a non-subscriber with "unsubscribed"
-		 * on the agent's behalf, which would cancel a subscription request sent before it.
-		 */
-		component_send(stanza_presence(conf->jid, a->jid, "probe"));
-		component_send(stanza_presence(conf->jid, a->jid, "subscribe"));
+		ask(a);
 	}
+	timer_in(&retry_timer, conf->subscribe_retry);
 }

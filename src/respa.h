@@ -26,6 +26,7 @@
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_VISITOR "urn:respa:visitor:0"
+#define NS_TWIN "urn:respa:twin:0"
 #define NS_COMMANDS "http://jabber.org/protocol/commands"
 #define NS_DATA "jabber:x:data"
 
@@ -95,6 +96,8 @@ struct agent {
 	struct resource *resources;
 	struct member *members;
 	int managed;        /* created by an ad-hoc command and kept in SQLite, not respa.conf */
+	int heard;          /* a resource or an approval came from it: it shares its presence */
+	int64_t asked_at;   /* ms: when its writing last made us ask again */
 	struct agent *next; /* config order */
 };
 
@@ -199,6 +202,7 @@ struct config {
 	char **admins;
 	size_t nadmins;
 	int agent_grace, max_no_answer, reject_delay;
+	int subscribe_retry; /* s: agents not heard from are asked for a subscription again */
 	int command_timeout; /* an idle ad-hoc command session ends after this (s) */
 	char *default_country; /* calling code for phone numbers written without one */
 	char **hook;           /* [crm] hook: the program and its arguments; NULL for none */
@@ -298,12 +302,25 @@ void component_flush(void);
 size_t component_outbox(xmpp_stanza_t *const **list);
 void component_abort_pass(void);
 unsigned long component_handled(void);
+/* twin.c's verdict: go on (log ready, ask agents, replay what was held), or exit 1. */
+void component_twin_passed(void);
+void component_twin_refused(void);
+
+/* twin.c: one respa per component (ejabberd lets a second one connect and splits traffic) */
+void twin_init(const char *domain);
+void twin_free(void);
+void twin_start(void);
+void twin_stop(void);
+int twin_checking(void);
+int twin_stanza(xmpp_stanza_t *);
 
 /* stanza.c: every outgoing stanza is built here; each returns a new stanza for component_send() */
 xmpp_stanza_t *stanza_message(const char *from, const char *to, const char *body);
 xmpp_stanza_t *stanza_message_delayed(const char *from, const char *to, const char *body,
     time_t stamp);
 xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *type);
+/* A headline carrying <twin/>: twin.c's probe for another respa on the same domain. */
+xmpp_stanza_t *stanza_twin_probe(const char *from, const char *to);
 xmpp_stanza_t *stanza_presence_status(const char *from, const char *to, const char *show,
     const char *status);
 xmpp_stanza_t *stanza_error(xmpp_stanza_t *in, const char *type, const char *condition,
@@ -462,6 +479,8 @@ void presence_connected(void);
 void presence_agent_added(struct agent *);
 void presence_agent_removed(struct agent *);
 void presence_agent_command(struct agent *, const char *body);
+/* A message or iq from this JID: an agent not heard from yet is asked again. */
+void presence_sender(const char *from);
 struct agent *presence_agent(const char *bare);
 int agent_available(const struct agent *);
 void agent_pause(struct agent *, const char *reason);

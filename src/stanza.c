@@ -216,6 +216,19 @@ stanza_presence(const char *from, const char *to, const char *type)
 	return p;
 }
 
+xmpp_stanza_t *
+stanza_twin_probe(const char *from, const char *to)
+{
+	char id[40];
+	xmpp_stanza_t *m;
+
+	next_id(id);
+	m = xmpp_message_new(component_ctx(), "headline", to, id);
+	xmpp_stanza_set_from(m, from);
+	adopt(m, element("twin", NS_TWIN));
+	return m;
+}
+
 /* An available presence with a <show/> (NULL: plain available) and a status text. */
 xmpp_stanza_t *
 stanza_presence_status(const char *from, const char *to, const char *show, const char *status)

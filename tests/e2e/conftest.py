@@ -6,6 +6,7 @@ are disconnected in that same loop when the test ends, pass or fail.
 """
 import asyncio
 import inspect
+import os
 import signal
 from pathlib import Path
 from urllib.parse import urlencode
@@ -15,13 +16,24 @@ import pytest
 import harness
 from browser import Browser
 from desk import Desk
-from harness import Clients, Process, Prosody, Respa
+from harness import Clients, Ejabberd, Process, Prosody, Respa
 
 DEFAULT_TIMEOUT = 60.0
 
 
+def pytest_addoption(parser):
+    parser.addoption("--server", choices=("prosody", "ejabberd"),
+                     default=os.environ.get("RESPA_E2E_SERVER") or "prosody",
+                     help="the XMPP server the tests run against (default $RESPA_E2E_SERVER "
+                          "or prosody); on ejabberd only the tests marked ejabberd run")
+
+
 def pytest_configure(config):
+    os.environ["RESPA_E2E_SERVER"] = config.getoption("--server")
     config.addinivalue_line("markers", "timeout(seconds): overall deadline of the test call")
+    config.addinivalue_line("markers", "ejabberd: also runs against ejabberd (--server=ejabberd "
+                            "runs only these)")
+    config.addinivalue_line("markers", "prosody_only(reason): skipped on ejabberd, for reason")
     config.addinivalue_line("markers", "prosody(**options): options of the test's Prosody "
                             "(e.g. smacks_hibernation_time=2)")
     # a CI job killed with SIGTERM should still run fixture finalizers (they stop our pids)
@@ -31,6 +43,23 @@ def pytest_configure(config):
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On ejabberd: only the tests marked ejabberd run; those marked prosody_only are skipped
+    with their reason."""
+    if config.getoption("--server") != "ejabberd":
+        return
+    keep, drop = [], []
+    for item in items:
+        (keep if item.get_closest_marker("ejabberd") else drop).append(item)
+        only = item.get_closest_marker("prosody_only")
+        if only:
+            item.add_marker(pytest.mark.skip(reason="Prosody only: " + (
+                only.args[0] if only.args else only.kwargs.get("reason", ""))))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_unconfigure(config):
@@ -122,15 +151,39 @@ def pytest_runtest_makereport(item, call):
 # ---------------------------------------------------------------------------
 # fixtures
 # ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ejabberd_server(request, tmp_path_factory):
+    """One ejabberd per test module (it takes 2.5 s or more to start); reset between tests."""
+    server = Ejabberd(tmp_path_factory.mktemp("ejabberd"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
 @pytest.fixture
 def prosody(request, tmp_path):
-    """A fresh private Prosody per test (starts in about 0.1 s).
+    """The test's XMPP server: a fresh private Prosody per test (starts in about 0.1 s), or
+    with --server=ejabberd the module's ejabberd emptied of accounts (same interface; the
+    name stays for the tests written before it).
     `@pytest.mark.prosody(smacks_hibernation_time=2)` passes options to harness.Prosody."""
+    if harness.server_kind() == "ejabberd":
+        server = request.getfixturevalue("ejabberd_server")
+        server.reset()
+        yield server
+        return
     marker = request.node.get_closest_marker("prosody")
     server = Prosody(tmp_path / "prosody", **(marker.kwargs if marker else {}))
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def server(prosody):
+    """The test's XMPP server by its neutral name (Prosody or ejabberd)."""
+    return prosody
 
 
 @pytest.fixture

@@ -2,9 +2,13 @@
 who may run what, and the agents' own commands."""
 import asyncio
 
+import pytest
+
 from adhoc import ADMIN_NODES, AGENT_NODES, NS_COMMANDS, Commander
 from desk import QUEUE, exact
 from harness import COMPONENT_JID
+
+pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
 
 ADMINS = {"admin": {"jids": "admin@localhost boss@localhost"}}
 

@@ -4,9 +4,12 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from slixmpp.xmlstream import ET
 
 from desk import ASSIGNED, CLOSED, GREETING, QUEUE, QUEUE_TITLE, conv_id, exact, parse_time
+
+pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
 
 ALICE = "alice@localhost"
 

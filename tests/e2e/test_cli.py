@@ -1,12 +1,15 @@
 """The command line: -n, --version, --help, refused configurations, and the stream errors
 that end respa (wrong secret, a second instance)."""
+import asyncio
 import os
 import re
 import signal
 import sqlite3
 import subprocess
 
-from harness import COMPONENT_JID, Respa
+import pytest
+
+from harness import COMPONENT_JID, Respa, server_kind
 from desk import QUEUE
 
 GOOD = """\
@@ -122,34 +125,67 @@ def test_missing_config_file(respa, tmp_path):
     assert res.returncode == 1 and "nope.conf" in res.stderr
 
 
+@pytest.mark.ejabberd
 def test_wrong_secret_exits_with_not_authorized(respa):
     r = respa(config={"component": {"secret": "wrong"}}, wait=False)
     assert r.wait_exit() == 1
     log = r.log_text()
     assert "not-authorized" in log and str(r.config_path) in log
+    assert "either the secret is wrong or the server has no component support.localhost" in log
     assert not re.search(r"\bready\b", log)
     assert "reconnecting" not in log         # retrying cannot mend it
 
 
-def test_unknown_component_exits_with_host_unknown(respa):
+@pytest.mark.ejabberd
+def test_unknown_component_exits_naming_it(respa):
     r = respa(config={"component": {"jid": "nosuch.localhost"}}, wait=False)
     assert r.wait_exit() == 1
-    assert "host-unknown" in r.log_text()
+    log = r.log_text()
+    if server_kind() == "ejabberd":   # not-authorized, as for a wrong secret, and no text
+        assert "either the secret is wrong or the server has no component nosuch.localhost" \
+            in log
+    else:
+        assert "host-unknown" in log and "nosuch.localhost" in log
 
 
-async def test_second_instance_gets_conflict_and_the_first_keeps_working(desk, respa):
+@pytest.mark.ejabberd
+async def test_second_instance_exits_and_the_first_keeps_working(desk, respa):
+    """Prosody refuses a second component connection (conflict); ejabberd accepts it and would
+    split the traffic: respa's probes find the twin, which exits before handling anything."""
     first = await desk.start(agents=["alice"])
-    second = respa(config=desk.config(["alice"]), wait=False)
-    assert second.wait_exit() == 1
-    assert "conflict" in second.log_text()
+    second = respa(config=desk.config(["alice"]), wait=False)    # a database of its own
+    assert await asyncio.to_thread(second.wait_exit, 15) == 1
+    log = second.log_text()
+    assert "only one respa may run per component" in log
+    assert not re.search(r"\bready\b", log)
     assert first.running
-    assert "conflict" not in first.log_text() and "disconnected" not in first.log_text()
+    assert "disconnected" not in first.log_text()
 
+    # nothing split: every chat and ping reaches the first; the second stored nothing
+    alice = desk.agent("alice")
+    for name in ("bob", "carol", "dave"):
+        customer = await desk.customer(name)
+        conv = await desk.open_chat(customer, alice, f"{name} still there?")
+        alice.send(conv, f"yes {name}")
+        await customer.expect(f"yes {name}", frm=QUEUE)
+        assert await customer.ping(COMPONENT_JID) >= 0
+    with second.db() as db:
+        assert db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM messages").fetchone()[0] == 0
+    assert len(desk.rows("SELECT id FROM conversations")) == 3
+    if server_kind() == "ejabberd":   # the first saw the twin's probes, and said so
+        assert "only one respa may run per component" in first.log_text()
+
+
+@pytest.mark.ejabberd
+async def test_a_client_cannot_pose_as_a_twin(desk):
+    """Only a component of our domain can send from twin-TOKEN@domain: a client writing to
+    such an address is answered as for any unknown address, and respa runs on."""
+    r = await desk.start(agents=["alice"])
     bob = await desk.customer("bob")
-    conv = await desk.open_chat(bob, desk.agent("alice"), "still there?")
-    desk.agent("alice").send(conv, "yes")
-    await bob.expect("yes", frm=QUEUE)
-    assert await bob.ping(COMPONENT_JID) >= 0
+    bob.send(f"twin-0123456789abcdef0123456789abcdef@{COMPONENT_JID}", "are you a twin?")
+    await bob.expect_error("item-not-found")
+    assert r.running and "another respa" not in r.log_text()
 
 
 def test_version_and_help(respa):

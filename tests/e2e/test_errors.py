@@ -1,9 +1,13 @@
 """What respa answers when something is wrong: message errors, and the iq it serves or
 refuses."""
 
+import pytest
+
 from adhoc import Commander
 from harness import COMPONENT_JID, error_condition
 from desk import QUEUE, QUEUE_TITLE, exact
+
+pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
 
 ALICE = "alice@localhost"
 

@@ -5,6 +5,9 @@ import re
 import pytest
 
 from desk import ASSIGNED, CLOSED, GREETING, QUEUE, QUEUED, conv_id, exact, parse_time
+from harness import COMPONENT_JID
+
+pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
 
 ALICE, BOB = "alice@localhost", "bob@localhost"
 
@@ -240,3 +243,30 @@ async def test_agent_jids_in_the_configuration_are_case_folded(desk):
     alice.send(QUEUE, "agents are not customers")
     await alice.expect_error("not-acceptable", frm=QUEUE)
     assert desk.active_per_agent() == {ALICE: 1}
+
+
+async def test_agent_created_after_respa_connected_is_asked_again(respa, make_client):
+    """ejabberd drops respa's subscription request to an account that does not exist yet:
+    respa asks agents it has not heard from again (every subscribe_retry, 1 s here)."""
+    r = respa(config={"queue support": {"name": "Support", "agents": "zed@localhost"},
+                      "routing": {"subscribe_retry": "1"}})
+    zed = await make_client("zed")              # the account is made only now
+    await r.wait_for_log_async("agent zed@localhost is available", timeout=15)
+    guest = await make_client(anonymous=True)
+    guest.send(QUEUE, "hello?")
+    header = await zed.expect("New chat #")
+    await zed.expect(exact("hello?"), frm=header["from"].bare)
+    await guest.expect(ASSIGNED, frm=QUEUE)
+
+
+async def test_agent_created_later_is_asked_again_when_it_writes(respa, make_client):
+    """With the slow retry far off, an agent writing to respa is asked at once."""
+    r = respa(config={"queue support": {"name": "Support", "agents": "zed@localhost"}})
+    zed = await make_client("zed")
+    zed.send(COMPONENT_JID, "/status")
+    await zed.expect("You are", frm=COMPONENT_JID)
+    await r.wait_for_log_async("agent zed@localhost is available", timeout=10)
+    guest = await make_client(anonymous=True)
+    guest.send(QUEUE, "anyone?")
+    header = await zed.expect("New chat #")
+    await zed.expect(exact("anyone?"), frm=header["from"].bare)

@@ -9,6 +9,8 @@ from slixmpp.xmlstream.matcher import StanzaPath
 from desk import QUEUE
 from harness import Mailbox, _describe, _jid_matches
 
+pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
+
 ALICE = "alice@localhost"
 CHATSTATES = "http://jabber.org/protocol/chatstates"
 RECEIPTS = "urn:xmpp:receipts"

@@ -1,8 +1,12 @@
 """Chats survive the server restarting, respa restarting, and respa being killed."""
 import re
 
+import pytest
+
 from harness import COMPONENT_JID
 from desk import ASSIGNED, CLOSED, QUEUE, QUEUED, exact
+
+pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
 
 ALICE = "alice@localhost"
 READY = re.compile(r"\bready\b")
@@ -61,7 +65,9 @@ async def test_prosody_restart_mid_chat(desk):
 
 async def test_respa_started_before_the_server_connects_when_it_comes_up(desk, respa):
     await desk.prosody.stop_async()
-    r = respa(config=desk.config(["alice"]), wait=False)
+    # alice's account is made after respa connected: ejabberd drops the first request
+    r = respa(config=desk.config(["alice"], extra={"routing": {"subscribe_retry": 1}}),
+              wait=False)
     await r.wait_for_log_async("reconnecting in 1000 ms")     # backoff doubles
     desk.prosody.start()
     await r.wait_for_log_async(READY, timeout=15)

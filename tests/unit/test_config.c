@@ -429,7 +429,8 @@ static void
 routing(void)
 {
 	struct config *c = load(HEAD "[routing]\nagent_grace = 2m\nmax_no_answer = 0\n"
-	    "reject_delay = 5s\n[queue support]\nagents = a@b.c b@b.c:2\nstrategy = ring-all\n"
+	    "reject_delay = 5s\nsubscribe_retry = 1\n[queue support]\nagents = a@b.c b@b.c:2\n"
+	    "strategy = ring-all\n"
 	    "mode = offer\ncapacity = 2\ntier_wait = 1m\noffer_timeout = 15\nmax_wait = 1h\n"
 	    "wrap_up = 30s\nidle_close = 45m\ncustomer_grace = 90\nnotice_interval = 2\n"
 	    "hours = Mon-Fri 09:00-17:00\nclosed = 12-24\n[queue sales]\n", 0600);
@@ -443,6 +444,7 @@ routing(void)
 	CHECK_INT(c->agent_grace, 120);
 	CHECK_INT(c->max_no_answer, 0);
 	CHECK_INT(c->reject_delay, 5);
+	CHECK_INT(c->subscribe_retry, 1);
 	q = c->queues;
 	CHECK_INT(q->strategy, STRATEGY_RING_ALL);
 	CHECK_INT(q->mode, MODE_OFFER);
@@ -476,6 +478,7 @@ routing(void)
 	config_free(c);
 	c = load(HEAD, 0600);
 	CHECK(c && c->agent_grace == 60 && c->max_no_answer == 3 && c->reject_delay == 20);
+	CHECK(c && c->subscribe_retry == 300);
 	config_free(c);
 
 	REFUSED(HEAD "[queue q]\nstrategy = random\n", 5, "strategy must be longest-idle, "
@@ -494,6 +497,8 @@ routing(void)
 	REFUSED(HEAD "[queue q]\nclosed = 2026-02-30\n", 5, "closed: bad date");
 	REFUSED(HEAD "[routing]\nmax_no_answer = many\n", 5, "max_no_answer must be");
 	REFUSED(HEAD "[routing]\nagent_grace = 2d\n", 5, "agent_grace must be");
+	REFUSED(HEAD "[routing]\nsubscribe_retry = 0\n", 5, "subscribe_retry must be a duration "
+	    "from 1 to 86400 seconds");
 	REFUSED(HEAD "[routing x]\n", 4, "[routing] takes no name");
 }
 
