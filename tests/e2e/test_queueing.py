@@ -1,10 +1,12 @@
-"""Waiting lines: customers queued when no agent is free, assigned the moment one is, by
-capacity and by presence (show), never above an agent's capacity."""
+"""Waiting lines on the wire: customers queued until an agent logs in (the replay's delay
+stamps), presence (show) and resources as the server reports them, agents whose accounts
+appear after respa connected. Capacity, case-folded JIDs and the order of stamps are tested
+in process (tests/unit/test_flow.c)."""
 import re
 
 import pytest
 
-from desk import ASSIGNED, CLOSED, GREETING, QUEUE, QUEUED, conv_id, exact, parse_time
+from desk import ASSIGNED, GREETING, QUEUE, QUEUED, conv_id, exact, parse_time
 from harness import COMPONENT_JID
 
 pytestmark = pytest.mark.ejabberd   # also run against ejabberd (tests/run)
@@ -69,86 +71,6 @@ async def test_customers_wait_in_line_until_an_agent_logs_in(desk):
     await carol.expect(exact("Hi Carol"), frm=QUEUE)
 
 
-async def test_stamps_arrive_in_timeline_order(desk):
-    """The arrival order of the replayed stanzas, checked on the agent's side."""
-    await desk.start(agents=["alice"], online=[])
-    carol = await desk.customer("carol")
-    await queue_up(carol, "one", 1)
-    for text in ("two", "three"):
-        carol.send(QUEUE, text)
-    await desk.stored(3)
-    alice = await desk.login("alice")
-    header = await alice.expect("New chat #")
-    await alice.expect("three", frm=header["from"].bare)
-    # expect() takes matches out of order; what is left must be exactly one and two, in order
-    bodies = [m["body"] for m in alice.messages.items]
-    assert bodies == ["one", "two"]
-
-
-async def test_capacity_one_keeps_the_second_customer_waiting(desk):
-    await desk.start(agents=["alice"], capacity={"alice": 1})
-    alice = desk.agent("alice")
-    carol = await desk.customer("carol")
-    dave = await desk.customer("dave")
-    c1 = await desk.open_chat(carol, alice, "first")
-    await queue_up(dave, "second", 1)
-    await alice.no_message(0.3)
-    assert desk.active_per_agent() == {ALICE: 1}
-    assert [r["state"] for r in desk.rows("SELECT state FROM conversations ORDER BY id")] == [
-        "active", "queued"]
-
-    alice.send(c1, "/close done")
-    await carol.expect(CLOSED, frm=QUEUE)
-    await alice.expect("closed. Summary:", frm=c1)
-    h2 = await alice.expect("New chat #")
-    c2 = h2["from"].bare
-    assert c2 != c1 and "from dave@localhost" in h2["body"]
-    await alice.expect(exact("second"), frm=c2)
-    await dave.expect(ASSIGNED, frm=QUEUE)
-    assert desk.active_per_agent() == {ALICE: 1}
-
-
-async def test_two_agents_share_the_work_within_capacity(desk):
-    await desk.start(agents=["alice", "bob"], capacity={"alice": 1, "bob": 1})
-    alice, bob = desk.agent("alice"), desk.agent("bob")
-    customers = [await desk.customer(name) for name in ("carol", "dave", "erin")]
-
-    for c in customers[:2]:
-        c.send(QUEUE, f"{c.jid} needs help")
-        await c.expect(ASSIGNED, frm=QUEUE)
-    ha = await alice.expect("New chat #")
-    hb = await bob.expect("New chat #")
-    assert ha["from"].bare != hb["from"].bare
-    await alice.expect("needs help", frm=ha["from"].bare)
-    await bob.expect("needs help", frm=hb["from"].bare)
-    assert desk.active_per_agent() == {ALICE: 1, BOB: 1}
-
-    await queue_up(customers[2], "erin needs help", 1)
-    await alice.no_message(0.3)
-    await bob.no_message(0)
-    assert desk.active_per_agent() == {ALICE: 1, BOB: 1}
-
-    bob.send(hb["from"].bare, "/close")
-    await bob.expect("closed. Summary:")
-    h3 = await bob.expect("New chat #")
-    assert "from erin@localhost" in h3["body"]
-    await bob.expect(exact("erin needs help"), frm=h3["from"].bare)
-    await customers[2].expect(ASSIGNED, frm=QUEUE)
-    await alice.no_message(0.2)
-    assert desk.active_per_agent() == {ALICE: 1, BOB: 1}
-    assert desk.rows("SELECT count(*) AS n FROM conversations WHERE state = 'queued'")[0]["n"] == 0
-
-
-async def test_default_capacity_spreads_chats_over_agents(desk):
-    """Whoever has waited longest for a chat gets the next one."""
-    await desk.start(agents=["alice", "bob"])
-    customers = [await desk.customer(name) for name in ("carol", "dave", "erin", "frank")]
-    for c in customers:
-        c.send(QUEUE, "hello")
-        await c.expect(ASSIGNED, frm=QUEUE)
-    assert desk.active_per_agent() == {ALICE: 2, BOB: 2}
-
-
 @pytest.mark.parametrize("show", ["away", "xa", "dnd"])
 async def test_agent_not_available_gets_no_chat_until_back(desk, show):
     await desk.start(agents=["alice"], show={"alice": show})
@@ -175,12 +97,6 @@ async def test_agent_not_available_gets_no_chat_until_back(desk, show):
     await alice.expect(exact("still here"), frm=header["from"].bare)
     await alice.no_message(0.3)
     assert desk.active_per_agent() == {ALICE: 1}
-
-
-async def test_free_for_chat_counts_as_available(desk):
-    await desk.start(agents=["alice"], show={"alice": "chat"})
-    carol = await desk.customer("carol")
-    await desk.open_chat(carol, desk.agent("alice"), "hi")
 
 
 async def test_one_available_resource_is_enough(desk):
@@ -226,23 +142,6 @@ async def test_agent_going_offline_gets_no_new_chat(desk):
     carol = await desk.customer("carol")
     await queue_up(carol, "hello?", 1)
     assert desk.conversation(1)["state"] == "queued"
-
-
-async def test_agent_jids_in_the_configuration_are_case_folded(desk):
-    """The server hands over alice@localhost; the file may say Alice@LocalHost."""
-    desk.prosody.register("alice")
-    alice = await desk.login("alice")
-    desk.r = desk._respa(config={
-        "queue support": {"name": "Support", "agents": "Alice@LocalHost"},
-        "agent ALICE@localhost": {"capacity": 1},
-    })
-    await desk.seen_as("alice", "available", since=0)
-    carol, dave = await desk.customer("carol"), await desk.customer("dave")
-    await desk.open_chat(carol, alice, "first")
-    await queue_up(dave, "second", 1)        # capacity 1 from the [agent ALICE@...] section
-    alice.send(QUEUE, "agents are not customers")
-    await alice.expect_error("not-acceptable", frm=QUEUE)
-    assert desk.active_per_agent() == {ALICE: 1}
 
 
 async def test_agent_created_after_respa_connected_is_asked_again(respa, make_client):
