@@ -22,7 +22,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	snprintf(path, sizeof(path), "/tmp/respa-fuzz-config-XXXXXX");
+	/* in memory where there is a tmpfs: a disk's journal would set the pace */
+	snprintf(path, sizeof(path), "%s/respa-fuzz-config-XXXXXX",
+	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if ((fd = mkstemp(path)) == -1) { /* mode 0600: the secret's check passes */
 		perror("mkstemp");
 		exit(1);

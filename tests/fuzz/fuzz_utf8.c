@@ -12,9 +12,10 @@
 
 static int64_t contact;
 
-/* 1 when s is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, at most U+10FFFF). */
-static int
-utf8_ok(const unsigned char *s, size_t n)
+/* The length of the well-formed UTF-8 that s starts with (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF): n when all of it is. */
+static size_t
+utf8_valid_len(const unsigned char *s, size_t n)
 {
 	size_t i = 0, k, len;
 	uint32_t c;
@@ -31,20 +32,20 @@ utf8_ok(const unsigned char *s, size_t n)
 		else if (s[i] >= 0xf0 && s[i] <= 0xf4)
 			len = 4, c = s[i] & 0x07;
 		else
-			return 0;
+			return i;
 		if (n - i < len)
-			return 0;
+			return i;
 		for (k = 1; k < len; k++) {
 			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
+				return i;
 			c = (c << 6) | (s[i + k] & 0x3f);
 		}
 		if ((len == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) ||
 		    (len == 4 && (c < 0x10000 || c > 0x10ffff)))
-			return 0;
+			return i;
 		i += len;
 	}
-	return 1;
+	return n;
 }
 
 static int failures; /* texts found invalid in this input */
@@ -53,14 +54,14 @@ static int failures; /* texts found invalid in this input */
 static void
 expect_utf8(const char *what, const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n = strlen(s), bad = utf8_valid_len((const unsigned char *)s, n), i;
 
-	if (utf8_ok((const unsigned char *)s, n))
+	if (bad == n)
 		return;
-	fprintf(stderr, "invalid UTF-8 in %s (%zu bytes), ending:", what, n);
-	for (i = n > 8 ? n - 8 : 0; i < n; i++)
-		fprintf(stderr, " %02x", (unsigned char)s[i]);
-	fputc('\n', stderr);
+	fprintf(stderr, "invalid UTF-8 in %s (%zu bytes) at byte %zu:", what, n, bad);
+	for (i = bad > 6 ? bad - 6 : 0; i < n && i < bad + 4; i++)
+		fprintf(stderr, i == bad ? " [%02x]" : " %02x", (unsigned char)s[i]);
+	fprintf(stderr, "  \"%.*s\"\n", (int)(bad > 24 ? 24 : bad), s + (bad > 24 ? bad - 24 : 0));
 	failures++;
 }
 
@@ -211,7 +212,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct close_args ca;
 	char *text;
 
-	if (memchr(data, '\0', size) || !utf8_ok(data, size))
+	if (memchr(data, '\0', size) || utf8_valid_len(data, size) != size)
 		return 0; /* only valid text: what a server lets through */
 	text = fuzz_str(data, size);
 	failures = 0;
