@@ -1194,6 +1194,14 @@ over_open(char kind, const char *value)
 	return n >= conf->max_open_per_customer;
 }
 
+/* Answers a refused message, unless this customer's refusals come too fast to answer. */
+static void
+refuse(xmpp_stanza_t *st, const char *bare, const char *type, const char *text)
+{
+	if (limits_allow(LIMIT_ANSWER, bare))
+		component_send(stanza_error(st, type, "policy-violation", text));
+}
+
 /* 1 when the customer may not open another conversation now; they were told why. */
 static int
 open_refused(xmpp_stanza_t *st, const char *bare, const struct visitor *v)
@@ -1206,15 +1214,14 @@ open_refused(xmpp_stanza_t *st, const char *bare, const struct visitor *v)
 		text = xasprintf("You already have %d conversations open with us, the most we "
 		    "keep at once, so this message was not delivered. Please go on in one of "
 		    "them, or write again once one has ended.", max);
-		component_send(stanza_error(st, "cancel", "policy-violation", text));
+		refuse(st, bare, "cancel", text);
 		free(text);
 		log_debug("limits: %s has %d open conversations; another refused", bare, max);
 		return 1;
 	}
 	if (!limits_allow(LIMIT_OPEN, bare)) {
-		component_send(stanza_error(st, "wait", "policy-violation", "You are starting "
-		    "new conversations too quickly, so this message was not delivered. Please "
-		    "wait a minute and write again."));
+		refuse(st, bare, "wait", "You are starting new conversations too quickly, so "
+		    "this message was not delivered. Please wait a minute and write again.");
 		log_debug("limits: %s opens conversations too fast", bare);
 		return 1;
 	}
@@ -1228,9 +1235,8 @@ message_refused(xmpp_stanza_t *st, const char *bare, const char *body)
 	if (limits_allow(LIMIT_MESSAGE, bare))
 		return 0;
 	if (*body) /* a chat state or receipt goes without an answer: nothing is lost */
-		component_send(stanza_error(st, "wait", "policy-violation", "You are sending "
-		    "messages faster than we can take them, so this one was not delivered. Please "
-		    "wait a few seconds and send it again."));
+		refuse(st, bare, "wait", "You are sending messages faster than we can take them, "
+		    "so this one was not delivered. Please wait a few seconds and send it again.");
 	log_debug("limits: %s writes too fast", bare);
 	return 1;
 }

@@ -14,9 +14,16 @@
 #define BUCKET_UNIT 60000     /* a token in 1/60000ths: per-minute rates refill per ms */
 #define SWEEP_SECONDS 60      /* idle buckets are dropped this often */
 #define SWEEP_EARLY 100000    /* more customers than this: sweep at once (at most 1/s) */
+/*
+ * Refused messages are answered up to 10 at once, then 1 a second: a person over a limit hears
+ * of each message they lost, while a script flooding respa does not get a flood back (every
+ * answer costs the server as much as the message did, and delays everyone's chats).
+ */
+#define ANSWER_BURST 10
+#define ANSWERS_PER_MINUTE 60
 
 struct customer {
-	struct bucket b[2]; /* enum limit_rate */
+	struct bucket b[3]; /* enum limit_rate */
 	char jid[];
 };
 
@@ -30,7 +37,7 @@ static struct map *customers; /* bare JID -> struct customer */
 static struct map *counts;    /* key -> struct count, while n > 0 */
 static struct timer sweep;
 static int64_t last_sweep;
-static unsigned long refused[2]; /* since the last sweep, for one log line a minute */
+static unsigned long refused[3]; /* since the last sweep, for one log line a minute */
 
 /* --- the bucket: pure ------------------------------------------------------------------ */
 
@@ -68,13 +75,15 @@ bucket_idle(const struct bucket *b, int burst, int per_minute, int64_t now)
 static int
 burst_of(enum limit_rate r)
 {
-	return r == LIMIT_OPEN ? conf->open_burst : conf->message_burst;
+	return r == LIMIT_OPEN ? conf->open_burst : r == LIMIT_MESSAGE ? conf->message_burst :
+	    ANSWER_BURST;
 }
 
 static int
 rate_of(enum limit_rate r)
 {
-	return r == LIMIT_OPEN ? conf->opens_per_minute : conf->messages_per_minute;
+	return r == LIMIT_OPEN ? conf->opens_per_minute : r == LIMIT_MESSAGE ?
+	    conf->messages_per_minute : ANSWERS_PER_MINUTE;
 }
 
 struct sweeping {
@@ -90,10 +99,12 @@ find_idle(const char *key, void *value, void *arg)
 	struct customer *k = value;
 
 	(void)key;
-	if (bucket_idle(&k->b[LIMIT_OPEN], conf->open_burst, conf->opens_per_minute, s->now) &&
-	    bucket_idle(&k->b[LIMIT_MESSAGE], conf->message_burst, conf->messages_per_minute,
-	    s->now))
-		s->idle[s->n++] = k;
+	int r;
+
+	for (r = LIMIT_OPEN; r <= LIMIT_ANSWER; r++)
+		if (!bucket_idle(&k->b[r], burst_of(r), rate_of(r), s->now))
+			return;
+	s->idle[s->n++] = k;
 }
 
 static void
@@ -120,9 +131,10 @@ sweep_timer(void *arg)
 	sweep_now();
 	if (refused[LIMIT_OPEN] || refused[LIMIT_MESSAGE])
 		log_info("limits: %lu messages and %lu new conversations refused in the last %d s "
-		    "(customers sending too fast)", refused[LIMIT_MESSAGE], refused[LIMIT_OPEN],
-		    SWEEP_SECONDS);
-	refused[LIMIT_OPEN] = refused[LIMIT_MESSAGE] = 0;
+		    "(customers sending too fast; %lu refusals not answered)",
+		    refused[LIMIT_MESSAGE], refused[LIMIT_OPEN], SWEEP_SECONDS,
+		    refused[LIMIT_ANSWER]);
+	memset(refused, 0, sizeof(refused));
 	timer_in(&sweep, SWEEP_SECONDS);
 }
 
@@ -179,6 +191,7 @@ limits_allow(enum limit_rate r, const char *bare)
 		k->b[LIMIT_OPEN] = (struct bucket){ (int64_t)conf->open_burst * BUCKET_UNIT, now };
 		k->b[LIMIT_MESSAGE] = (struct bucket){ (int64_t)conf->message_burst * BUCKET_UNIT,
 		    now };
+		k->b[LIMIT_ANSWER] = (struct bucket){ (int64_t)ANSWER_BURST * BUCKET_UNIT, now };
 		map_put(customers, k->jid, k);
 	}
 	if (bucket_take(&k->b[r], burst_of(r), rate_of(r), now))

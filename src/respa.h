@@ -255,7 +255,8 @@ struct bucket {
 /* Pure: 1 when a token was taken, 0 when the bucket is empty; per_minute 0: no limit. */
 int bucket_take(struct bucket *, int burst, int per_minute, int64_t now_ms);
 int bucket_idle(const struct bucket *, int burst, int per_minute, int64_t now_ms);
-enum limit_rate { LIMIT_OPEN, LIMIT_MESSAGE };
+/* LIMIT_ANSWER: errors for refused messages, so that a flood is not answered by a flood */
+enum limit_rate { LIMIT_OPEN, LIMIT_MESSAGE, LIMIT_ANSWER };
 void limits_init(struct config *);
 void limits_free(void);
 int limits_allow(enum limit_rate, const char *bare); /* 1, or 0 when refused */

@@ -176,14 +176,21 @@ async def test_one_jid_holds_at_most_8_command_sessions_and_admins_still_get_one
     assert r.status == "executing", r
 
 
+def answered_boundedly(report):
+    """Refusals are answered 10 at once, then 1 a second: not a flood back."""
+    n = report["errors"].get("policy-violation", 0)
+    assert 10 <= n <= 10 + report["elapsed"] + 5, report
+
+
 def p99(values):
     values = sorted(values)
     return values[max(0, int(len(values) * 0.99) - 1)]
 
 
-async def flood_while_timing(desk, flooder_args, pings=150):
+async def flood_while_timing(desk, flooder_args, pings=40):
     """Starts the flooder process, times the bystander bob's messages to alice while it
-    floods; returns (latencies, the flooder's report)."""
+    floods (one every 0.2 s, as fast as the message limit lets a customer write for long);
+    returns (latencies, the flooder's report)."""
     alice = desk.agent("alice")
     bob = await desk.customer("bob")
     conv = await desk.open_chat(bob, alice, "hello")
@@ -194,14 +201,16 @@ async def flood_while_timing(desk, flooder_args, pings=150):
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), 15)
         assert line.startswith(b"flooding"), line
+        began = time.monotonic()
         latencies = []
         for i in range(pings):
             t0 = time.monotonic()
             bob.send(QUEUE, f"ping {i}")
             await alice.expect(exact(f"ping {i}"), frm=conv, timeout=10)
             latencies.append(time.monotonic() - t0)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
         report = json.loads(await asyncio.wait_for(proc.stdout.readline(), 45))
+        report["elapsed"] = time.monotonic() - began   # until the answers stopped coming
         await asyncio.wait_for(proc.wait(), 10)
     finally:
         if proc.returncode is None:
@@ -214,11 +223,11 @@ async def flood_while_timing(desk, flooder_args, pings=150):
 async def test_flood_of_opens_leaves_a_bystander_fast(desk):
     await desk.start(agents=["alice"], capacity={"alice": 10})
     lat, report = await flood_while_timing(
-        desk, ["guest.localhost", "", QUEUE, "opens", "5000", "8"])
+        desk, ["guest.localhost", "", QUEUE, "opens", "100000", "8"])
     print(f"flood of opens: {report}; bystander p50 {sorted(lat)[len(lat) // 2] * 1000:.1f} "
           f"ms, p99 {p99(lat) * 1000:.1f} ms, max {max(lat) * 1000:.1f} ms", file=sys.stderr)
     assert report["sent"] >= 1000, report
-    assert report["errors"].get("policy-violation", 0) >= report["sent"] - 10, report
+    answered_boundedly(report)
     opened = desk.rows("SELECT count(*) AS n FROM conversations WHERE customer_jid LIKE "
                        "'%@guest.localhost/%'")[0]["n"]
     assert opened <= 3
@@ -230,14 +239,14 @@ async def test_flood_of_messages_leaves_a_bystander_fast(desk):
     await desk.start(agents=["alice"], capacity={"alice": 10})
     desk.prosody.register("mallory")
     lat, report = await flood_while_timing(
-        desk, ["mallory@localhost", "pw", QUEUE, "messages", "5000", "8"])
+        desk, ["mallory@localhost", "pw", QUEUE, "messages", "100000", "8"])
     print(f"flood of messages: {report}; bystander p50 "
           f"{sorted(lat)[len(lat) // 2] * 1000:.1f} ms, p99 {p99(lat) * 1000:.1f} ms",
           file=sys.stderr)
     assert report["sent"] >= 1000, report
     stored = desk.rows("SELECT count(*) AS n FROM messages WHERE sender_jid LIKE "
                        "'mallory@%'")[0]["n"]
-    # the burst (30) and 5 a second over the flood's few seconds, nothing more
-    assert stored <= 30 + 5 * (report["seconds"] + 2), (stored, report)
-    assert report["errors"].get("policy-violation", 0) >= report["sent"] - stored
+    # the burst (30) and 5 a second while the flood lasted (until respa had read it all)
+    assert stored <= 30 + 5 * (report["elapsed"] + 1), (stored, report)
+    answered_boundedly(report)
     assert p99(lat) < 0.100, f"bystander p99 {p99(lat) * 1000:.1f} ms"
