@@ -1318,6 +1318,27 @@ done:
 	free(bare);
 }
 
+/*
+ * Someone not an agent writing to the component's address or a c-N one: the same message
+ * rate as customers (customer_message() has its own), so that every message answered there
+ * cannot be used to flood respa's answers back.
+ */
+static int
+stranger_refused(xmpp_stanza_t *st, const char *from)
+{
+	char *bare = jid_bare(from);
+	int refused = 0;
+
+	if (presence_agent(bare) == NULL && !limits_allow(LIMIT_MESSAGE, bare)) {
+		if (stanza_body_len(st) > 0)
+			refuse(st, bare, "wait", "You are sending messages too fast, so this one was "
+			    "not delivered. Please wait a few seconds.");
+		refused = 1;
+	}
+	free(bare);
+	return refused;
+}
+
 /* Someone wrote to the component's own address. */
 static void
 domain_message(xmpp_stanza_t *st, const char *from)
@@ -1366,9 +1387,11 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		return 1; /* not a conversation; answering could loop with a room */
 	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == -1)
 		return 1;
+	if ((q = router_queue(node)) == NULL && stranger_refused(st, from))
+		return 1;
 	if (node[0] == '\0')
 		domain_message(st, from);
-	else if ((q = router_queue(node)) != NULL)
+	else if (q != NULL)
 		customer_message(q, st, from);
 	else if ((c = conversation_find(node)) != NULL)
 		agent_message(c, st, from);

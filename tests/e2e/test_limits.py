@@ -251,3 +251,20 @@ async def test_flood_of_messages_leaves_a_bystander_fast(desk):
     assert stored <= 30 + 5 * (report["elapsed"] + 1), (stored, report)
     answered_boundedly(report)
     assert p99(lat) < 0.100, f"bystander p99 {p99(lat) * 1000:.1f} ms"
+
+
+async def test_writing_to_the_component_address_is_rate_limited_too(desk):
+    """Every message to the component's own address is answered: a flood there must not be
+    answered by a flood either."""
+    await desk.start(agents=["alice"])
+    mallory = await desk.customer("mallory")
+    for i in range(50):
+        mallory.send(COMPONENT_JID, f"hello {i}")
+    await asyncio.sleep(1.5)
+    got = [m for m in mallory.messages.history if m["from"].bare == COMPONENT_JID]
+    texts = [m for m in got if m["type"] != "error"]
+    errors = [m for m in got if m["type"] == "error"]
+    assert 30 <= len(texts) <= 32, len(texts)          # the burst, and what came back meanwhile
+    assert "customer service desk" in texts[0]["body"]
+    assert 9 <= len(errors) <= 12, len(errors)         # refusals: 10 answered, then 1 a second
+    assert all(error_condition(e) == "policy-violation" for e in errors)
