@@ -268,3 +268,88 @@ async def test_writing_to_the_component_address_is_rate_limited_too(desk):
     assert "customer service desk" in texts[0]["body"]
     assert 9 <= len(errors) <= 12, len(errors)         # refusals: 10 answered, then 1 a second
     assert all(error_condition(e) == "policy-violation" for e in errors)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def read_until(conn, marker: bytes, timeout: float = 10.0) -> bytes:
+    conn.settimeout(timeout)
+    data = b""
+    while marker not in data:
+        chunk = conn.recv(4096)
+        assert chunk, f"closed before {marker!r}: {data!r}"
+        data += chunk
+    return data
+
+
+@pytest.mark.timeout(120)
+def test_respa_stops_reading_while_the_server_does_not_take_its_output(respa):
+    """A stand-in server that sends 200,000 messages, each answered with an error, and reads
+    nothing: respa stops reading once 2000 stanzas wait, so its memory stays flat, and reads
+    on once the server takes them."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # keeps respa's output here
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(10)
+    r = respa(config={"component": {"port": srv.getsockname()[1]},
+                      "queue support": {"agents": "alice@localhost"}}, wait=False)
+    conn, _ = srv.accept()
+    read_until(conn, b"<stream:stream")
+    conn.sendall(b"<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' "
+                 b"xmlns:stream='http://etherx.jabber.org/streams' "
+                 b"from='support.localhost' id='fake1'>")
+    read_until(conn, b"</handshake>")
+    conn.sendall(b"<handshake/>")
+    r.wait_ready()
+    before = rss_kib(r.proc.pid)
+    # an agent's messages to an address that is nothing: each gets item-not-found, and agents
+    # are not rate-limited
+    n = 200_000
+    blob = b"".join(b"<message from='alice@localhost/x' to='nothing@support.localhost' "
+                    b"type='chat' id='m%d'><body>x</body></message>" % i for i in range(n))
+    sender = threading.Thread(target=lambda: conn.sendall(blob), daemon=True)
+    conn.settimeout(None)
+    sender.start()
+    mark = 0
+    r.wait_for_log("stanzas wait to go out: reading paused until the server takes them",
+                   timeout=30, since=mark)
+    time.sleep(2)
+    grown = rss_kib(r.proc.pid) - before
+    assert sender.is_alive(), "respa read all 200,000 messages while its answers waited"
+    assert grown < 8 * 1024, f"respa grew by {grown} KiB while the server took nothing"
+
+    # the server reads again: so does respa, to the end
+    got = [0]
+
+    def drain():
+        marker, tail = b"item-not-found xmlns", b""
+        conn.settimeout(30)
+        try:
+            while got[0] < n:
+                chunk = conn.recv(1 << 20)
+                if not chunk:
+                    return
+                data = tail + chunk        # a marker cut between two reads counts once
+                got[0] += data.count(marker)
+                tail = data[-(len(marker) - 1):]
+        except OSError:
+            return
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    r.wait_for_log("the server took the backlog; reading again", timeout=30)
+    sender.join(60)
+    drainer.join(60)
+    assert not sender.is_alive()
+    assert got[0] == n, got[0]
+    conn.close()
+    srv.close()
