@@ -75,8 +75,9 @@ read_batch(xmpp_ctx_t *ctx)
 	 * Back-pressure: libstrophe writes before it reads in each pass and reads at most one
 	 * 4 KiB block. While its queue is long, a pass runs only once the socket takes more
 	 * output, so what respa reads is paced by what the server takes, and no batch reads on.
+	 * Not once stopping: closing the stream needs libstrophe's passes and its timeout.
 	 */
-	if (component_backlog() > OUT_HIGH_WATER) {
+	if (!respa_quit && component_backlog() > OUT_HIGH_WATER) {
 		if (!held_back++)
 			log_warnx("%d stanzas wait to go out: reading paused until the server takes "
 			    "them", component_backlog());
