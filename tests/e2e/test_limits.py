@@ -329,8 +329,10 @@ def held_back(respa, request):
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
-    r.wait_for_log("stanzas wait to go out: reading paused until the server takes them",
-                   timeout=30)
+    deadline = time.monotonic() + 30   # until respa holds back, or has read everything
+    while sender.is_alive() and time.monotonic() < deadline and \
+            "reading paused until the server takes them" not in r.log_text():
+        time.sleep(0.1)
     return r, conn, sender, before
 
 
@@ -346,6 +348,7 @@ def test_respa_stops_reading_while_the_server_does_not_take_its_output(respa, re
     assert sender.is_alive(), "respa read all 200,000 messages while its answers waited"
     if "libasan" not in Path(f"/proc/{r.proc.pid}/maps").read_text():  # ASan keeps freed memory
         assert grown < 8 * 1024, f"respa grew by {grown} KiB while the server took nothing"
+    r.wait_for_log("stanzas wait to go out: reading paused until the server takes them")
 
     # the server reads again: so does respa, to the end
     got = [0]
@@ -380,5 +383,6 @@ def test_respa_held_back_still_stops_on_sigterm(respa, request):
     import signal
 
     r, conn, sender, before = held_back(respa, request)
+    r.wait_for_log("stanzas wait to go out: reading paused until the server takes them")
     r.proc.send_signal(signal.SIGTERM)
     assert r.proc.wait(10) == 0
