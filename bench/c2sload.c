@@ -706,6 +706,9 @@ write_respa_config(const char *path)
 	/* every customer must fit at once: no chat waits in the queue during the runs */
 	for (i = 1; i <= opt.agents; i++)
 		fprintf(f, "\n[agent agent%d@localhost]\ncapacity = %d\n", i, capacity);
+	/* a load test writes far faster than any customer: the per-customer limits are off */
+	fputs("\n[limits]\nmax_open_per_customer = 0\nopens_per_minute = 0\n"
+	    "messages_per_minute = 0\n", f);
 	close_file(f, path);
 }
 

@@ -1145,6 +1145,9 @@ write_respa_conf(struct run *r, int agents, int capacity)
 	fputc('\n', f);
 	for (k = 1; k <= agents; k++)
 		fprintf(f, "\n[agent agent%d@localhost]\ncapacity = %d\n", k, capacity);
+	/* a load test writes far faster than any customer: the per-customer limits are off */
+	fputs("\n[limits]\nmax_open_per_customer = 0\nopens_per_minute = 0\n"
+	    "messages_per_minute = 0\n", f);
 	if (fclose(f) == EOF)
 		die(r, "%s: %s", r->conf, strerror(errno));
 }

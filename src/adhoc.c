@@ -16,12 +16,14 @@
 #include "respa.h"
 
 #define MAX_SESSIONS 256 /* at once, for everyone: a bound on what strangers can make us keep */
+#define ADMIN_RESERVE 16 /* of those, only admins may open the last: nobody locks them out */
 
 struct adhoc_session {
 	char id[40];
 	char *key;  /* id "\n" full JID */
 	char *jid;  /* full JID of the executor */
 	char *bare;
+	char *held; /* its count per bare JID in limits.c ([admin] max_sessions_per_jid) */
 	const struct command *cmd;
 	int step, nsteps;
 	struct form *kept[ADHOC_MAX_STEPS]; /* each step's form as last filled in */
@@ -47,6 +49,8 @@ session_free(struct adhoc_session *s)
 
 	timer_cancel(&s->timer);
 	map_del(sessions, s->key);
+	limits_release(s->held);
+	free(s->held);
 	for (i = 0; i < ADHOC_MAX_STEPS; i++)
 		form_free(s->kept[i]);
 	free(s->key);
@@ -216,6 +220,8 @@ session_new(const struct command *cmd, const char *jid)
 	s->jid = xstrdup(jid);
 	s->bare = jid_bare(jid);
 	s->key = xasprintf("%s\n%s", s->id, jid);
+	s->held = xasprintf("a\n%s", s->bare);
+	limits_hold(s->held);
 	s->cmd = cmd;
 	s->nsteps = steps_of(cmd);
 	timer_init(&s->timer, session_timer, s);
@@ -334,6 +340,30 @@ advance(xmpp_stanza_t *iq, struct adhoc_session *s, xmpp_stanza_t *cmdel, int co
 	return present(iq, s, NOTE_NONE, NULL);
 }
 
+/* 1 when this JID holds [admin] max_sessions_per_jid sessions already. */
+static int
+too_many_of(const char *from)
+{
+	char *bare = jid_bare(from), *key = xasprintf("a\n%s", bare);
+	int n = limits_count(key);
+
+	free(key);
+	free(bare);
+	return n >= conf->max_sessions_per_jid;
+}
+
+static xmpp_stanza_t *
+too_many_error(xmpp_stanza_t *iq)
+{
+	char *text = xasprintf("you have %d commands open already, the most one account may "
+	    "have at once; complete or cancel one (unfinished ones end after %d s)",
+	    conf->max_sessions_per_jid, conf->command_timeout);
+	xmpp_stanza_t *r = stanza_error(iq, "wait", "resource-constraint", text);
+
+	free(text);
+	return r;
+}
+
 static const char *const actions[] = { "execute", "next", "prev", "complete", "cancel" };
 
 /* A form of type cancel says the person gave up (XEP-0004): whatever the action, never apply. */
@@ -380,9 +410,11 @@ adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
 		if (strcmp(action, "execute") != 0)
 			return stanza_command_error(iq, "modify", "bad-request", "bad-sessionid",
 			    "no session: execute the command first");
-		if (map_count(sessions) >= MAX_SESSIONS)
+		if (map_count(sessions) >= MAX_SESSIONS - ((roles & ROLE_ADMIN) ? 0 : ADMIN_RESERVE))
 			return stanza_error(iq, "wait", "resource-constraint",
 			    "too many commands are running; try again in a while");
+		if (too_many_of(from))
+			return too_many_error(iq);
 		s = session_new(cmd, from);
 		if (cmd->steps[0].form == NULL)
 			return run_now(iq, s);

@@ -9,6 +9,7 @@
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,6 +35,7 @@ static struct {
 	xmpp_stanza_t **held; /* what arrived while twin.c checked for another respa */
 	size_t nheld, heldcap;
 	unsigned long handled;
+	int fd; /* the link's socket, from the sockopt callback; -1 before the first */
 } comp;
 
 static void conn_handler(xmpp_conn_t *, xmpp_conn_event_t, int, xmpp_stream_error_t *, void *);
@@ -158,6 +160,31 @@ component_abort_pass(void)
 	release_all(comp.inbox, &comp.nin);
 }
 
+int
+component_backlog(void)
+{
+	return comp.conn && comp.connected ? xmpp_conn_send_queue_len(comp.conn) : 0;
+}
+
+/*
+ * Waits until the kernel takes more of what libstrophe holds: then its next pass writes
+ * before it reads. Linux reports a TCP socket writable once a third of its send buffer is
+ * free, so each pass under back-pressure writes a good part of a buffer, then reads at most
+ * one 4 KiB block.
+ */
+int
+component_wait_writable(int ms)
+{
+	struct pollfd p;
+
+	if (!comp.connected || comp.fd < 0)
+		return 1;
+	p.fd = comp.fd;
+	p.events = POLLOUT;
+	p.revents = 0;
+	return poll(&p, 1, ms) != 0;
+}
+
 /* Stanzas handled since start: the loop reads on while this grows (group commit). */
 unsigned long
 component_handled(void)
@@ -246,6 +273,7 @@ tune_socket(xmpp_conn_t *conn, void *sock)
 {
 	int one = 1;
 
+	comp.fd = *(int *)sock;
 	if (setsockopt(*(int *)sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
 		log_warn("TCP_NODELAY");
 	return xmpp_sockopt_cb_keepalive(conn, sock);
@@ -420,6 +448,7 @@ component_init(struct config *conf, xmpp_ctx_t *ctx)
 	comp.conf = conf;
 	comp.ctx = ctx;
 	comp.backoff_ms = BACKOFF_MIN_MS;
+	comp.fd = -1;
 	comp.conn = xmpp_conn_new(ctx);
 	xmpp_conn_set_jid(comp.conn, conf->jid);
 	xmpp_conn_set_pass(comp.conn, conf->secret);

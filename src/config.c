@@ -15,7 +15,7 @@
 
 enum section {
 	SEC_NONE, SEC_COMPONENT, SEC_STORAGE, SEC_ADMIN, SEC_ROUTING, SEC_CRM, SEC_AGENT, SEC_QUEUE,
-	SEC_DOMAIN
+	SEC_DOMAIN, SEC_LIMITS
 };
 
 struct parser {
@@ -432,6 +432,36 @@ static void set_max_wait_text(struct parser *p, const char *v)
 	set_str(&p->queue->max_wait_text, v);
 }
 
+static void set_max_queue_text(struct parser *p, const char *v)
+{
+	set_str(&p->queue->max_queue_text, v);
+}
+
+/* A count limit: a whole number from min to max, 0 turning the limit off where min is 0. */
+static void
+set_count(struct parser *p, const char *key, const char *v, long min, long max, int *dst)
+{
+	long n;
+
+	if (parse_int(v, min, max, &n) == -1)
+		perr(p, "%s must be a number from %ld to %ld%s, not \"%s\"", key, min, max,
+		    min == 0 ? " (0: no limit)" : "", v);
+	else
+		*dst = (int)n;
+}
+
+#define COUNT_SETTER(fn, key, min, max, dst) \
+	static void fn(struct parser *p, const char *v) { set_count(p, key, v, min, max, dst); }
+COUNT_SETTER(set_max_queue, "max_queue", 0, 1000000, &p->queue->max_queue)
+COUNT_SETTER(set_sessions_per_jid, "max_sessions_per_jid", 1, 256,
+    &p->conf->max_sessions_per_jid)
+COUNT_SETTER(set_max_open, "max_open_per_customer", 0, 1000, &p->conf->max_open_per_customer)
+COUNT_SETTER(set_open_burst, "open_burst", 1, 100000, &p->conf->open_burst)
+COUNT_SETTER(set_opens_per_minute, "opens_per_minute", 0, 100000, &p->conf->opens_per_minute)
+COUNT_SETTER(set_message_burst, "message_burst", 1, 100000, &p->conf->message_burst)
+COUNT_SETTER(set_messages_per_minute, "messages_per_minute", 0, 1000000,
+    &p->conf->messages_per_minute)
+
 /* A calling code such as 358 or 1: phone numbers written without one get it. */
 static void
 set_default_country(struct parser *p, const char *v)
@@ -531,6 +561,7 @@ static const struct key {
 	{ SEC_STORAGE, "synchronous", set_synchronous },
 	{ SEC_ADMIN, "jids", set_admins },
 	{ SEC_ADMIN, "command_timeout", set_command_timeout },
+	{ SEC_ADMIN, "max_sessions_per_jid", set_sessions_per_jid },
 	{ SEC_ROUTING, "agent_grace", set_agent_grace },
 	{ SEC_ROUTING, "max_no_answer", set_max_no_answer },
 	{ SEC_ROUTING, "reject_delay", set_reject_delay },
@@ -565,12 +596,19 @@ static const struct key {
 	{ SEC_QUEUE, "notice_interval", set_notice_interval },
 	{ SEC_QUEUE, "hours", set_hours },
 	{ SEC_QUEUE, "closed", set_closed_dates },
+	{ SEC_QUEUE, "max_queue", set_max_queue },
+	{ SEC_QUEUE, "max_queue_text", set_max_queue_text },
+	{ SEC_LIMITS, "max_open_per_customer", set_max_open },
+	{ SEC_LIMITS, "open_burst", set_open_burst },
+	{ SEC_LIMITS, "opens_per_minute", set_opens_per_minute },
+	{ SEC_LIMITS, "message_burst", set_message_burst },
+	{ SEC_LIMITS, "messages_per_minute", set_messages_per_minute },
 };
 
 static const char *const section_names[] = {
 	[SEC_COMPONENT] = "component", [SEC_STORAGE] = "storage", [SEC_ADMIN] = "admin",
 	[SEC_ROUTING] = "routing", [SEC_CRM] = "crm", [SEC_AGENT] = "agent",
-	[SEC_QUEUE] = "queue", [SEC_DOMAIN] = "domain",
+	[SEC_QUEUE] = "queue", [SEC_DOMAIN] = "domain", [SEC_LIMITS] = "limits",
 };
 
 static void
@@ -610,6 +648,7 @@ config_queue_alloc(const char *name)
 	q->customer_grace = 120;
 	q->notice_interval = 60;
 	q->prefer_last = 1;
+	q->max_queue = 200;
 	TAILQ_INIT(&q->waiting);
 	TAILQ_INIT(&q->offline);
 	LIST_INIT(&q->members);
@@ -884,6 +923,11 @@ config_queue_finish(const struct config *c, struct queue *q)
 		    "yet. Please write your email address or phone number here, and we will "
 		    "get back to you. If an agent becomes free in the meantime, they will "
 		    "answer here.");
+	if (q->max_queue_text == NULL)
+		q->max_queue_text = xstrdup("We are sorry: so many customers are waiting right "
+		    "now that we cannot keep you in line. Your message is saved and we will get "
+		    "back to you. Please write your email address or phone number here, so that "
+		    "we can reach you.");
 }
 
 /* A file that holds the component secret must be the runner's and private to it. */
@@ -962,6 +1006,12 @@ config_load(const char *path, FILE *err)
 	p.conf->hook_timeout = 30;
 	p.conf->hook_retries = 10;
 	p.conf->command_timeout = 600;
+	p.conf->max_sessions_per_jid = 8;
+	p.conf->max_open_per_customer = 3;
+	p.conf->open_burst = 5;
+	p.conf->opens_per_minute = 6;
+	p.conf->message_burst = 30;
+	p.conf->messages_per_minute = 300;
 	p.conf->agent_map = map_new();
 	p.conf->agents_tail = &p.conf->agents;
 	p.conf->queues_tail = &p.conf->queues;
@@ -1018,6 +1068,7 @@ config_queue_free(struct queue *q)
 	free(q->offline_text);
 	free(q->reasons);
 	free(q->max_wait_text);
+	free(q->max_queue_text);
 	free(q->hours_text);
 	free(q->closed_dates);
 	hours_free(q->hours);

@@ -75,12 +75,31 @@ conv_key(const struct queue *entry, const char *customer, const char *session)
 	return key;
 }
 
+/* Counts the conversation under a key of limits.c until it is freed. */
+static void
+conv_hold(struct conv *c, char kind, const char *value)
+{
+	int i;
+
+	for (i = 0; i < CONV_HOLDS && c->held[i]; i++)
+		;
+	if (i == CONV_HOLDS)
+		return;
+	c->held[i] = xasprintf("%c\n%s", kind, value);
+	limits_hold(c->held[i]);
+}
+
 static struct conv *
 conv_new(int64_t id, struct queue *entry, struct queue *q, const char *customer,
     const char *session, const char *channel, int64_t contact, time_t created_at)
 {
 	struct conv *c = xcalloc(1, sizeof(*c));
+	char *bare = jid_bare(customer);
 
+	conv_hold(c, 'j', bare); /* per customer and per source: limits.c */
+	free(bare);
+	if (session)
+		conv_hold(c, 's', session);
 	c->id = id;
 	snprintf(c->node, sizeof(c->node), "c-%" PRId64, id);
 	c->addr = xasprintf("%s@%s", c->node, conf->jid);
@@ -108,6 +127,12 @@ static void offer_remove(struct offer *);
 static void
 conv_free(struct conv *c)
 {
+	int i;
+
+	for (i = 0; i < CONV_HOLDS && c->held[i]; i++) {
+		limits_release(c->held[i]);
+		free(c->held[i]);
+	}
 	while (c->offers)
 		offer_remove(c->offers);
 	timer_cancel(&c->max_wait_timer);
@@ -526,7 +551,8 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 		unresolved_followup(c, summary, now);
 	if (a) /* before its slot frees: no chat may slip in during wrap-up */
 		agent_wrap_up(a, c->queue->wrap_up);
-	if (c->state != CONV_OFFLINE && strcmp(reason, "customer-left") != 0)
+	if (c->state != CONV_OFFLINE && strcmp(reason, "customer-left") != 0 &&
+	    strcmp(reason, "queue-full") != 0) /* told max_queue_text instead */
 		conv_tell_customer(c, c->queue->closed_text);
 	if (a)
 		conv_tellf(c, a, "Chat #%" PRId64 " closed. Summary: %s", c->id, summary);
@@ -580,6 +606,12 @@ followup(struct conv *c, const char *kind, const char *why)
 
 	if (c->followup)
 		return;
+	if (store_task_open_for(c->contact_id, c->queue->jid, kind) > 0) {
+		c->followup = 1; /* the contact's open task of this kind covers this chat too */
+		log_info("conversation %" PRId64 ": contact %" PRId64 " has an open %s task in %s "
+		    "already; no second one", c->id, c->contact_id, kind, c->queue->name);
+		return;
+	}
 	bare = jid_bare(c->customer);
 	title = xasprintf("%s: %s in %s (chat #%" PRId64 ")", why, bare, c->entry->title, c->id);
 	if (store_task_add(c->id, c->contact_id, c->queue->jid, kind, title, respa_now(),
@@ -1225,6 +1257,8 @@ conversation_open(struct queue *q, const char *from, const struct visitor *v, ti
 		return NULL;
 	log_info("conversation %" PRId64 " opened in %s (%s)", id, q->name, channel);
 	c = conv_new(id, q, q, from, session, channel, contact, now);
+	if (v && v->id)
+		conv_hold(c, 'v', v->id);
 	c->fresh = fresh;
 	timer_at(&c->max_wait_timer, (int64_t)(now + q->max_wait) * 1000);
 	if (!fresh && q->prefer_last && (last = store_last_agent(contact, q->name)) != NULL) {
@@ -1232,6 +1266,81 @@ conversation_open(struct queue *q, const char *from, const struct visitor *v, ti
 		free(last);
 	}
 	return c;
+}
+
+/* --- limits on one customer (limits.c): refused before anything is stored ------------- */
+
+static int
+over_open(char kind, const char *value)
+{
+	char *key = xasprintf("%c\n%s", kind, value);
+	int n = limits_count(key);
+
+	free(key);
+	return n >= conf->max_open_per_customer;
+}
+
+/* Answers a refused message, unless this customer's refusals come too fast to answer. */
+static void
+refuse(xmpp_stanza_t *st, const char *bare, const char *type, const char *text)
+{
+	if (limits_allow(LIMIT_ANSWER, bare))
+		component_send(stanza_error(st, type, "policy-violation", text));
+}
+
+/* 1 when the customer may not open another conversation now; they were told why. */
+static int
+open_refused(xmpp_stanza_t *st, const char *bare, const struct visitor *v)
+{
+	int max = conf->max_open_per_customer;
+	char *text;
+
+	if (max > 0 && (over_open('j', bare) || (v && over_open('s', v->session)) ||
+	    (v && v->id && over_open('v', v->id)))) {
+		text = xasprintf("You already have %d conversations open with us, the most we "
+		    "keep at once, so this message was not delivered. Please go on in one of "
+		    "them, or write again once one has ended.", max);
+		refuse(st, bare, "cancel", text);
+		free(text);
+		log_debug("limits: %s has %d open conversations; another refused", bare, max);
+		return 1;
+	}
+	if (!limits_allow(LIMIT_OPEN, bare)) {
+		refuse(st, bare, "wait", "You are starting new conversations too quickly, so "
+		    "this message was not delivered. Please wait a minute and write again.");
+		log_debug("limits: %s opens conversations too fast", bare);
+		return 1;
+	}
+	return 0;
+}
+
+/* 1 when the customer writes faster than messages_per_minute; a message was told so. */
+static int
+message_refused(xmpp_stanza_t *st, const char *bare, const char *body)
+{
+	if (limits_allow(LIMIT_MESSAGE, bare))
+		return 0;
+	if (*body) /* a chat state or receipt goes without an answer: nothing is lost */
+		refuse(st, bare, "wait", "You are sending messages faster than we can take them, "
+		    "so this one was not delivered. Please wait a few seconds and send it again.");
+	log_debug("limits: %s writes too fast", bare);
+	return 1;
+}
+
+/*
+ * The line was full when the customer arrived: they are told so honestly, a task makes sure
+ * someone gets back to them, and the conversation ends instead of waiting.
+ */
+static void
+line_full(struct conv *c)
+{
+	log_info("conversation %" PRId64 ": %zu waiting in %s, more than max_queue %d; "
+	    "follow-up task instead", c->id, c->queue->nwaiting, c->queue->name,
+	    c->queue->max_queue);
+	conv_tell_customer(c, c->queue->max_queue_text);
+	followup(c, "follow-up", "Queue full");
+	if (conversation_close(c, "queue-full", NULL, 0) == -1)
+		log_warnx("conversation %" PRId64 ": could not be closed; it stays in line", c->id);
 }
 
 static void
@@ -1248,7 +1357,7 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		    "You are an agent of this desk; queues are for customers."));
 		goto done;
 	}
-	if ((body = message_text(st)) == NULL)
+	if ((body = message_text(st)) == NULL || message_refused(st, bare, body))
 		goto done;
 	key = conv_key(q, from, v ? v->session : NULL);
 	if (*body == '\0') {
@@ -1257,6 +1366,8 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		goto done;
 	}
 	if ((c = map_get(by_key, key)) == NULL) {
+		if (open_refused(st, bare, v))
+			goto done;
 		if ((c = conversation_open(q, from, v, now)) == NULL)
 			goto fail;
 		opened = 1;
@@ -1276,7 +1387,10 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		else {
 			conv_tell_customer(c, q->greeting);
 			router_enqueue(c);
-			if (c->state == CONV_QUEUED)
+			if (c->state == CONV_QUEUED && q->max_queue > 0 &&
+			    q->nwaiting > (size_t)q->max_queue)
+				line_full(c);
+			else if (c->state == CONV_QUEUED)
 				queue_tell_queued(c);
 		}
 	} else if (c->state == CONV_OFFLINE && c->queue->open)
@@ -1289,6 +1403,27 @@ done:
 	free(body);
 	free(key);
 	free(bare);
+}
+
+/*
+ * Someone not an agent writing to the component's address or a c-N one: the same message
+ * rate as customers (customer_message() has its own), so that every message answered there
+ * cannot be used to flood respa's answers back.
+ */
+static int
+stranger_refused(xmpp_stanza_t *st, const char *from)
+{
+	char *bare = jid_bare(from);
+	int refused = 0;
+
+	if (presence_agent(bare) == NULL && !limits_allow(LIMIT_MESSAGE, bare)) {
+		if (stanza_body_len(st) > 0)
+			refuse(st, bare, "wait", "You are sending messages too fast, so this one was "
+			    "not delivered. Please wait a few seconds.");
+		refused = 1;
+	}
+	free(bare);
+	return refused;
 }
 
 /* Someone wrote to the component's own address. */
@@ -1339,9 +1474,11 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		return 1; /* not a conversation; answering could loop with a room */
 	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == -1)
 		return 1;
+	if ((q = router_queue(node)) == NULL && stranger_refused(st, from))
+		return 1;
 	if (node[0] == '\0')
 		domain_message(st, from);
-	else if ((q = router_queue(node)) != NULL)
+	else if (q != NULL)
 		customer_message(q, st, from);
 	else if ((c = conversation_find(node)) != NULL)
 		agent_message(c, st, from);

@@ -10,6 +10,12 @@
 #define LOOP_MS 250
 #define BATCH_STANZAS 256 /* most stanzas one commit covers */
 #define BATCH_PASSES 32   /* most reads without waiting before a commit */
+/*
+ * Stanzas libstrophe may hold unsent before respa stops reading (back-pressure): a few
+ * hundred KiB. Above it the server is not taking what we send, and reading on would only
+ * grow the queue (libstrophe's is unbounded) and the delay of everyone's replies.
+ */
+#define OUT_HIGH_WATER 2000
 
 volatile int respa_quit;
 static volatile sig_atomic_t got_hup;
@@ -62,10 +68,31 @@ read_batch(xmpp_ctx_t *ctx)
 {
 	unsigned long before = component_handled(), last;
 	int64_t next = component_is_connected() ? timer_next() : -1;
-	int passes = 0;
+	int passes = 0, wait = next >= 0 && next < LOOP_MS ? (int)next : LOOP_MS;
+	static int held_back;
+
+	/*
+	 * Back-pressure: libstrophe writes before it reads in each pass and reads at most one
+	 * 4 KiB block. While its queue is long, a pass runs only once the socket takes more
+	 * output, so what respa reads is paced by what the server takes, and no batch reads on.
+	 * Not once stopping: closing the stream needs libstrophe's passes and its timeout.
+	 */
+	if (!respa_quit && component_backlog() > OUT_HIGH_WATER) {
+		if (!held_back++)
+			log_warnx("%d stanzas wait to go out: reading paused until the server takes "
+			    "them", component_backlog());
+		if (component_wait_writable(wait))
+			xmpp_run_once(ctx, 0);
+		return;
+	}
+	if (held_back) {
+		log_info("the server took the backlog; reading again (%d passes held back)",
+		    held_back);
+		held_back = 0;
+	}
 
 	/* sleep until the first deadline; timers wait while the link is down */
-	xmpp_run_once(ctx, next >= 0 && next < LOOP_MS ? (unsigned long)next : LOOP_MS);
+	xmpp_run_once(ctx, (unsigned long)wait);
 	do {
 		last = component_handled();
 		if (last == before || last - before >= BATCH_STANZAS || ++passes > BATCH_PASSES)
@@ -176,6 +203,7 @@ main(int argc, char **argv)
 	conversation_init(conf);
 	hook_init(conf);
 	care_init(conf);
+	limits_init(conf);
 	adhoc_init(conf);
 	if (conf->queues == NULL)
 		log_warnx("%s has no [queue] section: customers have nowhere to write", path);
@@ -194,6 +222,7 @@ main(int argc, char **argv)
 
 	adhoc_free_all();
 	conversation_free_all();
+	limits_free();
 	queue_free_all();
 	router_free();
 	hook_free();

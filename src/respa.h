@@ -109,6 +109,7 @@ struct exclusion {
 	int64_t until; /* ms */
 };
 #define CONV_EXCLUSIONS 4
+#define CONV_HOLDS 3
 
 struct conv {
 	int64_t id;
@@ -137,6 +138,7 @@ struct conv {
 	time_t left_at;      /* when the customer went offline (the grace runs); 0: there */
 	int answered;        /* an agent answered while the customer was there */
 	char *matches;       /* "Possible match" lines for the agent, or NULL */
+	char *held[CONV_HOLDS]; /* limits.c keys it is counted under (JID, session, visitor) */
 	struct timer max_wait_timer, idle_timer, grace_timer;
 	TAILQ_ENTRY(conv) wait_link;  /* in queue->waiting, or queue->offline */
 	TAILQ_ENTRY(conv) agent_link; /* in agent->convs while active */
@@ -155,6 +157,8 @@ struct queue {
 	char *title; /* shown to people */
 	char *timezone;
 	char *greeting, *queued_text, *assigned_text, *closed_text, *offline_text, *max_wait_text;
+	char *max_queue_text; /* told to a customer who finds the waiting line full */
+	int max_queue;        /* most customers waiting in line; 0: no cap */
 	enum strategy strategy;
 	enum mode mode;
 	int capacity;        /* 0: each agent's own */
@@ -208,6 +212,11 @@ struct config {
 	char **hook;           /* [crm] hook: the program and its arguments; NULL for none */
 	int hook_timeout, hook_retries;
 	int retention_days;    /* 0: transcripts are kept forever */
+	int max_sessions_per_jid; /* [admin]: ad-hoc sessions one bare JID may hold at once */
+	/* [limits] per customer; 0 turns a limit off */
+	int max_open_per_customer;
+	int open_burst, opens_per_minute;       /* token bucket on opening conversations */
+	int message_burst, messages_per_minute; /* token bucket on messages */
 	struct domain *domains;
 	struct map *domain_map;  /* domain name -> struct domain */
 	struct queue *queues, **queues_tail; /* config order; the tail makes appending O(1) */
@@ -252,6 +261,25 @@ void map_put(struct map *, const char *key, void *value);
 void *map_del(struct map *, const char *key);
 size_t map_count(const struct map *);
 void map_foreach(const struct map *, void (*)(const char *, void *, void *), void *arg);
+
+/* limits.c: what one customer may make respa do; each check is one map lookup */
+struct bucket {
+	int64_t level; /* tokens in 1/60000ths: a per-minute rate refills a whole number per ms */
+	int64_t at;    /* ms of the last refill */
+};
+/* Pure: 1 when a token was taken, 0 when the bucket is empty; per_minute 0: no limit. */
+int bucket_take(struct bucket *, int burst, int per_minute, int64_t now_ms);
+int bucket_idle(const struct bucket *, int burst, int per_minute, int64_t now_ms);
+/* LIMIT_ANSWER: errors for refused messages, so that a flood is not answered by a flood */
+enum limit_rate { LIMIT_OPEN, LIMIT_MESSAGE, LIMIT_ANSWER };
+void limits_init(struct config *);
+void limits_free(void);
+int limits_allow(enum limit_rate, const char *bare); /* 1, or 0 when refused */
+/* Open conversations counted under a key (a customer's JID, session token, visitor id). */
+int limits_count(const char *key);
+void limits_hold(const char *key);
+void limits_release(const char *key);
+size_t limits_tracked(void); /* customers with a bucket: bounded by the sweep */
 
 /* log.c */
 void log_init(int verbose, const char *progname);
@@ -301,6 +329,10 @@ void component_flush(void);
 /* The stanzas queued since the last flush, oldest first (tests: there is no server) */
 size_t component_outbox(xmpp_stanza_t *const **list);
 void component_abort_pass(void);
+/* Stanzas libstrophe holds unsent: the loop stops reading while this is long. */
+int component_backlog(void);
+/* Waits up to ms for the socket to take more output; 1 when it can (or is gone), 0 not. */
+int component_wait_writable(int ms);
 unsigned long component_handled(void);
 /* twin.c's verdict: go on (log ready, ask agents, replay what was held), or exit 1. */
 void component_twin_passed(void);
@@ -741,6 +773,8 @@ char *store_tags(int64_t conv);
 char *store_first_message(int64_t conv);
 int64_t store_task_add(int64_t conv, int64_t contact, const char *assignee, const char *kind,
     const char *title, time_t due, time_t now);
+/* The oldest open task of this kind for the contact and assignee; 0 when none, -1 on error. */
+int64_t store_task_open_for(int64_t contact, const char *assignee, const char *kind);
 /* the CRM side */
 struct stored_task; /* below, with the tasks' filters */
 struct history_item {

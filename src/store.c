@@ -20,7 +20,7 @@ enum stmt {
 	ST_AGENT_STATUS, ST_AGENT_STATUSES, ST_TASKS_OPEN_COUNT,
 	ST_MESSAGE_ADD, ST_MESSAGES, ST_FIRST_MESSAGE,
 	ST_TAG_ADD, ST_TAGS,
-	ST_SUMMARY_ADD, ST_TASK_ADD,
+	ST_SUMMARY_ADD, ST_TASK_ADD, ST_TASK_OPEN_FOR,
 	/* the CRM side */
 	ST_CONTACT_RESOLVE, ST_CONTACT_GET, ST_CONTACT_PAST, ST_CONTACT_TASKS, ST_CONTACT_EDIT,
 	ST_CONTACT_FILL, ST_HISTORY, ST_LAST_AGENT,
@@ -93,6 +93,8 @@ static const char *const sql[ST_COUNT] = {
 	    "resolved, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_TASK_ADD] = "INSERT INTO tasks (conversation_id, contact_id, assignee_jid, kind, title, "
 	    "due_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_TASK_OPEN_FOR] = "SELECT id FROM tasks WHERE contact_id = ?1 AND status = 'open' "
+	    "AND assignee_jid = ?2 AND kind = ?3 ORDER BY id LIMIT 1",
 };
 
 /* The CRM side: contacts, merges, history, tasks and reminders. */
@@ -707,6 +709,25 @@ store_task_add(int64_t conv, int64_t contact, const char *assignee, const char *
 	bind_time(s, 6, due);
 	bind_time(s, 7, now);
 	return insert(ST_TASK_ADD);
+}
+
+int64_t
+store_task_open_for(int64_t contact, const char *assignee, const char *kind)
+{
+	sqlite3_stmt *s = stmts[ST_TASK_OPEN_FOR];
+	int64_t id = 0;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, contact);
+	bind_text(s, 2, assignee);
+	bind_text(s, 3, kind);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_error(stmt_sql(ST_TASK_OPEN_FOR));
+	return id;
 }
 
 /* The conversation closed and its summary, together or not at all. */

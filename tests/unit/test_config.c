@@ -234,8 +234,49 @@ defaults(void)
 	CHECK_STR(c->queues->timezone, "UTC");
 	CHECK(c->queues->greeting && c->queues->queued_text && c->queues->assigned_text &&
 	    c->queues->closed_text);
+	/* the limits (README "Limits") */
+	CHECK_INT(c->max_open_per_customer, 3);
+	CHECK_INT(c->open_burst, 5);
+	CHECK_INT(c->opens_per_minute, 6);
+	CHECK_INT(c->message_burst, 30);
+	CHECK_INT(c->messages_per_minute, 300);
+	CHECK_INT(c->max_sessions_per_jid, 8);
+	CHECK_INT(c->queues->max_queue, 200);
+	CHECK(c->queues->max_queue_text && strstr(c->queues->max_queue_text, "waiting"));
 	config_free(c);
 	config_free(NULL);
+}
+
+static void
+limits(void)
+{
+	struct config *c = load(HEAD "[limits]\nmax_open_per_customer = 0\nopen_burst = 2\n"
+	    "opens_per_minute = 0\nmessage_burst = 10\nmessages_per_minute = 120\n"
+	    "[admin]\nmax_sessions_per_jid = 1\n[queue q]\nmax_queue = 0\n"
+	    "max_queue_text = Full.\n", 0600);
+
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	if (c) {
+		CHECK_INT(c->max_open_per_customer, 0);
+		CHECK_INT(c->open_burst, 2);
+		CHECK_INT(c->opens_per_minute, 0);
+		CHECK_INT(c->message_burst, 10);
+		CHECK_INT(c->messages_per_minute, 120);
+		CHECK_INT(c->max_sessions_per_jid, 1);
+		CHECK_INT(c->queues->max_queue, 0);
+		CHECK_STR(c->queues->max_queue_text, "Full.");
+	}
+	config_free(c);
+	REFUSED(HEAD "[limits]\nmax_open_per_customer = -1\n", 5,
+	    "max_open_per_customer must be a number from 0 to 1000 (0: no limit), not \"-1\"");
+	REFUSED(HEAD "[limits]\nmessage_burst = 0\n", 5,
+	    "message_burst must be a number from 1 to 100000, not \"0\"");
+	REFUSED(HEAD "[admin]\nmax_sessions_per_jid = 300\n", 5,
+	    "max_sessions_per_jid must be a number from 1 to 256, not \"300\"");
+	REFUSED(HEAD "[queue q]\nmax_queue = many\n", 5,
+	    "max_queue must be a number from 0 to 1000000 (0: no limit), not \"many\"");
+	REFUSED(HEAD "[limits]\nmax_queue = 5\n", 5, "unknown key");
 }
 
 /* The shipped example must load as it is. */
@@ -585,6 +626,7 @@ main(void)
 	}
 	full();
 	defaults();
+	limits();
 	example();
 	errors();
 	text_errors();
