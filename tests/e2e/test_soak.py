@@ -212,7 +212,11 @@ async def test_kill9_soak_in_offer_mode_with_tiers_loses_nothing_relayed(desk):
         queue={"agents": " ".join(jid(a) for a in TIER1) + " " +
                          " ".join(f"{jid(a)}:2" for a in TIER2),
                "mode": "offer", "offer_timeout": 1, "tier_wait": 1},
-        extra={"routing": {"reject_delay": 1, "max_no_answer": 0}})
+        # the soak writes near the default message rate and opens a chat after each close:
+        # lift the per-customer limits, they are test_limits.py's subject
+        extra={"routing": {"reject_delay": 1, "max_no_answer": 0},
+               "limits": {"message_burst": 10000, "messages_per_minute": 600000,
+                          "open_burst": 1000, "opens_per_minute": 60000}})
     soak = Soak(desk, seed)
     soak.customers = [await desk.customer(f"cust{i}") for i in range(CUSTOMERS)]
     soak.watch()
