@@ -35,6 +35,14 @@
 /* A presence <show/>, ordered from least to most available. */
 enum show { SHOW_OFFLINE, SHOW_DND, SHOW_XA, SHOW_AWAY, SHOW_AVAILABLE, SHOW_CHAT };
 
+/* heap.c: a binary heap of pointers; each element holds its index + 1 at slot_off (0: out). */
+struct heap {
+	void **v;
+	size_t n, cap;
+	int (*before)(const void *, const void *); /* 1 when a comes first */
+	size_t slot_off;
+};
+
 /* A deadline owned by some struct; timer.c keeps them in one heap. */
 struct timer {
 	int64_t at;   /* milliseconds since the epoch */
@@ -138,11 +146,6 @@ struct conv {
 	TAILQ_ENTRY(conv) agent_link; /* in agent->convs while active */
 };
 
-struct member_heap {
-	struct member **v;
-	size_t n, cap;
-};
-
 #define RECENT_WAITS 10
 
 struct queue {
@@ -168,7 +171,7 @@ struct queue {
 	struct conv_line offline; /* out-of-hours conversations */
 	size_t nwaiting;
 	LIST_HEAD(member_list, member) members; /* every member, ready or not */
-	struct member_heap *ready; /* one per tier */
+	struct heap *ready; /* of members, one per tier */
 	int ntiers;
 	time_t recent[RECENT_WAITS]; /* when recent chats left the line: the pace for estimates */
 	size_t nrecent;
@@ -499,6 +502,14 @@ void tasks_schedule(time_t);
 void tasks_agent_online(struct agent *);
 char *tasks_list_text(const struct agent *);           /* new string, must be free()d */
 char *tasks_done_text(const struct agent *, const char *args); /* new string */
+
+/* heap.c */
+void heap_init(struct heap *, int (*before)(const void *, const void *), size_t slot_off);
+void heap_put(struct heap *, void *);
+void heap_remove(struct heap *, void *);
+void *heap_top(const struct heap *);
+void heap_clear(struct heap *);
+void heap_free(struct heap *);
 
 /* timer.c: deadlines in one heap; callbacks run from the main loop */
 void timer_init(struct timer *, void (*fn)(void *), void *arg);
