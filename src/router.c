@@ -101,14 +101,33 @@ ready_put(struct member *m)
 
 /* --- eligibility ---------------------------------------------------------------------- */
 
-/* Free for a new chat of this queue: online and available, ready, a slot free. */
+/*
+ * Why a cannot take a new chat of q now, or NULL when it can: online and available, not
+ * paused, not wrapping up, a slot free (the queue's capacity, else its own). The one rule, for
+ * routing and for chats handed over by hand.
+ */
+const char *
+router_cannot_take(const struct agent *a, const struct queue *q)
+{
+	int cap = q->capacity ? q->capacity : a->capacity;
+
+	if (a->show == SHOW_OFFLINE)
+		return "is offline";
+	if (a->show < SHOW_AVAILABLE)
+		return "is not available";
+	if (a->paused)
+		return "is paused";
+	if (a->wrap_until > respa_now_ms())
+		return "is wrapping up a chat";
+	if (a->chats + a->offers >= cap)
+		return "has no free slot";
+	return NULL;
+}
+
 static int
 member_can_take(const struct member *m)
 {
-	const struct agent *a = m->agent;
-	int cap = m->queue->capacity ? m->queue->capacity : a->capacity;
-
-	return agent_available(a) && a->chats + a->offers < cap;
+	return router_cannot_take(m->agent, m->queue) == NULL;
 }
 
 static int
