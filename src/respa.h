@@ -425,7 +425,6 @@ xmpp_stanza_t *adhoc_disco_items(xmpp_stanza_t *iq, const char *node);
 xmpp_stanza_t *adhoc_disco_info(xmpp_stanza_t *iq, const char *node);
 const char *adhoc_jid(const struct adhoc_session *);  /* the executor's bare JID */
 const char *adhoc_value(const struct adhoc_session *, const char *var); /* earlier steps' */
-size_t adhoc_count(void);
 /* commands.c */
 extern const struct command commands[];
 extern const size_t ncommands;
@@ -474,7 +473,6 @@ void router_dispatch(struct queue *);
 void router_exclude(struct conv *, struct agent *, int seconds);
 int router_has_free(const struct queue *);
 const char *router_cannot_take(const struct agent *, const struct queue *);
-size_t router_place(const struct conv *);
 long router_estimate(const struct queue *, size_t place);
 struct queue *router_queue(const char *name);
 struct queue *router_queues(void);
@@ -747,7 +745,6 @@ int store_tasks_due_foreach(time_t now, const char *assignee,
     int (*)(const struct stored_task *, void *), void *);
 int store_tasks_of_foreach(const char *assignee, int (*)(const struct stored_task *, void *),
     void *);
-int store_task_get(int64_t id, int (*)(const struct stored_task *, void *), void *);
 int store_task_reminded(int64_t id, time_t now);
 int store_task_done_by(int64_t id, const char *assignee, time_t now);
 time_t store_tasks_next(time_t now);

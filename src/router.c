@@ -415,18 +415,6 @@ router_has_free(const struct queue *q)
 	return 0;
 }
 
-/* A customer's place in line (1 = next); walks the line, so only for notices. */
-size_t
-router_place(const struct conv *c)
-{
-	const struct conv *p;
-	size_t n = 1;
-
-	for (p = TAILQ_FIRST(&c->queue->waiting); p && p != c; p = TAILQ_NEXT(p, wait_link))
-		n++;
-	return n;
-}
-
 /*
  * Seconds a customer at place k may wait, from the pace at which the last chats left the
  * line; -1 when there is not enough history to say.
