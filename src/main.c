@@ -11,7 +11,7 @@
 #define BATCH_STANZAS 256 /* most stanzas one commit covers */
 #define BATCH_PASSES 32   /* most reads without waiting before a commit */
 
-volatile int respa_quit;
+volatile sig_atomic_t respa_quit;
 static volatile sig_atomic_t got_hup;
 
 static void

@@ -8,6 +8,7 @@
 #ifndef RESPA_H
 #define RESPA_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -219,6 +220,7 @@ void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
 char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
 /* returns a new string, must be free()d */
 char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
@@ -866,6 +868,6 @@ int export_parse_time(const char *, int end, time_t *);
 void export_csv_field(FILE *, const char *, int guard);
 
 /* main.c */
-extern volatile int respa_quit;
+extern volatile sig_atomic_t respa_quit;
 
 #endif
