@@ -18,7 +18,7 @@
 
 #include "respa.h"
 
-volatile int respa_quit;
+volatile sig_atomic_t respa_quit;
 
 #define BATCH 1000 /* decisions between commits, as a busy loop pass would have */
 

@@ -86,12 +86,6 @@ adhoc_free_all(void)
 	sessions = NULL;
 }
 
-size_t
-adhoc_count(void)
-{
-	return map_count(sessions);
-}
-
 static void
 session_timer(void *arg)
 {

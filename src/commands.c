@@ -1067,7 +1067,7 @@ desk_status_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 	struct queue *q;
 	struct agent *a;
 	struct conv *c;
-	int fr, busy, away, off, cap;
+	int fr, busy, away, off;
 	time_t now = respa_now();
 
 	(void)s, (void)in, (void)err, (void)len;
@@ -1089,12 +1089,11 @@ desk_status_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 		for (a = conf->agents; a; a = a->next) {
 			if (config_member_find(a, q) == NULL)
 				continue;
-			cap = q->capacity ? q->capacity : a->capacity;
 			if (a->show == SHOW_OFFLINE)
 				off++;
 			else if (a->show < SHOW_AVAILABLE || a->paused)
 				away++;
-			else if (!agent_available(a) || a->chats + a->offers >= cap)
+			else if (router_cannot_take(a, q))
 				busy++;
 			else
 				fr++;

@@ -850,21 +850,6 @@ activity(struct conv *c, time_t now)
 
 /* --- handing a chat over by hand ------------------------------------------------------ */
 
-/* Why b cannot take a chat handed over by hand, or NULL when it can. */
-static const char *
-cannot_take(const struct agent *b)
-{
-	if (b->show == SHOW_OFFLINE)
-		return "is offline";
-	if (b->show < SHOW_AVAILABLE)
-		return "is not available";
-	if (b->paused)
-		return "is paused";
-	if (b->chats + b->offers >= b->capacity)
-		return "has no free slot";
-	return NULL;
-}
-
 /* An agent hands the chat to a colleague who can take it now; a is told when not. */
 void
 conversation_transfer_agent(struct conv *c, struct agent *a, const char *jid, const char *note)
@@ -882,7 +867,7 @@ conversation_transfer_agent(struct conv *c, struct agent *a, const char *jid, co
 		conv_tell(c, a, "This chat is already yours.");
 		return;
 	}
-	if ((why = cannot_take(b)) != NULL) {
+	if ((why = router_cannot_take(b, c->queue)) != NULL) {
 		conv_tellf(c, a, "%s %s; the chat stays with you.", b->jid, why);
 		return;
 	}
@@ -1035,7 +1020,7 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 		utf8_trim_end(err);
 		return -1;
 	}
-	if (b && (why = cannot_take(b)) != NULL) {
+	if (b && (why = router_cannot_take(b, c->queue)) != NULL) {
 		snprintf(err, errlen, "%s %s", b->jid, why);
 		utf8_trim_end(err);
 		return -1;

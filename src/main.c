@@ -17,7 +17,7 @@
  */
 #define OUT_HIGH_WATER 2000
 
-volatile int respa_quit;
+volatile sig_atomic_t respa_quit;
 static volatile sig_atomic_t got_hup;
 
 static void

@@ -50,13 +50,6 @@ presence_agent(const char *bare)
 	return map_get(conf->agent_map, bare);
 }
 
-/* May get new chats: some resource available or free for chat, not paused, not wrapping up. */
-int
-agent_available(const struct agent *a)
-{
-	return a->show >= SHOW_AVAILABLE && !a->paused && a->wrap_until <= respa_now_ms();
-}
-
 static void
 tell(const struct agent *a, const char *text)
 {

@@ -8,6 +8,7 @@
 #ifndef RESPA_H
 #define RESPA_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +37,14 @@
 
 /* A presence <show/>, ordered from least to most available. */
 enum show { SHOW_OFFLINE, SHOW_DND, SHOW_XA, SHOW_AWAY, SHOW_AVAILABLE, SHOW_CHAT };
+
+/* heap.c: a binary heap of pointers; each element holds its index + 1 at slot_off (0: out). */
+struct heap {
+	void **v;
+	size_t n, cap;
+	int (*before)(const void *, const void *); /* 1 when a comes first */
+	size_t slot_off;
+};
 
 /* A deadline owned by some struct; timer.c keeps them in one heap. */
 struct timer {
@@ -144,11 +153,6 @@ struct conv {
 	TAILQ_ENTRY(conv) agent_link; /* in agent->convs while active */
 };
 
-struct member_heap {
-	struct member **v;
-	size_t n, cap;
-};
-
 #define RECENT_WAITS 10
 
 struct queue {
@@ -176,7 +180,7 @@ struct queue {
 	struct conv_line offline; /* out-of-hours conversations */
 	size_t nwaiting;
 	LIST_HEAD(member_list, member) members; /* every member, ready or not */
-	struct member_heap *ready; /* one per tier */
+	struct heap *ready; /* of members, one per tier */
 	int ntiers;
 	time_t recent[RECENT_WAITS]; /* when recent chats left the line: the pace for estimates */
 	size_t nrecent;
@@ -230,6 +234,7 @@ void *xmalloc(size_t);
 void *xcalloc(size_t, size_t);
 void *xrealloc(void *, size_t);
 char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
 /* returns a new string, must be free()d */
 char *xasprintf(const char *, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *, va_list) __attribute__((format(printf, 1, 0)));
@@ -485,7 +490,6 @@ xmpp_stanza_t *adhoc_disco_items(xmpp_stanza_t *iq, const char *node);
 xmpp_stanza_t *adhoc_disco_info(xmpp_stanza_t *iq, const char *node);
 const char *adhoc_jid(const struct adhoc_session *);  /* the executor's bare JID */
 const char *adhoc_value(const struct adhoc_session *, const char *var); /* earlier steps' */
-size_t adhoc_count(void);
 /* commands.c */
 extern const struct command commands[];
 extern const size_t ncommands;
@@ -514,7 +518,6 @@ void presence_agent_command(struct agent *, const char *body);
 /* A message or iq from this JID: an agent not heard from yet is asked again. */
 void presence_sender(const char *from);
 struct agent *presence_agent(const char *bare);
-int agent_available(const struct agent *);
 void agent_pause(struct agent *, const char *reason);
 void agent_ready(struct agent *);
 void agent_wrap_up(struct agent *, int seconds);
@@ -536,7 +539,7 @@ void router_dequeue(struct conv *);
 void router_dispatch(struct queue *);
 void router_exclude(struct conv *, struct agent *, int seconds);
 int router_has_free(const struct queue *);
-size_t router_place(const struct conv *);
+const char *router_cannot_take(const struct agent *, const struct queue *);
 long router_estimate(const struct queue *, size_t place);
 struct queue *router_queue(const char *name);
 struct queue *router_queues(void);
@@ -564,6 +567,14 @@ void tasks_schedule(time_t);
 void tasks_agent_online(struct agent *);
 char *tasks_list_text(const struct agent *);           /* new string, must be free()d */
 char *tasks_done_text(const struct agent *, const char *args); /* new string */
+
+/* heap.c */
+void heap_init(struct heap *, int (*before)(const void *, const void *), size_t slot_off);
+void heap_put(struct heap *, void *);
+void heap_remove(struct heap *, void *);
+void *heap_top(const struct heap *);
+void heap_clear(struct heap *);
+void heap_free(struct heap *);
 
 /* timer.c: deadlines in one heap; callbacks run from the main loop */
 void timer_init(struct timer *, void (*fn)(void *), void *arg);
@@ -803,7 +814,6 @@ int store_tasks_due_foreach(time_t now, const char *assignee,
     int (*)(const struct stored_task *, void *), void *);
 int store_tasks_of_foreach(const char *assignee, int (*)(const struct stored_task *, void *),
     void *);
-int store_task_get(int64_t id, int (*)(const struct stored_task *, void *), void *);
 int store_task_reminded(int64_t id, time_t now);
 int store_task_done_by(int64_t id, const char *assignee, time_t now);
 time_t store_tasks_next(time_t now);
@@ -925,6 +935,6 @@ int export_parse_time(const char *, int end, time_t *);
 void export_csv_field(FILE *, const char *, int guard);
 
 /* main.c */
-extern volatile int respa_quit;
+extern volatile sig_atomic_t respa_quit;
 
 #endif

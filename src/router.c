@@ -66,8 +66,10 @@ strategy_parse(const char *name, enum strategy *s)
 }
 
 static int
-first(const struct member *a, const struct member *b)
+first(const void *pa, const void *pb)
 {
+	const struct member *a = pa, *b = pb;
+
 	if (a->agent->show != b->agent->show) /* chat before available */
 		return a->agent->show > b->agent->show;
 	return strategies[a->queue->strategy].first(a, b);
@@ -75,96 +77,57 @@ first(const struct member *a, const struct member *b)
 
 /* --- the ready heaps ---------------------------------------------------------------- */
 
-static struct member_heap *
-heap_of(const struct member *m)
-{
-	return &m->queue->ready[m->tier - 1];
-}
-
 static void
-heap_place(struct member_heap *h, struct member *m, size_t i)
+ready_init(struct heap *h, int ntiers)
 {
-	h->v[i] = m;
-	m->slot = i + 1;
-}
+	int t;
 
-static void
-heap_up(struct member_heap *h, size_t i)
-{
-	struct member *m = h->v[i];
-
-	while (i > 0 && first(m, h->v[(i - 1) / 2])) {
-		heap_place(h, h->v[(i - 1) / 2], i);
-		i = (i - 1) / 2;
-	}
-	heap_place(h, m, i);
-}
-
-static void
-heap_down(struct member_heap *h, size_t i)
-{
-	struct member *m = h->v[i];
-	size_t c;
-
-	while ((c = 2 * i + 1) < h->n) {
-		if (c + 1 < h->n && first(h->v[c + 1], h->v[c]))
-			c++;
-		if (!first(h->v[c], m))
-			break;
-		heap_place(h, h->v[c], i);
-		i = c;
-	}
-	heap_place(h, m, i);
+	for (t = 0; t < ntiers; t++)
+		heap_init(&h[t], first, offsetof(struct member, slot));
 }
 
 static void
 ready_remove(struct member *m)
 {
-	struct member_heap *h = heap_of(m);
-	struct member *last;
-	size_t i;
-
-	if (m->slot == 0)
-		return;
-	i = m->slot - 1;
-	m->slot = 0;
-	if (i == --h->n)
-		return;
-	last = h->v[h->n];
-	heap_place(h, last, i);
-	heap_up(h, i);
-	heap_down(h, last->slot - 1);
+	heap_remove(&m->queue->ready[m->tier - 1], m);
 }
 
 /* Into the heap, or to its new place when its order changed. */
 static void
 ready_put(struct member *m)
 {
-	struct member_heap *h = heap_of(m);
-
-	if (m->slot) {
-		heap_up(h, m->slot - 1);
-		heap_down(h, m->slot - 1);
-		return;
-	}
-	if (h->n == h->cap) {
-		h->cap = h->cap ? h->cap * 2 : 16;
-		h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
-	}
-	heap_place(h, m, h->n++);
-	heap_up(h, h->n - 1);
+	heap_put(&m->queue->ready[m->tier - 1], m);
 }
 
 /* --- eligibility ---------------------------------------------------------------------- */
 
-/* Free for a new chat of this queue: online and available, ready, a slot free. */
+/*
+ * Why a cannot take a new chat of q now, or NULL when it can: online and available, not
+ * paused, not wrapping up, a slot free (the queue's capacity, else its own). The one rule, for
+ * routing and for chats handed over by hand.
+ */
+const char *
+router_cannot_take(const struct agent *a, const struct queue *q)
+{
+	int cap = q->capacity ? q->capacity : a->capacity;
+
+	if (a->show == SHOW_OFFLINE)
+		return "is offline";
+	if (a->show < SHOW_AVAILABLE)
+		return "is not available";
+	if (a->paused)
+		return "is paused";
+	if (a->wrap_until > respa_now_ms())
+		return "is wrapping up a chat";
+	if (a->chats + a->offers >= cap)
+		return "has no free slot";
+	return NULL;
+}
+
 static int
 member_can_take(const struct member *m)
 {
-	const struct agent *a = m->agent;
-	int cap = m->queue->capacity ? m->queue->capacity : a->capacity;
-
-	return agent_available(a) && a->chats + a->offers < cap;
+	return router_cannot_take(m->agent, m->queue) == NULL;
 }
 
 static int
@@ -249,21 +212,22 @@ preferred(struct conv *c, int64_t now)
 static struct member *
 pick(struct conv *c, int64_t now)
 {
-	struct member *aside[CONV_EXCLUSIONS], *m = preferred(c, now);
-	struct member_heap *h;
+	struct member *aside[CONV_EXCLUSIONS], *m = preferred(c, now), *top;
+	struct heap *h;
 	int t, ntiers = tiers_open(c, now), k, i;
 
 	for (t = 0; t < ntiers && m == NULL; t++) {
 		h = &c->queue->ready[t];
-		while (h->n > 0 && !member_can_take(h->v[0])) /* a change not yet seen */
-			ready_remove(h->v[0]);
+		while ((top = heap_top(h)) != NULL && !member_can_take(top)) /* not yet seen */
+			ready_remove(top);
 		k = 0;
-		while (h->n > 0 && excluded(c, h->v[0]->agent, now) && k < CONV_EXCLUSIONS) {
-			aside[k++] = h->v[0];
-			ready_remove(h->v[0]);
+		while ((top = heap_top(h)) != NULL && excluded(c, top->agent, now) &&
+		    k < CONV_EXCLUSIONS) {
+			aside[k++] = top;
+			ready_remove(top);
 		}
-		if (h->n > 0 && !excluded(c, h->v[0]->agent, now))
-			m = h->v[0];
+		if ((top = heap_top(h)) != NULL && !excluded(c, top->agent, now))
+			m = top;
 		for (i = 0; i < k; i++)
 			ready_put(aside[i]);
 	}
@@ -295,8 +259,8 @@ router_agent_busy(struct agent *a)
 static int
 ring_all(struct conv *c, int64_t now)
 {
-	struct member **all = NULL, *m = preferred(c, now);
-	struct member_heap *h;
+	struct member **all = NULL, *m = preferred(c, now), *e;
+	struct heap *h;
 	size_t i, n = 0;
 	int t, ntiers = tiers_open(c, now);
 
@@ -308,9 +272,11 @@ ring_all(struct conv *c, int64_t now)
 	for (t = 0; t < ntiers; t++) {
 		h = &c->queue->ready[t];
 		all = xrealloc(all, (n + h->n) * sizeof(*all));
-		for (i = 0; i < h->n; i++)
-			if (member_can_take(h->v[i]) && !excluded(c, h->v[i]->agent, now))
-				all[n++] = h->v[i];
+		for (i = 0; i < h->n; i++) {
+			e = h->v[i];
+			if (member_can_take(e) && !excluded(c, e->agent, now))
+				all[n++] = e;
+		}
 	}
 	if (n > 0) {
 		router_dequeue(c);
@@ -449,18 +415,6 @@ router_has_free(const struct queue *q)
 	return 0;
 }
 
-/* A customer's place in line (1 = next); walks the line, so only for notices. */
-size_t
-router_place(const struct conv *c)
-{
-	const struct conv *p;
-	size_t n = 1;
-
-	for (p = TAILQ_FIRST(&c->queue->waiting); p && p != c; p = TAILQ_NEXT(p, wait_link))
-		n++;
-	return n;
-}
-
 /*
  * Seconds a customer at place k may wait, from the pace at which the last chats left the
  * line; -1 when there is not enough history to say.
@@ -510,6 +464,7 @@ router_init(struct config *c)
 		if (q->ntiers == 0)
 			q->ntiers = 1;
 		q->ready = xcalloc((size_t)q->ntiers, sizeof(*q->ready));
+		ready_init(q->ready, q->ntiers);
 		timer_init(&q->retry_timer, retry_timer, q);
 	}
 }
@@ -521,6 +476,7 @@ router_queue_added(struct queue *q)
 	if (q->ntiers == 0)
 		q->ntiers = 1;
 	q->ready = xcalloc((size_t)q->ntiers, sizeof(*q->ready));
+	ready_init(q->ready, q->ntiers);
 	timer_init(&q->retry_timer, retry_timer, q);
 }
 
@@ -532,7 +488,7 @@ router_queue_removed(struct queue *q)
 
 	timer_cancel(&q->retry_timer);
 	for (t = 0; t < q->ntiers; t++)
-		free(q->ready[t].v);
+		heap_free(&q->ready[t]);
 	free(q->ready);
 	q->ready = NULL;
 	q->ntiers = 0;
@@ -546,14 +502,10 @@ void
 router_queue_reorder(struct queue *q)
 {
 	struct member *m;
-	size_t i;
 	int t;
 
-	for (t = 0; t < q->ntiers; t++) {
-		for (i = 0; i < q->ready[t].n; i++)
-			q->ready[t].v[i]->slot = 0;
-		q->ready[t].n = 0;
-	}
+	for (t = 0; t < q->ntiers; t++)
+		heap_clear(&q->ready[t]);
 	LIST_FOREACH(m, &q->members, queue_link)
 		if (member_can_take(m))
 			ready_put(m);
@@ -568,7 +520,7 @@ router_member_added(struct member *m)
 
 	if (m->tier > q->ntiers) {
 		q->ready = xrealloc(q->ready, (size_t)m->tier * sizeof(*q->ready));
-		memset(&q->ready[q->ntiers], 0, (size_t)(m->tier - q->ntiers) * sizeof(*q->ready));
+		ready_init(&q->ready[q->ntiers], m->tier - q->ntiers);
 		q->ntiers = m->tier;
 	}
 	m->turn = ++clock_turn;
@@ -615,7 +567,7 @@ router_free(void)
 
 	for (q = conf->queues; q; q = q->next) {
 		for (t = 0; t < q->ntiers; t++)
-			free(q->ready[t].v);
+			heap_free(&q->ready[t]);
 		free(q->ready);
 		q->ready = NULL;
 	}

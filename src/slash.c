@@ -127,9 +127,7 @@ slash_fields(const char *args, const char *const *keys, size_t nkeys, char **val
 				snprintf(err, errlen, "%s= is given twice", keys[which[i]]);
 				return fields_fail(values, nkeys);
 			}
-		values[which[n - 1]] = strndup(start[n - 1], (size_t)(next - start[n - 1]));
-		if (values[which[n - 1]] == NULL)
-			fatal("strndup");
+		values[which[n - 1]] = xstrndup(start[n - 1], (size_t)(next - start[n - 1]));
 		str_trim(values[which[n - 1]]);
 	}
 	if (n == 0) {

@@ -1177,13 +1177,6 @@ store_tasks_of_foreach(const char *assignee, int (*fn)(const struct stored_task 
 }
 
 int
-store_task_get(int64_t id, int (*fn)(const struct stored_task *, void *), void *arg)
-{
-	sqlite3_bind_int64(stmts[ST_TASK_GET], 1, id);
-	return tasks_foreach(ST_TASK_GET, fn, arg);
-}
-
-int
 store_task_reminded(int64_t id, time_t now)
 {
 	if (batch() == -1)

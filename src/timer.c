@@ -8,50 +8,15 @@
 
 #include "respa.h"
 
-static struct timer **heap;
-static size_t n, cap;
-
 static int
-before(const struct timer *a, const struct timer *b)
+before(const void *pa, const void *pb)
 {
+	const struct timer *a = pa, *b = pb;
+
 	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
 }
 
-static void
-place(struct timer *t, size_t i)
-{
-	heap[i] = t;
-	t->slot = i + 1;
-}
-
-static void
-sift_up(size_t i)
-{
-	struct timer *t = heap[i];
-
-	while (i > 0 && before(t, heap[(i - 1) / 2])) {
-		place(heap[(i - 1) / 2], i);
-		i = (i - 1) / 2;
-	}
-	place(t, i);
-}
-
-static void
-sift_down(size_t i)
-{
-	struct timer *t = heap[i];
-	size_t c;
-
-	while ((c = 2 * i + 1) < n) {
-		if (c + 1 < n && before(heap[c + 1], heap[c]))
-			c++;
-		if (!before(heap[c], t))
-			break;
-		place(heap[c], i);
-		i = c;
-	}
-	place(t, i);
-}
+static struct heap heap = { NULL, 0, 0, before, offsetof(struct timer, slot) };
 
 void
 timer_init(struct timer *t, void (*fn)(void *), void *arg)
@@ -64,19 +29,7 @@ timer_init(struct timer *t, void (*fn)(void *), void *arg)
 void
 timer_cancel(struct timer *t)
 {
-	struct timer *last;
-	size_t i;
-
-	if (t->slot == 0)
-		return;
-	i = t->slot - 1;
-	t->slot = 0;
-	if (i == --n)
-		return;
-	last = heap[n]; /* fills the hole, then finds its place up or down */
-	place(last, i);
-	sift_up(i);
-	sift_down(last->slot - 1);
+	heap_remove(&heap, t);
 }
 
 /* Arms (or moves) t to fire at the absolute time at, in milliseconds. */
@@ -85,15 +38,9 @@ timer_at(struct timer *t, int64_t at)
 {
 	static uint64_t seq;
 
-	timer_cancel(t);
-	if (n == cap) {
-		cap = cap ? cap * 2 : 256;
-		heap = xrealloc(heap, cap * sizeof(*heap));
-	}
 	t->at = at;
 	t->seq = ++seq; /* equal deadlines fire in the order they were set */
-	place(t, n++);
-	sift_up(n - 1);
+	heap_put(&heap, t); /* in, or moved to its new place */
 }
 
 void
@@ -114,9 +61,9 @@ timer_next(void)
 {
 	int64_t d;
 
-	if (n == 0)
+	if (heap.n == 0)
 		return -1;
-	d = heap[0]->at - respa_now_ms();
+	d = ((struct timer *)heap.v[0])->at - respa_now_ms();
 	return d < 0 ? 0 : d;
 }
 
@@ -127,8 +74,7 @@ timer_run(void)
 	int64_t now = respa_now_ms();
 	struct timer *t;
 
-	while (n > 0 && heap[0]->at <= now) {
-		t = heap[0];
+	while ((t = heap_top(&heap)) != NULL && t->at <= now) {
 		timer_cancel(t);
 		t->fn(t->arg);
 	}
@@ -137,13 +83,11 @@ timer_run(void)
 size_t
 timer_count(void)
 {
-	return n;
+	return heap.n;
 }
 
 void
 timer_free_all(void)
 {
-	free(heap);
-	heap = NULL;
-	n = cap = 0;
+	heap_free(&heap);
 }

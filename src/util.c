@@ -47,6 +47,16 @@ xstrdup(const char *s)
 }
 
 char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL)
+		fatal("strndup");
+	return p;
+}
+
+char *
 xasprintf(const char *fmt, ...)
 {
 	va_list ap;
@@ -208,7 +218,7 @@ jid_bare(const char *jid)
 {
 	const char *slash = strchr(jid, '/');
 
-	return slash ? strndup(jid, (size_t)(slash - jid)) : xstrdup(jid);
+	return slash ? xstrndup(jid, (size_t)(slash - jid)) : xstrdup(jid);
 }
 
 /* Splits node@domain/resource; the node is empty when there is none. 0 / -1. */

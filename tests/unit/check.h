@@ -9,7 +9,7 @@
 #include "respa.h"
 
 /* main.c is not in librespa.a: every test program supplies what it defines. */
-volatile int respa_quit;
+volatile sig_atomic_t respa_quit;
 
 static int check_passed, check_failed;
 

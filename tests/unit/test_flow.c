@@ -1424,6 +1424,45 @@ refused_transfers_leave_the_chat_with_the_agent(void)
 	down();
 }
 
+/* A transfer by hand follows routing's rule: no chat for an agent wrapping up or at the
+ * queue's capacity (lower here than bob's own), neither from an agent nor from an admin. */
+static void
+transfer_waits_for_wrap_up_and_the_queues_capacity(void)
+{
+	char err[256];
+	const char *got;
+	long n;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n"
+	    "capacity = 1\nwrap_up = 5\n[agent bob@localhost]\ncapacity = 3\n");
+	agent_online("alice", NULL);
+	chat_goes_to("carol", "help", &got);
+	CHECK_STR(got, jid("alice"));
+	agent_online("bob", NULL);
+	n = chat_goes_to("gina", "me too", &got);
+	CHECK_STR(got, jid("bob"));
+	agent_says("alice", 1, "/transfer bob@localhost");
+	EXPECT(jid("alice"), conv(1), "bob@localhost has no free slot; the chat stays with you.");
+
+	close_chat("bob", n, "gina");
+	agent_says("alice", 1, "/transfer bob@localhost");
+	EXPECT(jid("alice"), conv(1), "bob@localhost is wrapping up a chat; the chat stays with "
+	    "you.");
+	CHECK_INT(conversation_transfer(chat(1), "admin@localhost", "bob@localhost", "", err,
+	    sizeof(err)), -1);
+	CHECK_STR(err, "bob@localhost is wrapping up a chat");
+	QUIET(jid("bob"));
+	QUIET(jid("carol"));
+	CHECK_STR(holder(1), jid("alice"));
+	CHECK_STR(transcript(1), "in carol@localhost/web help"); /* no notes stored */
+
+	advance(5); /* wrap-up over: now bob may take it */
+	agent_says("alice", 1, "/transfer bob@localhost");
+	EXPECT(jid("alice"), conv(1), "Chat #1 transferred to bob@localhost.");
+	CHECK_STR(holder(1), jid("bob"));
+	down();
+}
+
 static void
 transfer_to_another_queue(void)
 {
@@ -2093,6 +2132,7 @@ main(void)
 	chat_of_an_agent_gone_past_the_grace_goes_on();
 	transfer_to_an_agent_with_a_note();
 	refused_transfers_leave_the_chat_with_the_agent();
+	transfer_waits_for_wrap_up_and_the_queues_capacity();
 	transfer_to_another_queue();
 	transfer_to_a_busy_queue_waits_at_the_front();
 	transferred_chat_waits_tier_wait_again();

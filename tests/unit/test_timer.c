@@ -1,4 +1,6 @@
-/* timer.c: the deadline heap against a plain model, cancels and re-arms from callbacks. */
+/*
+ * heap.c against a plain model; timer.c: the deadline heap, cancels and re-arms from callbacks.
+ */
 #include <stdlib.h>
 
 #include "check.h"
@@ -104,9 +106,105 @@ callbacks(void)
 	timer_free_all();
 }
 
+/* heap.c on its own: an element with its key and slot, checked against a plain array. */
+struct item {
+	int key;
+	size_t slot;
+};
+
+static struct item items[N];
+
+static int
+smaller(const void *a, const void *b)
+{
+	return ((const struct item *)a)->key < ((const struct item *)b)->key;
+}
+
+/* The heap holds exactly the items marked in, each slot points back, and the top is a least. */
+static int
+heap_consistent(const struct heap *h, const int *in)
+{
+	const struct item *top = heap_top(h);
+	size_t i, count = 0;
+
+	for (i = 0; i < h->n; i++)
+		if (((struct item *)h->v[i])->slot != i + 1)
+			return 0;
+	for (i = 0; i < N; i++) {
+		if (in[i] != (items[i].slot != 0))
+			return 0;
+		if (in[i]) {
+			count++;
+			if (top == NULL || items[i].key < top->key)
+				return 0;
+		}
+	}
+	return count == h->n && (count > 0) == (top != NULL);
+}
+
+static void
+generic_heap(void)
+{
+	static int in[N];
+	struct heap h;
+	struct item *e;
+	int i, step, ok = 1, last = -1;
+
+	heap_init(&h, smaller, offsetof(struct item, slot));
+	CHECK(heap_top(&h) == NULL);
+	heap_remove(&h, &items[0]); /* not in: nothing happens */
+	CHECK_INT((long long)h.n, 0);
+	srand(7);
+	for (step = 0; step < 20000 && ok; step++) {
+		i = rand() % N;
+		switch (rand() % 3) {
+		case 0: /* in, or a new key while in: its place changes */
+			items[i].key = rand() % 1000;
+			heap_put(&h, &items[i]);
+			in[i] = 1;
+			break;
+		case 1:
+			heap_remove(&h, &items[i]);
+			in[i] = 0;
+			break;
+		default: /* the top leaves, as a fired timer does */
+			if ((e = heap_top(&h)) != NULL) {
+				heap_remove(&h, e);
+				in[e - items] = 0;
+			}
+		}
+		ok = heap_consistent(&h, in);
+	}
+	CHECK(ok);
+	CHECK(h.n > 0);
+	while ((e = heap_top(&h)) != NULL) { /* drains in order */
+		if (e->key < last)
+			ok = 0;
+		last = e->key;
+		heap_remove(&h, e);
+		in[e - items] = 0;
+	}
+	CHECK(ok);
+	CHECK(heap_consistent(&h, in));
+
+	for (i = 0; i < N; i += 2) { /* clear: empty, every slot out, reusable */
+		heap_put(&h, &items[i]);
+		in[i] = 1;
+	}
+	heap_clear(&h);
+	memset(in, 0, sizeof(in));
+	CHECK_INT((long long)h.n, 0);
+	CHECK(heap_consistent(&h, in));
+	heap_put(&h, &items[3]);
+	CHECK(heap_top(&h) == &items[3]);
+	heap_free(&h);
+	CHECK(h.v == NULL && h.n == 0);
+}
+
 int
 main(void)
 {
+	generic_heap();
 	heap_order();
 	callbacks();
 	return check_done();
