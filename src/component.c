@@ -332,6 +332,7 @@ component_init(struct config *conf, xmpp_ctx_t *ctx)
 	comp.conf = conf;
 	comp.ctx = ctx;
 	comp.backoff_ms = BACKOFF_MIN_MS;
+	stanza_init(ctx, conf->jid);
 	comp.conn = xmpp_conn_new(ctx);
 	xmpp_conn_set_jid(comp.conn, conf->jid);
 	xmpp_conn_set_pass(comp.conn, conf->secret);

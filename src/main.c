@@ -177,6 +177,8 @@ main(int argc, char **argv)
 	hook_init(conf);
 	care_init(conf);
 	adhoc_init(conf);
+	commands_init(conf);
+	adhoc_register(commands, ncommands);
 	if (conf->queues == NULL)
 		log_warnx("%s has no [queue] section: customers have nowhere to write", path);
 	if (restore() == -1) {

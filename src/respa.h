@@ -269,6 +269,12 @@ void config_agent_free(struct agent *);
 struct member *config_member(struct agent *, struct queue *, int tier);
 /* a's membership of q, or NULL */
 struct member *config_member_find(const struct agent *, const struct queue *);
+/* Lookups in the config config_load() returned last (one per process), NULL when none. */
+struct queue *config_queue(const char *name);
+struct queue *config_queues(void); /* the first, in config order */
+struct agent *config_agent_find(const char *bare);
+const char *strategy_name(enum strategy);
+int strategy_parse(const char *, enum strategy *);
 
 /* component.c: the XEP-0114 link */
 void component_init(struct config *, xmpp_ctx_t *);
@@ -289,6 +295,7 @@ void component_abort_pass(void);
 unsigned long component_handled(void);
 
 /* stanza.c: every outgoing stanza is built here; each returns a new stanza for component_send() */
+void stanza_init(xmpp_ctx_t *, const char *jid); /* component_init() calls it */
 xmpp_stanza_t *stanza_message(const char *from, const char *to, const char *body);
 xmpp_stanza_t *stanza_message_delayed(const char *from, const char *to, const char *body,
     time_t stamp);
@@ -415,6 +422,7 @@ struct command {
 	struct command_step steps[ADHOC_MAX_STEPS];
 };
 void adhoc_init(struct config *);
+void adhoc_register(const struct command *, size_t n); /* the table lives as long as respa */
 void adhoc_free_all(void);
 unsigned adhoc_roles(const char *bare);
 xmpp_stanza_t *adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *command);
@@ -447,8 +455,6 @@ int presence_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
 void presence_connected(void);
 void presence_agent_added(struct agent *);
 void presence_agent_removed(struct agent *);
-void presence_agent_command(struct agent *, const char *body);
-struct agent *presence_agent(const char *bare);
 int agent_available(const struct agent *);
 void agent_pause(struct agent *, const char *reason);
 void agent_ready(struct agent *);
@@ -473,10 +479,6 @@ void router_exclude(struct conv *, struct agent *, int seconds);
 int router_has_free(const struct queue *);
 size_t router_place(const struct conv *);
 long router_estimate(const struct queue *, size_t place);
-struct queue *router_queue(const char *name);
-struct queue *router_queues(void);
-const char *strategy_name(enum strategy);
-int strategy_parse(const char *, enum strategy *);
 
 /* queue.c: what customers see of a queue: hours, place in line, the queue's presence */
 void queue_init(struct config *);
@@ -599,6 +601,8 @@ int slash_fields(const char *args, const char *const *keys, size_t nkeys, char *
 /* chatcmd.c: what agents write in a chat after "/" */
 void chatcmd_init(struct config *);
 void chatcmd_run(struct conv *, struct agent *, const struct slash *);
+/* What an agent writes to the component's own address: /pause /ready /status /tasks /done */
+void chatcmd_agent(struct agent *, const char *body);
 
 /* due.c: due times for tasks; pure */
 /*
@@ -759,7 +763,7 @@ struct stored_queue {
 	    *offline_text;
 	int capacity, tier_wait, offer_timeout, max_wait, idle_close;
 };
-int store_desk_queue_put(const struct queue *);
+int store_desk_queue_put(const struct stored_queue *);
 int store_desk_queue_del(const char *name);
 int store_desk_queues_foreach(int (*)(const struct stored_queue *, void *), void *);
 int store_desk_agent_put(const char *jid, int capacity);
