@@ -32,6 +32,7 @@ static struct {
 	xmpp_stanza_t **inbox; /* messages, iq get/set of this pass: an error if it fails */
 	size_t nin, incap;
 	unsigned long handled;
+	struct component_handlers on; /* main.c's: what stanzas go to */
 } comp;
 
 static void conn_handler(xmpp_conn_t *, xmpp_conn_event_t, int, xmpp_stream_error_t *, void *);
@@ -155,7 +156,7 @@ static int
 presence_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 {
 	comp.handled++;
-	return presence_handler(conn, st, arg);
+	return comp.on.presence(conn, st, arg);
 }
 
 /* Every iq get/set is kept until its pass is stored, as messages are: it gets one reply. */
@@ -168,7 +169,7 @@ iq_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	if (xmpp_stanza_get_from(st) && type &&
 	    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0))
 		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
-	return iq_handler(conn, st, arg);
+	return comp.on.iq(conn, st, arg);
 }
 
 /* Every message is kept until its pass is stored; errors are never answered. */
@@ -180,7 +181,7 @@ message_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	comp.handled++;
 	if (type == NULL || strcmp(type, "error") != 0)
 		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
-	return conversation_handler(conn, st, arg);
+	return comp.on.message(conn, st, arg);
 }
 
 /*
@@ -310,7 +311,7 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 		xmpp_handler_add(conn, presence_counted, NULL, "presence", NULL, NULL);
 		xmpp_handler_add(conn, iq_counted, NULL, "iq", NULL, NULL);
 		log_info("connected as %s, ready", comp.conf->jid);
-		presence_connected();
+		comp.on.connected();
 		return;
 	}
 	comp.connected = 0;
@@ -337,6 +338,12 @@ component_init(struct config *conf, xmpp_ctx_t *ctx)
 	xmpp_conn_set_jid(comp.conn, conf->jid);
 	xmpp_conn_set_pass(comp.conn, conf->secret);
 	alloc_sm_state_workaround(comp.conn);
+}
+
+void
+component_set_handlers(const struct component_handlers *on)
+{
+	comp.on = *on;
 }
 
 void

@@ -117,6 +117,10 @@ restore(void)
 	return store_commit();
 }
 
+static const struct component_handlers handlers = {
+	conversation_handler, presence_handler, iq_handler, presence_connected,
+};
+
 int
 main(int argc, char **argv)
 {
@@ -190,6 +194,7 @@ main(int argc, char **argv)
 	xmpp_initialize();
 	ctx = xmpp_ctx_new(NULL, &log_strophe);
 	component_init(conf, ctx);
+	component_set_handlers(&handlers);
 	component_start();
 	run(ctx);
 	rc = component_fatal() ? 1 : 0;

@@ -278,6 +278,12 @@ int strategy_parse(const char *, enum strategy *);
 
 /* component.c: the XEP-0114 link */
 void component_init(struct config *, xmpp_ctx_t *);
+/* What the link hands incoming stanzas to (main.c sets it: calls go down, never up). */
+struct component_handlers {
+	xmpp_handler message, presence, iq;
+	void (*connected)(void); /* the stream is up: probe, subscribe */
+};
+void component_set_handlers(const struct component_handlers *);
 void component_start(void);
 void component_stop(void);
 void component_free(void);
