@@ -4,6 +4,19 @@
  * One shared header. Data flows one way:
  *   component.c (link, dispatch)  ->  presence.c / conversation.c / iq.c
  *   -> router.c (who takes which chat) -> store.c (the only SQL) -> stanza.c (every outgoing stanza)
+ *
+ * Layers: a file calls into its own layer or lower ones, never up, and only the layer that says
+ * so calls round in a circle. Registration goes down instead: main.c hands component.c the
+ * handlers stanzas go to and adhoc.c the commands. scripts/check-layers checks it (tests/run).
+ *
+ *   7  main.c export.c                  entry points
+ *   6  iq.c adhoc.c commands.c desk.c   what admins and agents ask for over iq
+ *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
+ *   4  tasks.c hook.c care.c            work that outlives a chat
+ *   3  stanza.c relay.c component.c     the wire: build, map, send
+ *   2  config.c store*.c                the configuration and its lookups; all SQL
+ *   1  slash.c due.c hours.c forms.c crm.c   pure parsers and rules: no I/O
+ *   0  util.c log.c map.c timer.c       leaves
  */
 #ifndef RESPA_H
 #define RESPA_H
