@@ -221,7 +221,7 @@ scenario_agent_free(long n, struct result *r)
 
 	world_up(&w, n);
 	run_steps(customer_writes, n, unused); /* all wait */
-	q = router_queue("support");
+	q = config_queue("support");
 	if (q->nwaiting != (size_t)n)
 		fatalx("expected %ld waiting, have %zu", n, q->nwaiting);
 	run_steps(agent_online, n, t); /* timed: each takes the oldest */

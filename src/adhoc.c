@@ -2,7 +2,7 @@
  * XEP-0050 ad-hoc commands on the component's address: the command list (disco#items on the
  * commands node, filtered to what the asker may run), disco#info of each command node, and
  * command sessions with next, prev, complete and cancel. The commands themselves are a table
- * in commands.c; each is a few steps, a form shown and a form submitted.
+ * in commands.c that main.c registers; each is a few steps, a form shown and a form submitted.
  *
  * A session is keyed by its id and the executor's full JID, so nobody else can continue it
  * (not even another resource of the same account), and it expires after [admin]
@@ -33,13 +33,21 @@ struct adhoc_session {
 static struct config *conf;
 static struct map *sessions;
 static uint64_t counter;
+static const struct command *table; /* main.c registers commands.c's */
+static size_t ntable;
 
 void
 adhoc_init(struct config *c)
 {
 	conf = c;
 	sessions = map_new();
-	commands_init(c);
+}
+
+void
+adhoc_register(const struct command *cmds, size_t n)
+{
+	table = cmds;
+	ntable = n;
 }
 
 static void
@@ -103,7 +111,7 @@ adhoc_roles(const char *bare)
 
 	if (config_is_admin(conf, bare))
 		r |= ROLE_ADMIN;
-	if (presence_agent(bare))
+	if (config_agent_find(bare))
 		r |= ROLE_AGENT;
 	return r;
 }
@@ -132,9 +140,9 @@ command_find(const char *node)
 {
 	size_t i;
 
-	for (i = 0; i < ncommands; i++)
-		if (strcmp(commands[i].node, node) == 0)
-			return &commands[i];
+	for (i = 0; i < ntable; i++)
+		if (strcmp(table[i].node, node) == 0)
+			return &table[i];
 	return NULL;
 }
 
@@ -168,12 +176,12 @@ adhoc_disco_items(xmpp_stanza_t *iq, const char *node)
 	free(bare);
 	if (strcmp(node, NS_COMMANDS) != 0)
 		return stanza_error(iq, "cancel", "item-not-found", "no such node");
-	items = xcalloc(ncommands, sizeof(*items));
-	for (i = 0; i < ncommands; i++)
-		if (commands[i].roles & roles) {
+	items = xcalloc(ntable, sizeof(*items));
+	for (i = 0; i < ntable; i++)
+		if (table[i].roles & roles) {
 			items[n].jid = conf->jid;
-			items[n].node = commands[i].node;
-			items[n++].name = commands[i].name;
+			items[n].node = table[i].node;
+			items[n++].name = table[i].name;
 		}
 	r = stanza_disco_items(iq, items, n);
 	free(items);

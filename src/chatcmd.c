@@ -1,6 +1,6 @@
 /*
  * What agents write in a chat that starts with "/": a table of commands, never relayed to
- * the customer. The conversation's state changes stay in conversation.c; the CRM's records go
+ * the customer; and the few they write to the component's own address (/pause, /ready...). The conversation's state changes stay in conversation.c; the CRM's records go
  * through store.c; what falls due later goes to tasks.c.
  */
 #include <inttypes.h>
@@ -178,7 +178,7 @@ cmd_transfer(struct conv *c, struct agent *a, const char *args)
 	first_word(args, target, sizeof(target), &note);
 	if (*target == '\0')
 		conv_tell(c, a, "Usage: /transfer AGENT-JID or QUEUE [note]");
-	else if (strchr(target, '@') == NULL && (q = router_queue(target)) != NULL)
+	else if (strchr(target, '@') == NULL && (q = config_queue(target)) != NULL)
 		conversation_transfer_queue(c, a, q, note);
 	else
 		conversation_transfer_agent(c, a, target, note);
@@ -532,4 +532,89 @@ chatcmd_run(struct conv *c, struct agent *a, const struct slash *s)
 		}
 	conv_tellf(c, a, "Unknown command /%s.", s->name);
 	cmd_help(c, a, "");
+}
+
+/* --- what an agent writes to the component's own address ------------------------------- */
+
+static void
+tell(const struct agent *a, const char *text)
+{
+	component_send(stanza_message(conf->jid, a->jid, text));
+}
+
+static void
+cmd_pause(struct agent *a, const char *args)
+{
+	agent_pause(a, args);
+	tell(a, "You are paused: no new chats are offered to you until you write /ready here. "
+	    "Your open chats stay with you.");
+}
+
+static void
+cmd_ready(struct agent *a, const char *args)
+{
+	(void)args;
+	agent_ready(a);
+	tell(a, "You are ready: new chats are offered to you again.");
+}
+
+static void
+cmd_status(struct agent *a, const char *args)
+{
+	char *text;
+
+	(void)args;
+	text = xasprintf("You are %s and %s, with %d of %d chats%s%s.", show_name(a->show),
+	    a->paused ? "paused" : "ready", a->chats, a->capacity,
+	    a->pause_reason ? "; paused: " : "", a->pause_reason ? a->pause_reason : "");
+	tell(a, text);
+	free(text);
+}
+
+static void
+cmd_tasks(struct agent *a, const char *args)
+{
+	char *text = tasks_list_text(a);
+
+	(void)args;
+	tell(a, text);
+	free(text);
+}
+
+static void
+cmd_done(struct agent *a, const char *args)
+{
+	char *text = tasks_done_text(a, args);
+
+	tell(a, text);
+	free(text);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct agent *, const char *args);
+} desk_cmds[] = {
+	{ "pause", cmd_pause },
+	{ "ready", cmd_ready },
+	{ "status", cmd_status },
+	{ "tasks", cmd_tasks },
+	{ "done", cmd_done },
+};
+
+void
+chatcmd_agent(struct agent *a, const char *body)
+{
+	struct slash s;
+	size_t i;
+
+	if (slash_parse(body, &s))
+		for (i = 0; i < sizeof(desk_cmds) / sizeof(desk_cmds[0]); i++)
+			if (strcmp(desk_cmds[i].name, s.name) == 0) {
+				desk_cmds[i].fn(a, s.args);
+				return;
+			}
+	tell(a, "This is respa. Each chat you are given comes from its own address "
+	    "(c-NUMBER@...); write /help there for the commands. Here: /pause [reason] stops new "
+	    "chats, /ready takes them again, /status shows yours, /tasks lists your open tasks, "
+	    "/done NUMBER marks one done.");
 }

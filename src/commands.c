@@ -62,7 +62,7 @@ fail(char *err, size_t len, const char *fmt, ...)
 static struct agent *
 me(struct adhoc_session *s)
 {
-	return presence_agent(adhoc_jid(s));
+	return config_agent_find(adhoc_jid(s));
 }
 
 static struct form_field *
@@ -145,7 +145,7 @@ queue_options(struct form_field *fl)
 	struct queue *q;
 	char *label;
 
-	for (q = router_queues(); q; q = q->next) {
+	for (q = config_queues(); q; q = q->next) {
 		label = xasprintf("%s (%s%s)", q->name, q->title, q->managed ? "" :
 		    ", " FROM_FILE);
 		form_option(fl, q->name, label);
@@ -170,7 +170,7 @@ static struct queue *
 queue_named(const struct form *f, const char *var, char *err, size_t len)
 {
 	const char *v = given(f, var);
-	struct queue *q = v ? router_queue(v) : NULL;
+	struct queue *q = v ? config_queue(v) : NULL;
 
 	if (q == NULL)
 		fail(err, len, "There is no queue %s.", v ? v : "(none given)");
@@ -184,7 +184,7 @@ agent_named(const struct form *f, const char *var, char *err, size_t len)
 	struct agent *a;
 
 	fold(jid);
-	if ((a = presence_agent(jid)) == NULL)
+	if ((a = config_agent_find(jid)) == NULL)
 		fail(err, len, "%s is not an agent of this desk.", *jid ? jid : "(none given)");
 	free(jid);
 	return a;
@@ -535,7 +535,7 @@ queues_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 	form_column(f, "members", "Agents (tier)");
 	form_column(f, "hours", "Hours");
 	form_column(f, "timezone", "Time zone");
-	for (q = router_queues(); q; q = q->next) {
+	for (q = config_queues(); q; q = q->next) {
 		snprintf(waiting, sizeof(waiting), "%zu", q->nwaiting);
 		members[0] = '\0';
 		used = 0;
@@ -677,7 +677,7 @@ queue_create_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 	if (!config_queue_name_ok(name))
 		return fail(err, len, "Name: \"%s\" is not a queue name: lower-case letters, "
 		    "digits, '.', '_', '-', at most 64 (and not c-NUMBER).", name);
-	if (router_queue(name))
+	if (config_queue(name))
 		return fail(err, len, "Name: there is a queue %s already.", name);
 	if ((q = queue_from_form(in, name, err, len)) == NULL)
 		return -1;
@@ -727,7 +727,7 @@ queue_pick_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 static struct form *
 queue_edit_form(struct adhoc_session *s)
 {
-	struct queue *q = router_queue(adhoc_value(s, "queue"));
+	struct queue *q = config_queue(adhoc_value(s, "queue"));
 	struct form *f;
 	char *title = xasprintf("Edit the queue %s", q ? q->name : "(gone)");
 
@@ -742,7 +742,7 @@ static int
 queue_edit_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
     char *err, size_t len)
 {
-	struct queue *q = router_queue(adhoc_value(s, "queue")), *d;
+	struct queue *q = config_queue(adhoc_value(s, "queue")), *d;
 	int rc;
 
 	if (q == NULL)
@@ -891,7 +891,7 @@ agent_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_re
 		fail(err, len, "Agent's JID: %s is an address of this service.", jid);
 		goto done;
 	}
-	if ((a = presence_agent(jid)) == NULL) {
+	if ((a = config_agent_find(jid)) == NULL) {
 		if ((a = desk_agent_add(jid, (int)int_of(in, "capacity"))) == NULL) {
 			stored(-1, err, len);
 			goto done;
@@ -1081,7 +1081,7 @@ desk_status_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 	form_column(f, "away", "Away or paused");
 	form_column(f, "offline", "Offline");
 	lines = form_add(f, "waiting", FIELD_TEXT_MULTI, "Waiting customers");
-	for (q = router_queues(); q; q = q->next) {
+	for (q = config_queues(); q; q = q->next) {
 		qc.q = q;
 		qc.active = 0;
 		conversation_foreach(count_active, &qc);
@@ -1267,7 +1267,7 @@ tasks_filter_submit(struct adhoc_session *s, const struct form *in, struct adhoc
     char *err, size_t len)
 {
 	(void)s, (void)r;
-	if (given(in, "queue") && router_queue(given(in, "queue")) == NULL)
+	if (given(in, "queue") && config_queue(given(in, "queue")) == NULL)
 		return fail(err, len, "There is no queue %s.", given(in, "queue"));
 	return 0;
 }
@@ -1278,7 +1278,7 @@ tasks_pick_form(struct adhoc_session *s)
 	struct form *f = form_new(FORM_FORM, "Tasks", "Tick tasks, then mark them done or give "
 	    "them to someone else.");
 	const char *qname = adhoc_value(s, "queue");
-	struct queue *q = qname && *qname ? router_queue(qname) : NULL;
+	struct queue *q = qname && *qname ? config_queue(qname) : NULL;
 	char *assignee = xstrdup(adhoc_value(s, "assignee") ? adhoc_value(s, "assignee") : "");
 	struct task_filter tf;
 	struct task_walk w;
@@ -1318,10 +1318,10 @@ assignee_ok(const char *jid)
 {
 	char node[256], domain[256];
 
-	if (presence_agent(jid))
+	if (config_agent_find(jid))
 		return 1;
 	return jid_split(jid, node, sizeof(node), domain, sizeof(domain)) == 0 &&
-	    strcmp(domain, conf->jid) == 0 && router_queue(node) != NULL;
+	    strcmp(domain, conf->jid) == 0 && config_queue(node) != NULL;
 }
 
 static int
@@ -1448,7 +1448,7 @@ canned_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 	if (name[n] != '\0' || n > 32)
 		return fail(err, len, "Name: \"%s\" is not a short name of letters, digits, - and "
 		    "_ (at most 32).", name);
-	if (*queue && router_queue(queue) == NULL)
+	if (*queue && config_queue(queue) == NULL)
 		return fail(err, len, "There is no queue %s.", queue);
 	if (canned_exists(queue, name))
 		return fail(err, len, "Name: there is a canned response %s for %s already; "

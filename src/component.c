@@ -36,6 +36,7 @@ static struct {
 	size_t nheld, heldcap;
 	unsigned long handled;
 	int fd; /* the link's socket, from the sockopt callback; -1 before the first */
+	struct component_handlers on; /* main.c's: what stanzas go to */
 } comp;
 
 static void conn_handler(xmpp_conn_t *, xmpp_conn_event_t, int, xmpp_stream_error_t *, void *);
@@ -210,7 +211,7 @@ presence_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	if (held(st))
 		return 1;
 	comp.handled++;
-	return presence_handler(conn, st, arg);
+	return comp.on.presence(conn, st, arg);
 }
 
 /* Every iq get/set is kept until its pass is stored, as messages are: it gets one reply. */
@@ -222,11 +223,11 @@ iq_counted(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	if (held(st))
 		return 1;
 	comp.handled++;
-	presence_sender(xmpp_stanza_get_from(st));
+	comp.on.sender(xmpp_stanza_get_from(st));
 	if (xmpp_stanza_get_from(st) && type &&
 	    (strcmp(type, "get") == 0 || strcmp(type, "set") == 0))
 		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
-	return iq_handler(conn, st, arg);
+	return comp.on.iq(conn, st, arg);
 }
 
 /* Every message is kept until its pass is stored; errors are never answered. */
@@ -238,10 +239,10 @@ message_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	if (held(st))
 		return 1;
 	comp.handled++;
-	presence_sender(xmpp_stanza_get_from(st));
+	comp.on.sender(xmpp_stanza_get_from(st));
 	if (type == NULL || strcmp(type, "error") != 0)
 		push(&comp.inbox, &comp.nin, &comp.incap, xmpp_stanza_clone(st));
-	return conversation_handler(conn, st, arg);
+	return comp.on.message(conn, st, arg);
 }
 
 /*
@@ -365,15 +366,15 @@ stream_error(xmpp_stream_error_t *se)
 }
 
 /* No other respa answered our probes: handle what waited, in the order it came. */
-void
-component_twin_passed(void)
+static void
+twin_passed(void)
 {
 	xmpp_stanza_t *st;
 	const char *name;
 	size_t i;
 
 	log_info("connected as %s, ready", comp.conf->jid);
-	presence_connected();
+	comp.on.connected();
 	for (i = 0; i < comp.nheld; i++) {
 		st = comp.held[i];
 		name = xmpp_stanza_get_name(st);
@@ -388,8 +389,8 @@ component_twin_passed(void)
 }
 
 /* Another respa is connected as our domain: hand back what waited and end (exit 1). */
-void
-component_twin_refused(void)
+static void
+twin_refused(void)
 {
 	xmpp_stanza_t *st, *err;
 	const char *type;
@@ -411,6 +412,14 @@ component_twin_refused(void)
 	comp.fatal = 1;
 	xmpp_disconnect(comp.conn);
 }
+
+static void
+twin_send(xmpp_stanza_t *st)
+{
+	component_send(st);
+}
+
+static const struct twin_hooks twin_hooks = { twin_send, twin_passed, twin_refused };
 
 static void
 conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error_t *se, void *arg)
@@ -449,11 +458,18 @@ component_init(struct config *conf, xmpp_ctx_t *ctx)
 	comp.ctx = ctx;
 	comp.backoff_ms = BACKOFF_MIN_MS;
 	comp.fd = -1;
+	stanza_init(ctx, conf->jid);
 	comp.conn = xmpp_conn_new(ctx);
 	xmpp_conn_set_jid(comp.conn, conf->jid);
 	xmpp_conn_set_pass(comp.conn, conf->secret);
 	alloc_sm_state_workaround(comp.conn);
-	twin_init(conf->jid);
+	twin_init(conf->jid, &twin_hooks);
+}
+
+void
+component_set_handlers(const struct component_handlers *on)
+{
+	comp.on = *on;
 }
 
 void

@@ -13,6 +13,8 @@
 
 #include "respa.h"
 
+static struct config *loaded; /* the last config_load(): what the lookups read */
+
 enum section {
 	SEC_NONE, SEC_COMPONENT, SEC_STORAGE, SEC_ADMIN, SEC_ROUTING, SEC_CRM, SEC_AGENT, SEC_QUEUE,
 	SEC_DOMAIN, SEC_LIMITS
@@ -359,6 +361,30 @@ set_max_no_answer(struct parser *p, const char *v)
 		    "not \"%s\"", v);
 	else
 		p->conf->max_no_answer = (int)n;
+}
+
+static const char *const strategy_names[] = {
+	[STRATEGY_LONGEST_IDLE] = "longest-idle", [STRATEGY_LEAST_BUSY] = "least-busy",
+	[STRATEGY_ROUND_ROBIN] = "round-robin", [STRATEGY_RING_ALL] = "ring-all",
+};
+
+const char *
+strategy_name(enum strategy s)
+{
+	return strategy_names[s];
+}
+
+int
+strategy_parse(const char *name, enum strategy *s)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(strategy_names) / sizeof(strategy_names[0]); i++)
+		if (strcmp(strategy_names[i], name) == 0) {
+			*s = (enum strategy)i;
+			return 0;
+		}
+	return -1;
 }
 
 static void
@@ -1040,7 +1066,26 @@ config_load(const char *path, FILE *err)
 		config_free(p.conf);
 		return NULL;
 	}
+	loaded = p.conf;
 	return p.conf;
+}
+
+struct queue *
+config_queue(const char *name)
+{
+	return map_get(loaded->queue_map, name);
+}
+
+struct queue *
+config_queues(void)
+{
+	return loaded->queues;
+}
+
+struct agent *
+config_agent_find(const char *bare)
+{
+	return map_get(loaded->agent_map, bare);
 }
 
 int
@@ -1106,6 +1151,8 @@ config_free(struct config *c)
 
 	if (c == NULL)
 		return;
+	if (c == loaded)
+		loaded = NULL;
 	for (q = c->queues; q; q = qn) {
 		qn = q->next;
 		config_queue_free(q);

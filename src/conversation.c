@@ -854,7 +854,7 @@ activity(struct conv *c, time_t now)
 void
 conversation_transfer_agent(struct conv *c, struct agent *a, const char *jid, const char *note)
 {
-	struct agent *b = presence_agent(jid);
+	struct agent *b = config_agent_find(jid);
 	const char *why;
 	char *lead;
 
@@ -999,8 +999,8 @@ int
 conversation_transfer(struct conv *c, const char *by, const char *target, const char *note,
     char *err, size_t errlen)
 {
-	struct queue *q = strchr(target, '@') ? NULL : router_queue(target);
-	struct agent *b = q ? NULL : presence_agent(target), *a = c->agent, *other;
+	struct queue *q = strchr(target, '@') ? NULL : config_queue(target);
+	struct agent *b = q ? NULL : config_agent_find(target), *a = c->agent, *other;
 	const char *why;
 	char *text;
 
@@ -1111,7 +1111,7 @@ static void
 agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 {
 	char *bare = jid_bare(from), *body = NULL;
-	struct agent *a = presence_agent(bare);
+	struct agent *a = config_agent_find(bare);
 	struct slash s;
 	const char *text;
 	time_t now;
@@ -1247,7 +1247,7 @@ conversation_open(struct queue *q, const char *from, const struct visitor *v, ti
 	c->fresh = fresh;
 	timer_at(&c->max_wait_timer, (int64_t)(now + q->max_wait) * 1000);
 	if (!fresh && q->prefer_last && (last = store_last_agent(contact, q->name)) != NULL) {
-		c->preferred = presence_agent(last); /* NULL when no longer an agent */
+		c->preferred = config_agent_find(last); /* NULL when no longer an agent */
 		free(last);
 	}
 	return c;
@@ -1337,7 +1337,7 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	time_t now = respa_now();
 	int opened = 0;
 
-	if (presence_agent(bare)) {
+	if (config_agent_find(bare)) {
 		component_send(stanza_error(st, "cancel", "not-acceptable",
 		    "You are an agent of this desk; queues are for customers."));
 		goto done;
@@ -1401,7 +1401,7 @@ stranger_refused(xmpp_stanza_t *st, const char *from)
 	char *bare = jid_bare(from);
 	int refused = 0;
 
-	if (presence_agent(bare) == NULL && !limits_allow(LIMIT_MESSAGE, bare)) {
+	if (config_agent_find(bare) == NULL && !limits_allow(LIMIT_MESSAGE, bare)) {
 		if (stanza_body_len(st) > 0)
 			refuse(st, bare, "wait", "You are sending messages too fast, so this one was "
 			    "not delivered. Please wait a few seconds.");
@@ -1416,8 +1416,8 @@ static void
 domain_message(xmpp_stanza_t *st, const char *from)
 {
 	char *bare = jid_bare(from), *text, *body;
-	struct queue *q = router_queues();
-	struct agent *a = presence_agent(bare);
+	struct queue *q = config_queues();
+	struct agent *a = config_agent_find(bare);
 
 	if ((body = message_text(st)) == NULL || *body == '\0') {
 		free(body);
@@ -1425,7 +1425,7 @@ domain_message(xmpp_stanza_t *st, const char *from)
 		return;
 	}
 	if (a)
-		presence_agent_command(a, body);
+		chatcmd_agent(a, body);
 	else {
 		if (q)
 			text = xasprintf("This is a customer service desk. To reach %s, write to "
@@ -1459,7 +1459,7 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		return 1; /* not a conversation; answering could loop with a room */
 	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == -1)
 		return 1;
-	if ((q = router_queue(node)) == NULL && stranger_refused(st, from))
+	if ((q = config_queue(node)) == NULL && stranger_refused(st, from))
 		return 1;
 	if (node[0] == '\0')
 		domain_message(st, from);
@@ -1479,8 +1479,8 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 static int
 restore_one(const struct stored_conv *s, void *arg)
 {
-	struct queue *q = router_queue(s->queue), *entry = router_queue(s->entry_queue);
-	struct agent *a = s->agent_jid ? presence_agent(s->agent_jid) : NULL;
+	struct queue *q = config_queue(s->queue), *entry = config_queue(s->entry_queue);
+	struct agent *a = s->agent_jid ? config_agent_find(s->agent_jid) : NULL;
 	time_t now = respa_now();
 	struct conv *c;
 

@@ -102,12 +102,27 @@ desk_load(struct config *c)
 
 /* --- queues ----------------------------------------------------------------------------- */
 
+static int
+put_queue(const struct queue *q)
+{
+	struct stored_queue s = {
+		.name = q->name, .title = q->title, .strategy = strategy_name(q->strategy),
+		.mode = q->mode == MODE_OFFER ? "offer" : "auto", .hours = q->hours_text,
+		.closed = q->closed_dates, .timezone = q->timezone, .greeting = q->greeting,
+		.offline_text = q->offline_text, .capacity = q->capacity, .tier_wait = q->tier_wait,
+		.offer_timeout = q->offer_timeout, .max_wait = q->max_wait,
+		.idle_close = q->idle_close,
+	};
+
+	return store_desk_queue_put(&s);
+}
+
 int
 desk_queue_add(struct queue *q)
 {
 	int ok;
 
-	ok = store_apply_begin() == 0 && store_desk_queue_put(q) == 0;
+	ok = store_apply_begin() == 0 && put_queue(q) == 0;
 	if (store_apply_end(ok) == -1)
 		return -1;
 	q->managed = 1;
@@ -136,7 +151,7 @@ desk_queue_update(struct queue *q, struct queue *d)
 	struct hours *h;
 	int ok;
 
-	ok = store_apply_begin() == 0 && store_desk_queue_put(d) == 0;
+	ok = store_apply_begin() == 0 && put_queue(d) == 0;
 	if (store_apply_end(ok) == -1)
 		return -1;
 	swap_str(&q->title, &d->title);

@@ -22,7 +22,7 @@ iq_target(xmpp_stanza_t *iq, struct queue **q)
 		return TO_UNKNOWN;
 	if (node[0] == '\0')
 		return TO_DOMAIN;
-	if ((*q = router_queue(node)) != NULL)
+	if ((*q = config_queue(node)) != NULL)
 		return TO_QUEUE;
 	if (conversation_find(node) != NULL)
 		return TO_CONVERSATION;
@@ -72,11 +72,11 @@ disco_items(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 		    stanza_error(iq, "cancel", "item-not-found", "no such node");
 	if (t != TO_DOMAIN)
 		return stanza_disco_items(iq, NULL, 0);
-	for (q = router_queues(); q; q = q->next)
+	for (q = config_queues(); q; q = q->next)
 		n++;
 	items = xcalloc(n, sizeof(*items));
 	n = 0;
-	for (q = router_queues(); q; q = q->next) {
+	for (q = config_queues(); q; q = q->next) {
 		items[n].jid = q->jid;
 		items[n++].name = q->title;
 	}

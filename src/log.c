@@ -21,8 +21,12 @@ static void
 vlog(const char *level, const char *fmt, va_list ap, const char *err)
 {
 	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
 
-	time_iso(time(NULL), ts);
+	/* time_iso()'s format, written here: util.c logs its failures, so log.c uses none of it */
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	fprintf(stderr, "%s %s %s: ", ts, log_progname, level);
 	vfprintf(stderr, fmt, ap);
 	if (err)

@@ -144,6 +144,14 @@ restore(void)
 	return store_commit();
 }
 
+static const struct component_handlers handlers = {
+	.message = conversation_handler,
+	.presence = presence_handler,
+	.iq = iq_handler,
+	.connected = presence_connected,
+	.sender = presence_sender,
+};
+
 int
 main(int argc, char **argv)
 {
@@ -205,6 +213,8 @@ main(int argc, char **argv)
 	care_init(conf);
 	limits_init(conf);
 	adhoc_init(conf);
+	commands_init(conf);
+	adhoc_register(commands, ncommands);
 	if (conf->queues == NULL)
 		log_warnx("%s has no [queue] section: customers have nowhere to write", path);
 	if (restore() == -1) {
@@ -216,6 +226,7 @@ main(int argc, char **argv)
 	xmpp_initialize();
 	ctx = xmpp_ctx_new(NULL, &log_strophe);
 	component_init(conf, ctx);
+	component_set_handlers(&handlers);
 	component_start();
 	run(ctx);
 	rc = component_fatal() ? 1 : 0;

@@ -44,18 +44,6 @@ show_parse(const char *s)
 	return SHOW_AVAILABLE; /* RFC 6121: an unknown <show/> is plain available */
 }
 
-struct agent *
-presence_agent(const char *bare)
-{
-	return map_get(conf->agent_map, bare);
-}
-
-static void
-tell(const struct agent *a, const char *text)
-{
-	component_send(stanza_message(conf->jid, a->jid, text));
-}
-
 /* Paused agents get no new chats whatever their client says; they keep the open ones. */
 void
 agent_pause(struct agent *a, const char *reason)
@@ -110,84 +98,6 @@ grace_timer(void *arg)
 	log_info("agent %s still offline after %d s: its %d chats go back to their queues",
 	    a->jid, conf->agent_grace, a->chats);
 	conversation_agent_gone(a);
-}
-
-static void
-cmd_pause(struct agent *a, const char *args)
-{
-	agent_pause(a, args);
-	tell(a, "You are paused: no new chats are offered to you until you write /ready here. "
-	    "Your open chats stay with you.");
-}
-
-static void
-cmd_ready(struct agent *a, const char *args)
-{
-	(void)args;
-	agent_ready(a);
-	tell(a, "You are ready: new chats are offered to you again.");
-}
-
-static void
-cmd_status(struct agent *a, const char *args)
-{
-	char *text;
-
-	(void)args;
-	text = xasprintf("You are %s and %s, with %d of %d chats%s%s.", show_name(a->show),
-	    a->paused ? "paused" : "ready", a->chats, a->capacity,
-	    a->pause_reason ? "; paused: " : "", a->pause_reason ? a->pause_reason : "");
-	tell(a, text);
-	free(text);
-}
-
-static void
-cmd_tasks(struct agent *a, const char *args)
-{
-	char *text = tasks_list_text(a);
-
-	(void)args;
-	tell(a, text);
-	free(text);
-}
-
-static void
-cmd_done(struct agent *a, const char *args)
-{
-	char *text = tasks_done_text(a, args);
-
-	tell(a, text);
-	free(text);
-}
-
-/* Written by an agent to the component's own address. */
-static const struct {
-	const char *name;
-	void (*fn)(struct agent *, const char *args);
-} desk_cmds[] = {
-	{ "pause", cmd_pause },
-	{ "ready", cmd_ready },
-	{ "status", cmd_status },
-	{ "tasks", cmd_tasks },
-	{ "done", cmd_done },
-};
-
-void
-presence_agent_command(struct agent *a, const char *body)
-{
-	struct slash s;
-	size_t i;
-
-	if (slash_parse(body, &s))
-		for (i = 0; i < sizeof(desk_cmds) / sizeof(desk_cmds[0]); i++)
-			if (strcmp(desk_cmds[i].name, s.name) == 0) {
-				desk_cmds[i].fn(a, s.args);
-				return;
-			}
-	tell(a, "This is respa. Each chat you are given comes from its own address "
-	    "(c-NUMBER@...); write /help there for the commands. Here: /pause [reason] stops new "
-	    "chats, /ready takes them again, /status shows yours, /tasks lists your open tasks, "
-	    "/done NUMBER marks one done.");
 }
 
 static void
@@ -357,7 +267,7 @@ presence_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 static int
 restore_status(const char *jid, int paused, const char *reason, void *arg)
 {
-	struct agent *a = presence_agent(jid);
+	struct agent *a = config_agent_find(jid);
 
 	(void)arg;
 	if (a && paused) {

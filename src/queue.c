@@ -180,7 +180,7 @@ queue_presence_in(xmpp_stanza_t *st, const char *from, const char *to, const cha
 	const char *session = stanza_visitor(st, &v) ? v.session : NULL;
 
 	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == 0 && node[0])
-		q = router_queue(node);
+		q = config_queue(node);
 	if (type == NULL || strcmp(type, "probe") == 0) {
 		if (q)
 			watch(q, from);

@@ -4,6 +4,19 @@
  * One shared header. Data flows one way:
  *   component.c (link, dispatch)  ->  presence.c / conversation.c / iq.c
  *   -> router.c (who takes which chat) -> store.c (the only SQL) -> stanza.c (every outgoing stanza)
+ *
+ * Layers: a file calls into its own layer or lower ones, never up, and only the layer that says
+ * so calls round in a circle. Registration goes down instead: main.c hands component.c the
+ * handlers stanzas go to and adhoc.c the commands. scripts/check-layers checks it (tests/run).
+ *
+ *   7  main.c export.c                  entry points
+ *   6  iq.c adhoc.c commands.c desk.c   what admins and agents ask for over iq
+ *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
+ *   4  tasks.c hook.c care.c limits.c   work that outlives a chat; what a customer may do
+ *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
+ *   2  config.c store*.c                the configuration and its lookups; all SQL
+ *   1  slash.c due.c hours.c forms.c crm.c   pure parsers and rules: no I/O
+ *   0  util.c log.c map.c heap.c timer.c   leaves
  */
 #ifndef RESPA_H
 #define RESPA_H
@@ -313,9 +326,22 @@ void config_agent_free(struct agent *);
 struct member *config_member(struct agent *, struct queue *, int tier);
 /* a's membership of q, or NULL */
 struct member *config_member_find(const struct agent *, const struct queue *);
+/* Lookups in the config config_load() returned last (one per process), NULL when none. */
+struct queue *config_queue(const char *name);
+struct queue *config_queues(void); /* the first, in config order */
+struct agent *config_agent_find(const char *bare);
+const char *strategy_name(enum strategy);
+int strategy_parse(const char *, enum strategy *);
 
 /* component.c: the XEP-0114 link */
 void component_init(struct config *, xmpp_ctx_t *);
+/* What the link hands incoming stanzas to (main.c sets it: calls go down, never up). */
+struct component_handlers {
+	xmpp_handler message, presence, iq;
+	void (*connected)(void); /* the stream is up: probe, subscribe */
+	void (*sender)(const char *from); /* a message or iq came from this JID */
+};
+void component_set_handlers(const struct component_handlers *);
 void component_start(void);
 void component_stop(void);
 void component_free(void);
@@ -339,12 +365,14 @@ int component_backlog(void);
 /* Waits up to ms for the socket to take more output; 1 when it can (or is gone), 0 not. */
 int component_wait_writable(int ms);
 unsigned long component_handled(void);
-/* twin.c's verdict: go on (log ready, ask agents, replay what was held), or exit 1. */
-void component_twin_passed(void);
-void component_twin_refused(void);
 
 /* twin.c: one respa per component (ejabberd lets a second one connect and splits traffic) */
-void twin_init(const char *domain);
+struct twin_hooks {
+	void (*send)(xmpp_stanza_t *);  /* takes the stanza, as component_send() */
+	void (*passed)(void);  /* no twin: go on (log ready, ask agents, replay what was held) */
+	void (*refused)(void); /* a twin: hand back what was held and exit 1 */
+};
+void twin_init(const char *domain, const struct twin_hooks *);
 void twin_free(void);
 void twin_start(void);
 void twin_stop(void);
@@ -352,6 +380,7 @@ int twin_checking(void);
 int twin_stanza(xmpp_stanza_t *);
 
 /* stanza.c: every outgoing stanza is built here; each returns a new stanza for component_send() */
+void stanza_init(xmpp_ctx_t *, const char *jid); /* component_init() calls it */
 xmpp_stanza_t *stanza_message(const char *from, const char *to, const char *body);
 xmpp_stanza_t *stanza_message_delayed(const char *from, const char *to, const char *body,
     time_t stamp);
@@ -483,6 +512,7 @@ struct command {
 	struct command_step steps[ADHOC_MAX_STEPS];
 };
 void adhoc_init(struct config *);
+void adhoc_register(const struct command *, size_t n); /* the table lives as long as respa */
 void adhoc_free_all(void);
 unsigned adhoc_roles(const char *bare);
 xmpp_stanza_t *adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *command);
@@ -514,10 +544,8 @@ int presence_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
 void presence_connected(void);
 void presence_agent_added(struct agent *);
 void presence_agent_removed(struct agent *);
-void presence_agent_command(struct agent *, const char *body);
 /* A message or iq from this JID: an agent not heard from yet is asked again. */
 void presence_sender(const char *from);
-struct agent *presence_agent(const char *bare);
 void agent_pause(struct agent *, const char *reason);
 void agent_ready(struct agent *);
 void agent_wrap_up(struct agent *, int seconds);
@@ -541,10 +569,6 @@ void router_exclude(struct conv *, struct agent *, int seconds);
 int router_has_free(const struct queue *);
 const char *router_cannot_take(const struct agent *, const struct queue *);
 long router_estimate(const struct queue *, size_t place);
-struct queue *router_queue(const char *name);
-struct queue *router_queues(void);
-const char *strategy_name(enum strategy);
-int strategy_parse(const char *, enum strategy *);
 
 /* queue.c: what customers see of a queue: hours, place in line, the queue's presence */
 void queue_init(struct config *);
@@ -675,6 +699,8 @@ int slash_fields(const char *args, const char *const *keys, size_t nkeys, char *
 /* chatcmd.c: what agents write in a chat after "/" */
 void chatcmd_init(struct config *);
 void chatcmd_run(struct conv *, struct agent *, const struct slash *);
+/* What an agent writes to the component's own address: /pause /ready /status /tasks /done */
+void chatcmd_agent(struct agent *, const char *body);
 
 /* due.c: due times for tasks; pure */
 /*
@@ -836,7 +862,7 @@ struct stored_queue {
 	    *offline_text;
 	int capacity, tier_wait, offer_timeout, max_wait, idle_close;
 };
-int store_desk_queue_put(const struct queue *);
+int store_desk_queue_put(const struct stored_queue *);
 int store_desk_queue_del(const char *name);
 int store_desk_queues_foreach(int (*)(const struct stored_queue *, void *), void *);
 int store_desk_agent_put(const char *jid, int capacity);

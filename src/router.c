@@ -37,33 +37,13 @@ by_turn(const struct member *a, const struct member *b)
 }
 
 static const struct strategy_def {
-	const char *name;
 	int (*first)(const struct member *, const struct member *);
 } strategies[] = {
-	[STRATEGY_LONGEST_IDLE] = { "longest-idle", by_idle },
-	[STRATEGY_LEAST_BUSY] = { "least-busy", by_load },
-	[STRATEGY_ROUND_ROBIN] = { "round-robin", by_turn },
-	[STRATEGY_RING_ALL] = { "ring-all", by_idle },
+	[STRATEGY_LONGEST_IDLE] = { by_idle },
+	[STRATEGY_LEAST_BUSY] = { by_load },
+	[STRATEGY_ROUND_ROBIN] = { by_turn },
+	[STRATEGY_RING_ALL] = { by_idle },
 };
-
-const char *
-strategy_name(enum strategy s)
-{
-	return strategies[s].name;
-}
-
-int
-strategy_parse(const char *name, enum strategy *s)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++)
-		if (strcmp(strategies[i].name, name) == 0) {
-			*s = (enum strategy)i;
-			return 0;
-		}
-	return -1;
-}
 
 static int
 first(const void *pa, const void *pb)
@@ -428,18 +408,6 @@ router_estimate(const struct queue *q, size_t place)
 		return -1;
 	span = q->recent[0] - q->recent[q->nrecent - 1];
 	return (long)((double)span / (double)(q->nrecent - 1) * (double)place);
-}
-
-struct queue *
-router_queue(const char *name)
-{
-	return map_get(conf->queue_map, name);
-}
-
-struct queue *
-router_queues(void)
-{
-	return conf->queues;
 }
 
 /* The ready heaps of each queue, one per tier used by its members. */

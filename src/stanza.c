@@ -10,6 +10,18 @@
 
 #include "respa.h"
 
+static struct {
+	xmpp_ctx_t *ctx;
+	const char *jid; /* the component's: replies to what had no "to" come from it */
+} wire;
+
+void
+stanza_init(xmpp_ctx_t *ctx, const char *jid)
+{
+	wire.ctx = ctx;
+	wire.jid = jid;
+}
+
 /*
  * Message ids: a random prefix drawn once and a counter. Unique without a getrandom() per
  * message, which libstrophe's xmpp_uuid_gen() costs (it showed in the relay's profile).
@@ -27,7 +39,7 @@ next_id(char buf[40])
 static xmpp_stanza_t *
 element(const char *name, const char *ns)
 {
-	xmpp_stanza_t *e = xmpp_stanza_new(component_ctx());
+	xmpp_stanza_t *e = xmpp_stanza_new(wire.ctx);
 
 	xmpp_stanza_set_name(e, name);
 	if (ns)
@@ -48,7 +60,7 @@ add_text_child(xmpp_stanza_t *parent, const char *name, const char *text)
 {
 	xmpp_stanza_t *e = adopt(parent, element(name, NULL)), *t;
 
-	t = xmpp_stanza_new(component_ctx());
+	t = xmpp_stanza_new(wire.ctx);
 	xmpp_stanza_set_text(t, text);
 	adopt(e, t);
 }
@@ -60,7 +72,7 @@ stanza_message(const char *from, const char *to, const char *body)
 	xmpp_stanza_t *m;
 
 	next_id(id);
-	m = xmpp_message_new(component_ctx(), "chat", to, id);
+	m = xmpp_message_new(wire.ctx, "chat", to, id);
 	xmpp_stanza_set_from(m, from);
 	xmpp_message_set_body(m, body);
 	return m;
@@ -121,7 +133,7 @@ copy_text_child(xmpp_stanza_t *out, xmpp_stanza_t *in, const char *name)
 	if (text == NULL)
 		return 0;
 	add_text_child(out, name, text);
-	xmpp_free(component_ctx(), text);
+	xmpp_free(wire.ctx, text);
 	return 1;
 }
 
@@ -169,7 +181,7 @@ stanza_relay(xmpp_stanza_t *in, const char *from, const char *to, const char *bo
 	int n = 0;
 
 	next_id(id);
-	m = xmpp_message_new(component_ctx(), "chat", to, id);
+	m = xmpp_message_new(wire.ctx, "chat", to, id);
 	xmpp_stanza_set_from(m, from);
 	if (body)
 		xmpp_message_set_body(m, body);
@@ -207,7 +219,7 @@ stanza_message_delayed(const char *from, const char *to, const char *body, time_
 xmpp_stanza_t *
 stanza_presence(const char *from, const char *to, const char *type)
 {
-	xmpp_stanza_t *p = xmpp_presence_new(component_ctx());
+	xmpp_stanza_t *p = xmpp_presence_new(wire.ctx);
 
 	xmpp_stanza_set_from(p, from);
 	xmpp_stanza_set_to(p, to);
@@ -223,7 +235,7 @@ stanza_twin_probe(const char *from, const char *to)
 	xmpp_stanza_t *m;
 
 	next_id(id);
-	m = xmpp_message_new(component_ctx(), "headline", to, id);
+	m = xmpp_message_new(wire.ctx, "headline", to, id);
 	xmpp_stanza_set_from(m, from);
 	adopt(m, element("twin", NS_TWIN));
 	return m;
@@ -248,7 +260,7 @@ reply_from(xmpp_stanza_t *reply, xmpp_stanza_t *in)
 {
 	const char *to = xmpp_stanza_get_to(in);
 
-	xmpp_stanza_set_from(reply, to ? to : component_jid());
+	xmpp_stanza_set_from(reply, to ? to : wire.jid);
 	/* expat hands xml:lang over as "lang"; echoing it back is not well-formed XMPP */
 	xmpp_stanza_del_attribute(reply, "lang");
 }
@@ -266,7 +278,7 @@ stanza_error(xmpp_stanza_t *in, const char *type, const char *condition, const c
 xmpp_stanza_t *
 stanza_result(xmpp_stanza_t *iq)
 {
-	xmpp_stanza_t *r = xmpp_iq_new(component_ctx(), "result", xmpp_stanza_get_id(iq));
+	xmpp_stanza_t *r = xmpp_iq_new(wire.ctx, "result", xmpp_stanza_get_id(iq));
 
 	xmpp_stanza_set_to(r, xmpp_stanza_get_from(iq));
 	reply_from(r, iq);
@@ -420,7 +432,7 @@ stanza_command(xmpp_stanza_t *iq, const struct command_reply *c)
 	if (c->note && c->note_type > 0 && c->note_type <= 3) {
 		note = adopt(cmd, element("note", NULL));
 		xmpp_stanza_set_attribute(note, "type", note_types[c->note_type]);
-		t = xmpp_stanza_new(component_ctx());
+		t = xmpp_stanza_new(wire.ctx);
 		xmpp_stanza_set_text(t, c->note);
 		adopt(note, t);
 	}
@@ -452,7 +464,7 @@ stanza_body(xmpp_stanza_t *st)
 	text = xmpp_stanza_get_text(b);
 	copy = xstrdup(text ? text : "");
 	if (text)
-		xmpp_free(component_ctx(), text);
+		xmpp_free(wire.ctx, text);
 	return copy;
 }
 

@@ -1395,7 +1395,7 @@ bind_int_or_null(sqlite3_stmt *s, int i, const char *v)
 }
 
 int
-store_desk_queue_put(const struct queue *q)
+store_desk_queue_put(const struct stored_queue *q)
 {
 	sqlite3_stmt *s = stmts[ST_DESK_QUEUE_PUT];
 
@@ -1403,15 +1403,15 @@ store_desk_queue_put(const struct queue *q)
 		return -1;
 	bind_text(s, 1, q->name);
 	bind_text(s, 2, q->title);
-	bind_text(s, 3, strategy_name(q->strategy));
-	bind_text(s, 4, q->mode == MODE_OFFER ? "offer" : "auto");
+	bind_text(s, 3, q->strategy);
+	bind_text(s, 4, q->mode);
 	sqlite3_bind_int(s, 5, q->capacity);
 	sqlite3_bind_int(s, 6, q->tier_wait);
 	sqlite3_bind_int(s, 7, q->offer_timeout);
 	sqlite3_bind_int(s, 8, q->max_wait);
 	sqlite3_bind_int(s, 9, q->idle_close);
-	bind_int_or_null(s, 10, q->hours_text);
-	bind_int_or_null(s, 11, q->closed_dates);
+	bind_int_or_null(s, 10, q->hours);
+	bind_int_or_null(s, 11, q->closed);
 	bind_text(s, 12, q->timezone ? q->timezone : "UTC");
 	bind_text(s, 13, q->greeting);
 	bind_text(s, 14, q->offline_text);

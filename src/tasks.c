@@ -34,7 +34,7 @@ task_text(const struct stored_task *t, const char *lead)
 static int
 deliver(const struct stored_task *t, const char *lead)
 {
-	struct agent *a = presence_agent(t->assignee);
+	struct agent *a = config_agent_find(t->assignee);
 	struct queue *q;
 	struct member *m;
 	char node[256], domain[256], *text;
@@ -47,7 +47,7 @@ deliver(const struct stored_task *t, const char *lead)
 			n = 1;
 		}
 	} else if (jid_split(t->assignee, node, sizeof(node), domain, sizeof(domain)) == 0 &&
-	    strcmp(domain, conf->jid) == 0 && (q = router_queue(node)) != NULL) {
+	    strcmp(domain, conf->jid) == 0 && (q = config_queue(node)) != NULL) {
 		LIST_FOREACH(m, &q->members, queue_link) /* a queue's tasks: its agents online */
 			if (m->agent->show != SHOW_OFFLINE) {
 				component_send(stanza_message(conf->jid, m->agent->jid, text));

@@ -26,13 +26,14 @@ static struct {
 	int refused;       /* we found a twin and are leaving */
 	int back;          /* our probes that came back during the check */
 	struct timer timer;
+	struct twin_hooks on; /* component.c's: the check sits below the link it checks */
 } twin;
 
 static void
 probe(const char *to, int n)
 {
 	while (n-- > 0)
-		component_send(stanza_twin_probe(twin.addr, to));
+		twin.on.send(stanza_twin_probe(twin.addr, to));
 }
 
 static void
@@ -40,7 +41,7 @@ pass(void)
 {
 	timer_cancel(&twin.timer);
 	twin.checking = 0;
-	component_twin_passed();
+	twin.on.passed();
 }
 
 static void
@@ -55,7 +56,7 @@ twin_timer(void *arg)
 }
 
 void
-twin_init(const char *domain)
+twin_init(const char *domain, const struct twin_hooks *on)
 {
 	unsigned char r[16];
 	size_t i;
@@ -65,6 +66,7 @@ twin_init(const char *domain)
 	for (i = 0; i < sizeof(r); i++)
 		snprintf(twin.token + 2 * i, 3, "%02x", r[i]);
 	twin.domain = domain;
+	twin.on = *on;
 	twin.addr = xasprintf(TWIN_PREFIX "%s@%s", twin.token, domain);
 	timer_init(&twin.timer, twin_timer, NULL);
 }
@@ -142,7 +144,7 @@ twin_stanza(xmpp_stanza_t *st)
 		    "traffic between them, and only one respa may run per component; exiting",
 		    twin.domain, from);
 		twin_stop();
-		component_twin_refused();
+		twin.on.refused();
 		return 1;
 	}
 	if (len < sizeof(twin.last) && (strlen(twin.last) != len ||

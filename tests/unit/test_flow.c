@@ -782,7 +782,7 @@ unanswered_offer_moves_to_the_next_agent(void)
 	advance(0.1);
 	EXPECT(jid("alice"), conv(1), "You did not answer chat #1 within 1 s, so it goes to "
 	    "another agent.");
-	CHECK_INT(presence_agent(jid("alice"))->missed, 1);
+	CHECK_INT(config_agent_find(jid("alice"))->missed, 1);
 	/* bob gets it with the whole transcript, each line at its stored time */
 	EXPECT_OFFER("bob", 1, "carol", "first line");
 	second = EXPECT(jid("bob"), conv(1), "second line");
@@ -816,7 +816,7 @@ missed_offers_in_a_row_pause_the_agent(void)
 	EXPECT(jid("alice"), conv(1), missed);
 	EXPECT(jid("alice"), DOMAIN, "You are paused because you did not answer the last offers. "
 	    "Write /ready here when you are back to get chats again.");
-	CHECK(presence_agent(jid("alice"))->paused);
+	CHECK(config_agent_find(jid("alice"))->paused);
 
 	advance(5); /* past reject_delay: still no offer */
 	QUIET(jid("alice"));
@@ -961,8 +961,8 @@ least_busy_agent_wins_even_when_not_longest_idle(void)
 	close_chat(got[1], n[1], "cust1");
 	n[4] = chat_goes_to("cust4", "question 4", &got[4]);
 	CHECK_STR(got[4], jid("bob"));
-	CHECK_INT(presence_agent(jid("alice"))->chats, 2);
-	CHECK_INT(presence_agent(jid("bob"))->chats, 2);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 2);
+	CHECK_INT(config_agent_find(jid("bob"))->chats, 2);
 	down();
 }
 
@@ -994,7 +994,7 @@ round_robin_gives_chats_in_turn(void)
 	CHECK_STR(got[4], jid("carol"));
 	CHECK_STR(got[5], jid("alice"));
 	CHECK_STR(got[6], jid("bob"));
-	CHECK_INT(presence_agent(jid("alice"))->chats, 2);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 2);
 	down();
 }
 
@@ -1096,7 +1096,7 @@ queue_capacity_overrides_the_agents_own(void)
 	n = chat_goes_to("cust1", "first", &got);
 	queue_up("cust2", "second", 1);
 	QUIET(jid("alice"));
-	CHECK_INT(presence_agent(jid("alice"))->chats, 1);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 1);
 	close_chat("alice", n, "cust1");
 	EXPECT_NEW_CHAT("alice", 2, "cust2", "second");
 	EXPECT(jid("cust2"), QUEUE, ASSIGNED);
@@ -1113,7 +1113,7 @@ burst_invariant(void)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		struct agent *a = presence_agent(jid(burst_agents[i]));
+		struct agent *a = config_agent_find(jid(burst_agents[i]));
 
 		if (a->chats + a->offers > burst_capacity[i])
 			burst_ok = 0;
@@ -1365,8 +1365,8 @@ transfer_to_an_agent_with_a_note(void)
 	QUIET(jid("alice"));
 	QUIET(jid("carol"));
 	CHECK_STR(holder(1), jid("bob"));
-	CHECK_INT(presence_agent(jid("alice"))->chats, 0);
-	CHECK_INT(presence_agent(jid("bob"))->chats, 1);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 0);
+	CHECK_INT(config_agent_find(jid("bob"))->chats, 1);
 	CHECK_STR(transcript(1), "in carol@localhost/web I want a refund\n"
 	    "out alice@localhost Let me get a colleague\n"
 	    "note alice@localhost refund over 100 EUR\n"
@@ -1665,8 +1665,8 @@ state_survives_a_restart(void)
 	CHECK_STR(holder(1), jid("alice"));
 	CHECK(chat(1)->first_response_at != 0);
 	CHECK_STR(state(2), "queued");
-	CHECK_INT(router_queue("support")->nwaiting, 1);
-	a = presence_agent(jid("alice"));
+	CHECK_INT(config_queue("support")->nwaiting, 1);
+	a = config_agent_find(jid("alice"));
 	CHECK_INT(a->chats, 1);
 	CHECK(timer_armed(&a->grace_timer)); /* not seen since the restart */
 	read_all();
@@ -1809,7 +1809,7 @@ capacity_one_keeps_the_second_customer_waiting(void)
 	EXPECT_START(jid("alice"), conv(1), "Chat #1 closed. Summary:");
 	EXPECT_NEW_CHAT("alice", 2, "dave", "second");
 	EXPECT(jid("dave"), QUEUE, ASSIGNED);
-	CHECK_INT(presence_agent(jid("alice"))->chats, 1);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 1);
 	down();
 }
 
@@ -1833,7 +1833,7 @@ two_agents_share_the_work_within_capacity(void)
 	EXPECT_NEW_CHAT(a2, 3, "erin", "erin needs help");
 	EXPECT(jid("erin"), QUEUE, ASSIGNED);
 	QUIET(jid("alice"));
-	CHECK_INT(router_queue("support")->nwaiting, 0);
+	CHECK_INT(config_queue("support")->nwaiting, 0);
 	down();
 }
 
@@ -1848,8 +1848,8 @@ default_capacity_spreads_chats_over_agents(void)
 	agent_online("bob", NULL);
 	for (i = 0; i < 4; i++)
 		chat_goes_to(textf("cust%d", i), "hello", &got);
-	CHECK_INT(presence_agent(jid("alice"))->chats, 2);
-	CHECK_INT(presence_agent(jid("bob"))->chats, 2);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 2);
+	CHECK_INT(config_agent_find(jid("bob"))->chats, 2);
 	down();
 }
 
@@ -1869,7 +1869,7 @@ agent_not_available_gets_no_chat_until_back(const char *show)
 	customer_says("carol", "support", "still here");
 	EXPECT(jid("alice"), conv(1), "still here");
 	QUIET(jid("alice"));
-	CHECK_INT(presence_agent(jid("alice"))->chats, 1);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 1);
 	down();
 }
 
@@ -1891,7 +1891,7 @@ one_available_resource_is_enough(void)
 	agent_presence("alice", "phone", NULL);
 	EXPECT(jid("dave"), QUEUE, ASSIGNED);
 	EXPECT_NEW_CHAT("alice", 2, "dave", "my turn?");
-	CHECK_INT(presence_agent(jid("alice"))->chats, 2);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 2);
 	down();
 }
 
@@ -2013,7 +2013,7 @@ customer_who_goes_away_is_closed_after_the_grace(void)
 	CHECK_INT(store_tasks_foreach(&f, no_task, &ntasks), 0);
 	CHECK_INT(ntasks, 0); /* an agent had answered */
 	QUIET(jid("bob")); /* nobody there to read a goodbye */
-	CHECK_INT(presence_agent(jid("alice"))->chats, 0);
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 0);
 	down();
 }
 
