@@ -758,7 +758,7 @@ struct summary_facts {
 };
 void crm_summary(const struct summary_facts *, char *buf, size_t len);
 
-/* store.c: the only SQL */
+/* store.c: the database, its migrations and the batch; the only SQL is in store*.c */
 struct migration {
 	int version;
 	const char *name;
@@ -766,7 +766,17 @@ struct migration {
 };
 extern const struct migration migrations[];
 extern const size_t nmigrations;
+int store_open(const char *path, int synchronous_full);
+void store_close(void);
+int store_commit(void);
+int store_user_version(void);
+/* Several writes that stand or fall together inside the pass's transaction. */
+int store_apply_begin(void);
+int store_apply_end(int ok); /* ok: kept; else rolled back; 0 / -1 */
+uint64_t store_batch_id(void); /* the batch transaction open now; 0 when none */
+int store_open_readonly(const char *path);
 
+/* store_conv.c: conversations, messages, tags, summaries, agents' paused status */
 struct stored_conv {
 	int64_t id, contact_id;
 	const char *queue, *entry_queue, *customer_jid, *agent_jid, *channel, *state, *session;
@@ -776,20 +786,6 @@ struct stored_message {
 	const char *direction, *sender_jid, *body;
 	time_t created_at;
 };
-int store_open(const char *path, int synchronous_full);
-void store_close(void);
-int store_commit(void);
-int store_user_version(void);
-/*
- * An address a contact is known by: kind "jid" (bare), "phone" (E.164), "visitor" (the site's
- * id), verified by how the customer came; "email" and "phone" written in a chat are unverified.
- */
-struct identity {
-	const char *kind, *value;
-};
-/* *created (may be NULL): 1 when no identity was known and a contact was made */
-int64_t store_contact_for(const struct identity *, size_t n, time_t now, int *created);
-int64_t store_contact_for_jid(const char *jid, time_t now);
 int64_t store_conv_add(const char *queue, const char *customer, int64_t contact_id,
     const char *channel, const char *state, const char *session, time_t now);
 int store_conv_requeue(int64_t id, const char *queue);
@@ -797,7 +793,6 @@ int store_conv_state(int64_t id, const char *state);
 int store_agent_status(const char *jid, int paused, const char *reason, time_t now);
 int store_agent_status_foreach(int (*)(const char *jid, int paused, const char *reason, void *),
     void *);
-int store_tasks_open_count(const char *assignee, const char *kind);
 int store_conv_customer(int64_t id, const char *customer);
 int store_conv_assign(int64_t id, const char *agent, time_t now);
 int store_conv_first_response(int64_t id, time_t now);
@@ -808,12 +803,34 @@ int store_tag_add(int64_t conv, const char *tag);
 char *store_tags(int64_t conv);
 /* new string, must be free()d; NULL when the customer has written nothing */
 char *store_first_message(int64_t conv);
-int64_t store_task_add(int64_t conv, int64_t contact, const char *assignee, const char *kind,
-    const char *title, time_t due, time_t now);
-/* The oldest open task of this kind for the contact and assignee; 0 when none, -1 on error. */
-int64_t store_task_open_for(int64_t contact, const char *assignee, const char *kind);
-/* the CRM side */
-struct stored_task; /* below, with the tasks' filters */
+int store_conv_close(int64_t id, const char *reason, const char *agent, const char *summary,
+    const char *tags, int resolved, time_t now);
+int store_conv_open_foreach(int (*)(const struct stored_conv *, void *), void *);
+int store_messages_foreach(int64_t conv, int (*)(const struct stored_message *, void *), void *);
+
+/* store_crm.c: contacts, identities, merges, history, tasks, reminders */
+/*
+ * An address a contact is known by: kind "jid" (bare), "phone" (E.164), "visitor" (the site's
+ * id), verified by how the customer came; "email" and "phone" written in a chat are unverified.
+ */
+struct identity {
+	const char *kind, *value;
+};
+/* *created (may be NULL): 1 when no identity was known and a contact was made */
+int64_t store_contact_for(const struct identity *, size_t n, time_t now, int *created);
+int64_t store_contact_for_jid(const char *jid, time_t now);
+/* Tasks: empty filters match all; overdue: due before now. */
+struct task_filter {
+	const char *queue, *queue_jid, *assignee, *kind; /* queue: its name; tasks of its chats */
+	int overdue_only;
+	time_t now;
+};
+struct stored_task {
+	int64_t id, conversation_id, contact_id;
+	const char *assignee, *kind, *title, *status, *details;
+	time_t due_at, created_at;
+	int reminded; /* its assignee was reminded at least once */
+};
 struct history_item {
 	int64_t id;
 	const char *queue, *channel, *agent, *summary;
@@ -834,6 +851,11 @@ int store_merges_foreach(int limit, int (*)(int64_t id, int64_t kept, int64_t me
 int store_history_foreach(int64_t contact, int limit,
     int (*)(const struct history_item *, void *), void *);
 char *store_last_agent(int64_t contact, const char *queue); /* new string or NULL */
+int64_t store_task_add(int64_t conv, int64_t contact, const char *assignee, const char *kind,
+    const char *title, time_t due, time_t now);
+/* The oldest open task of this kind for the contact and assignee; 0 when none, -1 on error. */
+int64_t store_task_open_for(int64_t contact, const char *assignee, const char *kind);
+int store_tasks_open_count(const char *assignee, const char *kind);
 int store_task_describe(int64_t task, const char *details, const char *created_by);
 int store_conv_agent_tasks(int64_t conv);
 int store_tasks_due_foreach(time_t now, const char *assignee,
@@ -849,13 +871,11 @@ int store_reminders_due_foreach(time_t now,
     int (*)(int64_t id, const char *from, const char *to, const char *body, void *), void *);
 int store_reminder_sent(int64_t id, time_t now);
 time_t store_reminders_next(void);
-int store_conv_close(int64_t id, const char *reason, const char *agent, const char *summary,
-    const char *tags, int resolved, time_t now);
-int store_conv_open_foreach(int (*)(const struct stored_conv *, void *), void *);
-int store_messages_foreach(int64_t conv, int (*)(const struct stored_message *, void *), void *);
-/* Several writes that stand or fall together inside the pass's transaction. */
-int store_apply_begin(void);
-int store_apply_end(int ok); /* ok: kept; else rolled back; 0 / -1 */
+int store_tasks_foreach(const struct task_filter *, int (*)(const struct stored_task *, void *),
+    void *);
+int store_task_assign(int64_t id, const char *assignee); /* 0, -1; 1 when it was not open */
+
+/* store_desk.c: the desk made by commands, canned responses, statistics */
 /* The desk as commands made it: queues, agents, memberships. */
 struct stored_queue {
 	const char *name, *title, *strategy, *mode, *hours, *closed, *timezone, *greeting,
@@ -884,21 +904,6 @@ int store_canned_del(const char *queue, const char *name);
 /* new string, must be free()d: the queue's own, else the global one; NULL when none */
 char *store_canned_get(const char *queue, const char *name);
 int store_canned_foreach(int (*)(const struct stored_canned *, void *), void *);
-/* Tasks: empty filters match all; overdue: due before now. */
-struct task_filter {
-	const char *queue, *queue_jid, *assignee, *kind; /* queue: its name; tasks of its chats */
-	int overdue_only;
-	time_t now;
-};
-struct stored_task {
-	int64_t id, conversation_id, contact_id;
-	const char *assignee, *kind, *title, *status, *details;
-	time_t due_at, created_at;
-	int reminded; /* its assignee was reminded at least once */
-};
-int store_tasks_foreach(const struct task_filter *, int (*)(const struct stored_task *, void *),
-    void *);
-int store_task_assign(int64_t id, const char *assignee); /* 0, -1; 1 when it was not open */
 /* Statistics over conversations created in [from, to). */
 struct stats_times {
 	long n, median, p90;
@@ -913,11 +918,9 @@ int store_stats_groups(enum stats_group, time_t from, time_t to,
 int store_stats_counts(time_t from, time_t to, long *total, long *offline, long *closed,
     long *resolved);
 
-/* store.c: data care (the record, export, hook deliveries, retention, erasure) */
-uint64_t store_batch_id(void); /* the batch transaction open now; 0 when none */
+/* store_care.c: data care (the record, export, hook deliveries, retention, erasure) */
 /* A closed conversation's record as JSON (export and hook): new string, must be free()d. */
 char *store_record(int64_t conv);
-int store_open_readonly(const char *path);
 int store_export_foreach(time_t since, time_t until, int open, int csv,
     int (*fn)(int n, const char *const *names, const char *const *values, void *), void *);
 int store_hook_add(int64_t conv, time_t now);
