@@ -1095,7 +1095,10 @@ on_message(struct run *r, struct session *s, struct stanza *st)
 		die(r, "%s answered with an error: %s (from %s to %s, id %s)", kind_names[s->kind],
 		    st->errcond[0] ? st->errcond : "?", st->from, st->to, st->id);
 	}
-	if (strcmp(st->to, BENCH_JID) == 0) { /* the echo's barrier */
+	if (strncmp(st->to, "twin-", 5) == 0) { /* respa's probe for a twin: route it back */
+		buf_printf(&s->out, "<message from='%s' to='%s' type='headline' id='%s'>"
+		    "<twin xmlns='urn:respa:twin:0'/></message>", st->from, st->to, st->id);
+	} else if (strcmp(st->to, BENCH_JID) == 0) { /* the echo's barrier */
 		if (sscanf(buf_cstr(&st->text), "barrier %u", &b) != 1 || b != s->barrier_got + 1)
 			die(r, "unexpected barrier reply: %.40s", buf_cstr(&st->text));
 		s->barrier_got = b;
