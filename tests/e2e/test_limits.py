@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from adhoc import Commander
-from desk import CLOSED, GREETING, QUEUE, QUEUED, exact, headline
-from harness import COMPONENT_JID, error_condition
+from desk import CLOSED, GREETING, QUEUE, QUEUED, exact
+from harness import COMPONENT_JID, error_condition, respa_sanitized
 from test_channels import widget_send
 
 HERE = Path(__file__).resolve().parent
@@ -183,6 +183,11 @@ def answered_boundedly(report):
     assert 10 <= n <= 10 + report["elapsed"] + 5, report
 
 
+# The target, for the build that ships; AddressSanitizer makes respa several times
+# slower, so its run checks the same flood against a looser bound.
+P99_BOUND = 0.250 if respa_sanitized() else 0.100
+
+
 def p99(values):
     values = sorted(values)
     return values[max(0, int(len(values) * 0.99) - 1)]
@@ -232,7 +237,7 @@ async def test_flood_of_opens_leaves_a_bystander_fast(desk):
     opened = desk.rows("SELECT count(*) AS n FROM conversations WHERE customer_jid LIKE "
                        "'%@guest.localhost/%'")[0]["n"]
     assert opened <= 3
-    assert p99(lat) < 0.100, f"bystander p99 {p99(lat) * 1000:.1f} ms"
+    assert p99(lat) < P99_BOUND, f"bystander p99 {p99(lat) * 1000:.1f} ms"
 
 
 @pytest.mark.timeout(120)
@@ -250,7 +255,7 @@ async def test_flood_of_messages_leaves_a_bystander_fast(desk):
     # the burst (30) and 5 a second while the flood lasted (until respa had read it all)
     assert stored <= 30 + 5 * (report["elapsed"] + 1), (stored, report)
     answered_boundedly(report)
-    assert p99(lat) < 0.100, f"bystander p99 {p99(lat) * 1000:.1f} ms"
+    assert p99(lat) < P99_BOUND, f"bystander p99 {p99(lat) * 1000:.1f} ms"
 
 
 async def test_writing_to_the_component_address_is_rate_limited_too(desk):
