@@ -111,7 +111,8 @@ run(xmpp_ctx_t *ctx)
 		read_batch(ctx);
 		if (component_is_connected())
 			timer_run();
-		if ((failed = store_commit() == -1) == 0)
+		failed = store_commit() == -1;
+		if (!failed)
 			component_flush();
 		else {
 			component_abort_pass();
