@@ -75,6 +75,11 @@ store_failed(void)
 int
 store_batch(void)
 {
+	if (in_batch && sqlite3_get_autocommit(db)) {
+		/* SQLite ended the batch itself (an I/O error): no later write may commit alone */
+		pass_failed = 1;
+		return -1;
+	}
 	if (in_batch)
 		return 0;
 	if (run(ST_BEGIN) == -1) {
