@@ -292,8 +292,7 @@ take(struct conv *c, struct agent *a)
 	conv_enter_state(c, CONV_ACTIVE);
 	if (c->assigned_at == 0)
 		c->assigned_at = now;
-	if (store_conv_assign(c->id, a->jid, now) == -1)
-		log_warnx("conversation %" PRId64 ": assignment to %s not stored", c->id, a->jid);
+	(void)store_conv_assign(c->id, a->jid, now);
 	log_info("conversation %" PRId64 " in %s assigned to %s", c->id, c->queue->name, a->jid);
 }
 
@@ -326,8 +325,7 @@ requeue(struct conv *c)
 {
 	conv_enter_state(c, CONV_QUEUED);
 	c->requeued = 1;
-	if (store_conv_requeue(c->id, c->queue->name) == -1)
-		log_warnx("conversation %" PRId64 ": requeue not stored", c->id);
+	(void)store_conv_requeue(c->id, c->queue->name);
 	router_enqueue(c);
 }
 

@@ -105,18 +105,20 @@ read_batch(xmpp_ctx_t *ctx)
 static void
 run(xmpp_ctx_t *ctx)
 {
-	int stopping = 0;
+	int stopping = 0, failed;
 
 	while (!component_is_finished()) {
 		read_batch(ctx);
 		if (component_is_connected())
 			timer_run();
-		if (store_commit() == 0)
+		failed = store_commit() == -1;
+		if (!failed)
 			component_flush();
 		else {
 			component_abort_pass();
 			conversation_reload();
 		}
+		timer_pass_done(failed);
 		if (got_hup) {
 			got_hup = 0;
 			log_info("SIGHUP: reloading is not supported yet; restart respa to apply "

@@ -51,8 +51,7 @@ agent_pause(struct agent *a, const char *reason)
 	free(a->pause_reason);
 	a->pause_reason = reason && *reason ? xstrdup(reason) : NULL;
 	a->paused = 1;
-	if (store_agent_status(a->jid, 1, a->pause_reason, respa_now()) == -1)
-		log_warnx("agent %s: pause not stored", a->jid);
+	(void)store_agent_status(a->jid, 1, a->pause_reason, respa_now());
 	log_info("agent %s paused%s%s", a->jid, reason && *reason ? ": " : "",
 	    reason ? reason : "");
 	router_agent_changed(a);
@@ -65,8 +64,7 @@ agent_ready(struct agent *a)
 	a->pause_reason = NULL;
 	a->paused = 0;
 	a->missed = 0;
-	if (store_agent_status(a->jid, 0, NULL, respa_now()) == -1)
-		log_warnx("agent %s: ready not stored", a->jid);
+	(void)store_agent_status(a->jid, 0, NULL, respa_now());
 	log_info("agent %s ready", a->jid);
 	router_agent_changed(a);
 }

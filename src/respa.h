@@ -608,6 +608,7 @@ void timer_cancel(struct timer *);
 int timer_armed(const struct timer *);
 int64_t timer_next(void);
 void timer_run(void);
+void timer_pass_done(int failed); /* failed: timers back off (1 s doubling to 5 min) */
 size_t timer_count(void);
 void timer_free_all(void);
 
@@ -758,7 +759,12 @@ struct summary_facts {
 };
 void crm_summary(const struct summary_facts *, char *buf, size_t len);
 
-/* store.c: the database, its migrations and the batch; the only SQL is in store*.c */
+/*
+ * store.c: the database, its migrations and the batch; the only SQL is in store*.c.
+ * One rule for failed writes: a statement that fails inside a pass fails the pass (logged
+ * once, where it fails); store_commit() returns -1 and nothing of the pass is kept or sent.
+ * So a (void)store_...() write is fine, and callers do not log a failed write again.
+ */
 struct migration {
 	int version;
 	const char *name;
@@ -768,7 +774,7 @@ extern const struct migration migrations[];
 extern const size_t nmigrations;
 int store_open(const char *path, int synchronous_full);
 void store_close(void);
-int store_commit(void);
+int store_commit(void); /* -1: the pass failed and was rolled back */
 int store_user_version(void);
 /* Several writes that stand or fall together inside the pass's transaction. */
 int store_apply_begin(void);

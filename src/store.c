@@ -5,6 +5,13 @@
  * Writes join one transaction that the first write of a loop pass opens and store_commit()
  * closes at the end of the pass (group commit): the stanzas of that pass are sent after it.
  *
+ * One rule for failed writes: a statement that fails inside the pass's batch fails the whole
+ * pass. db_error() logs it once and marks the batch; store_commit() then rolls the batch back
+ * and returns -1, so the loop sends nothing of the pass and rebuilds memory from the database,
+ * as when COMMIT itself fails. Callers therefore need not act on a failed write, and a
+ * (void)store_...() call is fine: they check results only to stop early or to answer the
+ * one request. Timers held back after a failed pass keep a failing write from spinning.
+ *
  * This file is the core: the database, its migrations, the batch and the savepoints. Each
  * of store_conv.c, store_crm.c, store_desk.c owns its statements (registered below, prepared
  * at open, finalized at close); store_care.c prepares its rare ones each time. The helpers
@@ -36,7 +43,7 @@ static sqlite3 *db;
 static sqlite3_stmt *stmts[ST_COUNT];
 static int in_batch;
 static uint64_t batch_seq; /* counts batches: store_batch_id() */
-static int commit_lost;    /* a commit inside the pass failed: its own commit fails too */
+static int pass_failed;    /* a write of this pass failed (or its early commit): it all fails */
 
 static const struct store_stmts core_stmts = { sql, stmts, ST_COUNT };
 /* Every store file's statements: prepared by store_open(), finalized by store_close(). */
@@ -56,14 +63,29 @@ run(enum stmt id)
 	return store_run(stmts[id]);
 }
 
+/* A statement failed (db_error() logged it): inside the batch, the pass fails. */
+void
+store_failed(void)
+{
+	if (in_batch)
+		pass_failed = 1;
+}
+
 /* Opens the batch transaction if this pass has not yet. */
 int
 store_batch(void)
 {
+	if (in_batch && sqlite3_get_autocommit(db)) {
+		/* SQLite ended the batch itself (an I/O error): no later write may commit alone */
+		pass_failed = 1;
+		return -1;
+	}
 	if (in_batch)
 		return 0;
-	if (run(ST_BEGIN) == -1)
+	if (run(ST_BEGIN) == -1) {
+		pass_failed = 1; /* the write that wanted it cannot be made */
 		return -1;
+	}
 	in_batch = 1;
 	batch_seq++;
 	return 0;
@@ -72,11 +94,13 @@ store_batch(void)
 int
 store_commit(void)
 {
-	if (commit_lost) { /* store_contact_erase() could not commit the first part of the pass */
-		commit_lost = 0;
-		if (in_batch)
-			(void)run(ST_ROLLBACK);
-		in_batch = 0;
+	if (pass_failed) { /* a write failed, or store_commit_now() could not commit */
+		pass_failed = 0;
+		if (in_batch) {
+			in_batch = 0;
+			if (!sqlite3_get_autocommit(db)) /* an I/O error may have ended it already */
+				(void)run(ST_ROLLBACK);
+		}
 		return -1;
 	}
 	if (!in_batch)
@@ -95,7 +119,7 @@ int
 store_commit_now(void)
 {
 	if (in_batch && store_commit() == -1) {
-		commit_lost = 1; /* so that the pass's own commit fails too and it is undone */
+		pass_failed = 1; /* so that the pass's own commit fails too and it is undone */
 		return -1;
 	}
 	return 0;

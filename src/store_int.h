@@ -26,11 +26,14 @@ int store_commit_now(void);  /* commits the batch early; when that fails, so doe
 int store_savepoint(void);   /* inside the batch: writes that stand or fall together */
 int store_release(void);
 int store_rollback_to(void); /* undoes them; store_release() still ends the savepoint */
+void store_failed(void);     /* a statement failed: inside the batch, the whole pass fails */
 
+/* Logs a failed statement, the one place that does; inside the batch it fails the pass. */
 static inline int
 db_error(const char *what)
 {
 	log_warnx("database: %s: %s", what, sqlite3_errmsg(store_db()));
+	store_failed();
 	return -1;
 }
 
@@ -48,6 +51,7 @@ exec(const char *what, const char *text)
 	if (sqlite3_exec(store_db(), text, NULL, NULL, &err) != SQLITE_OK) {
 		log_warnx("database: %s: %s", what, err ? err : sqlite3_errmsg(store_db()));
 		sqlite3_free(err);
+		store_failed();
 		return -1;
 	}
 	return 0;

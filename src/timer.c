@@ -18,6 +18,12 @@ before(const void *pa, const void *pb)
 
 static struct heap heap = { NULL, 0, 0, before, offsetof(struct timer, slot) };
 
+/* After a failed pass in which timers fired, they all wait: timer_pass_done(). */
+#define HOLD_MIN_MS 1000
+#define HOLD_MAX_MS (5 * 60 * 1000)
+static int64_t hold_until, hold_ms = HOLD_MIN_MS;
+static int fired; /* a timer fired in this pass */
+
 void
 timer_init(struct timer *t, void (*fn)(void *), void *arg)
 {
@@ -59,11 +65,12 @@ timer_armed(const struct timer *t)
 int64_t
 timer_next(void)
 {
-	int64_t d;
+	int64_t d, at;
 
 	if (heap.n == 0)
 		return -1;
-	d = ((struct timer *)heap.v[0])->at - respa_now_ms();
+	at = ((struct timer *)heap.v[0])->at;
+	d = (at > hold_until ? at : hold_until) - respa_now_ms();
 	return d < 0 ? 0 : d;
 }
 
@@ -74,10 +81,31 @@ timer_run(void)
 	int64_t now = respa_now_ms();
 	struct timer *t;
 
+	if (now < hold_until)
+		return;
 	while ((t = heap_top(&heap)) != NULL && t->at <= now) {
 		timer_cancel(t);
+		fired = 1;
 		t->fn(t->arg);
 	}
+}
+
+/*
+ * The end of a pass; failed: its writes were rolled back. When timers fired in a failed pass,
+ * none fires for 1 s, then 2, 4 ... up to 5 min: a timer whose write keeps failing backs off
+ * instead of firing every pass (a failed pass rebuilds memory, which re-arms the
+ * conversations' timers as stored, often already due). A stored pass with timers resets it.
+ */
+void
+timer_pass_done(int failed)
+{
+	if (fired && failed) {
+		hold_until = respa_now_ms() + hold_ms;
+		log_warnx("timers wait %lld s: the database failed", (long long)(hold_ms / 1000));
+		hold_ms = hold_ms * 2 > HOLD_MAX_MS ? HOLD_MAX_MS : hold_ms * 2;
+	} else if (fired)
+		hold_ms = HOLD_MIN_MS;
+	fired = 0;
 }
 
 size_t
@@ -90,4 +118,7 @@ void
 timer_free_all(void)
 {
 	heap_free(&heap);
+	hold_until = 0;
+	hold_ms = HOLD_MIN_MS;
+	fired = 0;
 }

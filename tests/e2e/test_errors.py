@@ -1,6 +1,8 @@
 """What respa answers when something is wrong: message errors, and the iq it serves or
 refuses."""
 
+import subprocess
+
 import pytest
 
 from adhoc import Commander
@@ -234,6 +236,38 @@ async def test_conversation_that_cannot_be_stored_is_not_opened(desk):
                                        ("out", ALICE, "for dave only")]
     assert desk.transcript(c_carol) == [("in", carol.full_jid, "carol again"),
                                         ("in", carol.full_jid, "more from carol")]
+
+
+def sqlite_cli(r, sql: str) -> None:
+    """SQL run on respa's live database by the sqlite3 CLI, as an administrator would."""
+    subprocess.run(["sqlite3", "-cmd", ".timeout 5000", str(r.db_path), sql], check=True,
+                   capture_output=True, text=True, timeout=10)
+
+
+async def test_pass_with_one_failed_write_sends_nothing(desk):
+    """One statement that fails fails its whole pass, also a write nobody checks (when the
+    chat was first answered): the answer is not relayed nor kept, its sender gets the error."""
+    r = await desk.start(agents=["alice"])
+    alice = desk.agent("alice")
+    bob = await desk.customer("bob")
+    conv = await desk.open_chat(bob, alice, "hello")
+
+    sqlite_cli(r, "CREATE TRIGGER no_answer BEFORE UPDATE OF first_response_at ON "
+                  "conversations BEGIN SELECT RAISE(ABORT, 'refused by a test'); END")
+    alice.send(conv, "first answer")
+    err = await alice.expect_error("internal-server-error", frm=conv, timeout=3)
+    assert err["error"]["type"] == "wait"
+    await bob.no_message(0.5)
+    assert desk.transcript(conv) == [("in", bob.full_jid, "hello")]
+    assert desk.conversation(conv)["first_response_at"] is None
+
+    sqlite_cli(r, "DROP TRIGGER no_answer")
+    alice.send(conv, "answered again")
+    await bob.expect(exact("answered again"), frm=QUEUE)
+    bob.send(QUEUE, "thanks")
+    await alice.expect(exact("thanks"), frm=conv)
+    assert [m[2] for m in desk.transcript(conv)] == ["hello", "answered again", "thanks"]
+    assert desk.conversation(conv)["first_response_at"] is not None
 
 
 PING = "<ping xmlns='urn:xmpp:ping'/>"

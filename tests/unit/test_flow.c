@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
 
 #define DOMAIN "support.localhost"
@@ -43,6 +45,8 @@ static struct {
 	xmpp_ctx_t *ctx;
 	int64_t now;
 	int batch; /* feed() leaves the pass open: many stanzas, one commit */
+	int failing; /* a statement is made to fail: passes may fail */
+	int failed;  /* passes that failed */
 } w;
 
 /* One stanza respa queued, as read from the outbox. */
@@ -100,18 +104,30 @@ forget_sent(void)
 	nsent = 0;
 }
 
-/* The end of a pass, as in main.c: commit, then what was queued goes out (here: recorded). */
+/*
+ * The end of a pass, as in main.c: commit, then what was queued goes out (here: recorded);
+ * when the commit fails, nothing does and memory is rebuilt from the database.
+ */
 static void
 settle(void)
 {
 	xmpp_stanza_t *const *out;
 	size_t i, n;
+	int rc = store_commit();
 
-	CHECK_INT(store_commit(), 0);
-	n = component_outbox(&out);
-	for (i = 0; i < n; i++)
-		record(out[i]);
-	component_flush();
+	if (!w.failing)
+		CHECK_INT(rc, 0);
+	if (rc == -1) { /* as main.c: nothing of the pass goes out, memory from the database */
+		w.failed++;
+		component_abort_pass();
+		conversation_reload();
+	} else {
+		n = component_outbox(&out);
+		for (i = 0; i < n; i++)
+			record(out[i]);
+		component_flush();
+	}
+	timer_pass_done(rc == -1);
 	if (after_pass)
 		after_pass();
 }
@@ -1643,6 +1659,56 @@ chat_nobody_writes_in_closes_after_idle_close(void)
 	down();
 }
 
+/* --- a write that fails ----------------------------------------------------------------- */
+
+/* SQL on the test's own connection to respa's database, as another process would run it. */
+static void
+db_exec(const char *sql)
+{
+	sqlite3 *db;
+
+	CHECK_INT(sqlite3_open(w.conf->database, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	CHECK_INT(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/*
+ * The agent's first answer stores the message, then when the chat was first answered. When
+ * that second write fails, the pass fails: nothing is relayed, the message is not kept, and
+ * memory is what the database says. The next answer, once the write works, goes through.
+ */
+static void
+a_failed_write_fails_the_whole_pass(void)
+{
+	const char *got;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	agent_online("alice", NULL);
+	chat_goes_to("bob", "hello", &got);
+	db_exec("CREATE TRIGGER no_answer BEFORE UPDATE OF first_response_at ON conversations "
+	    "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	w.failing = 1;
+	agent_says("alice", 1, "Hi Bob");
+	CHECK_INT(w.failed, 1);
+	QUIET(jid("bob"));
+	QUIET(jid("alice"));
+	CHECK_STR(transcript(1), "in bob@localhost/web hello");
+	CHECK(chat(1) != NULL && chat(1)->first_response_at == 0); /* rebuilt from the database */
+	CHECK_STR(holder(1), jid("alice"));
+
+	db_exec("DROP TRIGGER no_answer");
+	w.failing = 0;
+	agent_says("alice", 1, "Hi again");
+	EXPECT(jid("bob"), QUEUE, "Hi again");
+	CHECK_STR(transcript(1), "in bob@localhost/web hello\nout alice@localhost Hi again");
+	CHECK(chat(1) != NULL && chat(1)->first_response_at != 0);
+	customer_says("bob", "support", "thanks");
+	EXPECT(jid("alice"), conv(1), "thanks");
+	w.failed = 0;
+	down();
+}
+
 /* --- restore ----------------------------------------------------------------------------- */
 
 static void
@@ -2146,6 +2212,7 @@ main(void)
 	customer_back_within_the_grace_keeps_the_chat(1);
 	customer_who_left_before_an_answer_gets_a_task_for_the_queue();
 
+	a_failed_write_fails_the_whole_pass();
 	state_survives_a_restart();
 	restored_chat_of_an_agent_who_never_comes_back_goes_on();
 

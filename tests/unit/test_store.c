@@ -142,6 +142,62 @@ open_and_migrate(void)
 	CHECK_INT(store_commit(), 0); /* nothing to commit */
 }
 
+/* A statement that fails inside a pass fails the pass: nothing of it is kept. */
+static void
+failed_write(void)
+{
+	int64_t bob, c;
+	char *err = NULL;
+
+	CHECK_INT(store_open(dbpath, 0), 0);
+	bob = store_contact_for_jid("dan@example.com", now);
+	c = store_conv_add("support", "dan@example.com/phone", bob, "xmpp", "queued", NULL, now);
+	CHECK(c > 0);
+	CHECK_INT(store_commit(), 0);
+
+	/* a write the schema refuses: the writes before and after it go too */
+	CHECK_INT(store_message_add(c, "in", "dan@example.com/phone", "before", now + 1), 0);
+	CHECK_INT(store_message_add(c, "sideways", "x@y.z", "no", now + 2), -1);
+	CHECK_INT(store_tag_add(c, "after"), 0);
+	CHECK_INT(store_commit(), -1);
+	CHECK_INT(q_int("SELECT count(*) FROM messages WHERE conversation_id = %lld", (long long)c),
+	    0);
+	CHECK_INT(q_int("SELECT count(*) FROM conversation_tags WHERE conversation_id = %lld",
+	    (long long)c), 0);
+	CHECK_INT(store_commit(), 0); /* the failure does not outlive its pass */
+
+	/* one statement failing for real: a trigger aborts the INSERT, as a full disk would */
+	CHECK_INT(sqlite3_exec(other, "CREATE TRIGGER no_tags BEFORE INSERT ON conversation_tags "
+	    "BEGIN SELECT RAISE(ABORT, 'no tags today'); END", NULL, NULL, &err), SQLITE_OK);
+	sqlite3_free(err);
+	CHECK_INT(store_message_add(c, "in", "dan@example.com/phone", "tagged", now + 3), 0);
+	CHECK_INT(store_conv_assign(c, "alice@example.com", now + 3), 0);
+	CHECK_INT(store_tag_add(c, "vip"), -1);
+	CHECK_INT(store_commit(), -1);
+	CHECK_INT(q_int("SELECT count(*) FROM messages WHERE conversation_id = %lld", (long long)c),
+	    0);
+	CHECK_Q("queued", "SELECT state FROM conversations WHERE id = %lld", (long long)c);
+
+	/* inside a savepoint too: rolling back to it does not save the pass */
+	CHECK_INT(store_message_add(c, "in", "dan@example.com/phone", "saved?", now + 4), 0);
+	CHECK_INT(store_apply_begin(), 0);
+	CHECK_INT(store_apply_end(store_tag_add(c, "vip") == 0), -1);
+	CHECK_INT(store_commit(), -1);
+	CHECK_INT(q_int("SELECT count(*) FROM messages WHERE conversation_id = %lld", (long long)c),
+	    0);
+
+	/* the next pass works once the statement does */
+	CHECK_INT(sqlite3_exec(other, "DROP TRIGGER no_tags", NULL, NULL, NULL), SQLITE_OK);
+	CHECK_INT(store_message_add(c, "in", "dan@example.com/phone", "again", now + 5), 0);
+	CHECK_INT(store_tag_add(c, "vip"), 0);
+	CHECK_INT(store_commit(), 0);
+	CHECK_Q("again", "SELECT group_concat(body) FROM messages WHERE conversation_id = %lld",
+	    (long long)c);
+	CHECK_Q("vip", "SELECT group_concat(tag) FROM conversation_tags WHERE conversation_id = "
+	    "%lld", (long long)c);
+	store_close();
+}
+
 /* n copies of unit after lead ("" or one byte), new string */
 static char *
 repeat(const char *lead, const char *unit, size_t n)
@@ -227,8 +283,6 @@ lifecycle(void)
 	CHECK_INT(store_message_add(c1, "note", "alice@example.com", "a regular", now + 25), 0);
 	CHECK_INT(store_message_add(c1, "in", "bob@example.com/laptop", "Thanks", now + 40), 0);
 	CHECK_INT(store_message_add(c2, "out", "alice@example.com", "Anyone there?", now + 50), 0);
-	/* a failed write is refused alone; the rest of the batch still commits */
-	CHECK_INT(store_message_add(c1, "sideways", "x@y.z", "no", now), -1);
 	CHECK_INT(store_tag_add(c1, "billing"), 0);
 	CHECK_INT(store_tag_add(c1, "refund"), 0);
 	CHECK_INT(store_tag_add(c1, "billing"), 0); /* once only */
@@ -554,6 +608,7 @@ main(void)
 	snprintf(dbpath, sizeof(dbpath), "%s/respa.db", tmpdir);
 	open_and_migrate();
 	lifecycle();
+	failed_write();
 	verified_identities();
 	migrate_verified();
 	card_cut();

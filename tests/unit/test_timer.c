@@ -1,5 +1,6 @@
 /*
- * heap.c against a plain model; timer.c: the deadline heap, cancels and re-arms from callbacks.
+ * heap.c against a plain model; timer.c: the deadline heap, cancels and re-arms from callbacks,
+ * and the back-off after passes whose writes failed.
  */
 #include <stdlib.h>
 
@@ -201,11 +202,83 @@ generic_heap(void)
 	CHECK(h.v == NULL && h.n == 0);
 }
 
+static int retries;
+
+/* A timer whose write fails: it wants to run again at once (in the next pass). */
+static void
+retry_now(void *arg)
+{
+	retries++;
+	timer_in(arg, 0.001);
+}
+
+/* A pass at ms, as main.c's loop ends one: the timers, then the commit's outcome. */
+static void
+pass_at(int64_t ms, int failed)
+{
+	respa_clock_set(ms);
+	timer_run();
+	timer_pass_done(failed);
+}
+
+/* After a failed pass in which timers fired, they wait 1 s, 2, 4 ... 5 min; success resets. */
+static void
+backoff(void)
+{
+	const int64_t t0 = 1800000000000LL;
+	struct timer t, other;
+	int64_t at = t0, wait = 1000;
+	int i;
+
+	timer_init(&t, retry_now, &t);
+	respa_clock_set(t0);
+	timer_in(&t, 0);
+	pass_at(at, 1);
+	CHECK_INT(retries, 1);
+	for (i = 0; i < 12; i++) { /* every pass fails: the waits double up to 5 min */
+		pass_at(at + wait - 1, 1);
+		CHECK_INT(retries, i + 1); /* held: nothing fired, so the wait does not grow */
+		CHECK_INT(timer_next(), 1);
+		at += wait;
+		pass_at(at, 1);
+		CHECK_INT(retries, i + 2);
+		wait = wait * 2 > 300000 ? 300000 : wait * 2;
+	}
+	CHECK_INT(wait, 300000);
+	CHECK_INT(timer_next(), 300000);
+
+	/* a failed pass in which no timer fired holds nothing back */
+	timer_cancel(&t);
+	timer_free_all();
+	timer_init(&other, record, &timers[2]);
+	fired[2] = 0;
+	pass_at(t0, 1);
+	timer_at(&other, t0);
+	pass_at(t0, 0);
+	CHECK_INT(fired[2], 1);
+
+	/* a stored pass with timers fired resets the wait to 1 s */
+	retries = 0;
+	timer_in(&t, 0);
+	pass_at(t0, 1);                 /* held 1 s, next wait 2 s */
+	pass_at(t0 + 1000, 0);          /* fired and stored: back to 1 s */
+	CHECK_INT(retries, 2);
+	pass_at(t0 + 1001, 1);          /* fired again, failed: held 1 s, not 2 */
+	CHECK_INT(retries, 3);
+	pass_at(t0 + 2000, 1);
+	CHECK_INT(retries, 3);
+	pass_at(t0 + 2001, 1);
+	CHECK_INT(retries, 4);
+	timer_free_all();
+	respa_clock_set(0);
+}
+
 int
 main(void)
 {
 	generic_heap();
 	heap_order();
 	callbacks();
+	backoff();
 	return check_done();
 }
