@@ -5,10 +5,14 @@
  *
  *   new chat:  all agents free; a customer's first message -> greeted, stored, assigned.
  *   agent free: N chats waiting; an agent comes online -> the oldest chat is assigned.
+ *   long line: N chats waiting, no agent online; LINE more customers write -> each waits.
  *
  * The cost must stay flat (or grow as log n) from 10 to 100,000.
  *
- * usage: routing [--tiny] [--sizes 10,1000,100000] [--json FILE]
+ * usage: routing [--tiny] [--sizes 10,1000,100000] [--lines 0,1000,10000] [--json FILE]
+ * (--lines: the long-line case, n = chats already waiting; 1,000 more are timed; cpu/chat
+ * is the process CPU of that flood per chat, the place notices and the queue's presence to
+ * its watchers included)
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +30,7 @@ struct result {
 	const char *scenario;
 	long n;
 	double p50, p99, max, mean; /* microseconds */
+	double cpu; /* long line: process CPU per chat, timers and commits included */
 };
 
 static double
@@ -234,6 +239,79 @@ scenario_agent_free(long n, struct result *r)
 	free(unused);
 }
 
+/*
+ * Joining a line must cost the same behind 10,000 as behind none. Customers come as the web
+ * widget brings them: a directed presence to the queue (so they watch its state), then the
+ * first message. The LINE timed ones arrive at RATE a second on a test clock, with the timers
+ * run as the loop would; "cpu" is the process CPU over that flood (commits and timers
+ * included) per chat, the figure that grew with the line.
+ */
+#define LINE 1000
+#define RATE 100 /* new chats a second */
+
+static void
+widget_customer(long i, double *t)
+{
+	char xml[160];
+
+	snprintf(xml, sizeof(xml), "<presence from='cust%ld@localhost/web' "
+	    "to='support@support.localhost'/>", i);
+	double tp = feed(presence_handler, xml);
+
+	customer_writes(i, t);
+	*t += tp;
+}
+
+static double
+cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* The timed flood, a function of its own for callgrind --toggle-collect=flood. */
+static __attribute__((noinline)) void
+flood(long first, long line, double *t, int64_t *clock)
+{
+	for (long i = 0; i < line; i++) {
+		widget_customer(first + i, &t[i]);
+		respa_clock_set(*clock += 1000 / RATE);
+		timer_run();
+		if (i % BATCH == BATCH - 1)
+			settle();
+	}
+	settle();
+}
+
+static void
+scenario_long_line(long n, long line, struct result *r)
+{
+	struct world w;
+	struct queue *q;
+	double *t = xcalloc((size_t)line, sizeof(*t)), *unused = xcalloc((size_t)n + 1, sizeof(*t));
+	double c0;
+	int64_t clock = respa_now_ms();
+
+	respa_clock_set(clock);
+	world_up(&w, 10); /* 10 agents, none online */
+	run_steps(widget_customer, n, unused); /* the line */
+	c0 = cpu_us();
+	flood(n, line, t, &clock); /* timed: the next customers, each joining its end */
+	r->cpu = (cpu_us() - c0) / (double)line;
+	q = config_queue("support");
+	if (q->nwaiting != (size_t)(n + line))
+		fatalx("expected %ld waiting, have %zu", n + line, q->nwaiting);
+	world_down(&w);
+	respa_clock_set(0);
+	r->scenario = "new chat, n already waiting";
+	summarise(r, t, line);
+	r->n = n;
+	free(t);
+	free(unused);
+}
+
 static void
 print_json(FILE *f, const struct result *r, size_t nr)
 {
@@ -246,29 +324,35 @@ print_json(FILE *f, const struct result *r, size_t nr)
 	    sysconf(_SC_NPROCESSORS_ONLN));
 	for (i = 0; i < nr; i++)
 		fprintf(f, "%s\n  {\"scenario\": \"%s\", \"n\": %ld, \"p50\": %.2f, \"p99\": %.2f, "
-		    "\"max\": %.2f, \"mean\": %.2f}", i ? "," : "", r[i].scenario, r[i].n,
-		    r[i].p50, r[i].p99, r[i].max, r[i].mean);
+		    "\"max\": %.2f, \"mean\": %.2f, \"cpu\": %.2f}", i ? "," : "", r[i].scenario,
+		    r[i].n, r[i].p50, r[i].p99, r[i].max, r[i].mean, r[i].cpu);
 	fprintf(f, "\n]}\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *sizes = "10,1000,100000", *json = NULL;
-	struct result res[32];
+	const char *sizes = "10,1000,100000", *lines = "0,1000,10000", *json = NULL;
+	long line = LINE;
+	struct result res[32] = { 0 };
 	size_t nr = 0, i;
 	char *list, *w, *save = NULL;
 	FILE *f;
 
 	for (int a = 1; a < argc; a++) {
-		if (strcmp(argv[a], "--tiny") == 0)
+		if (strcmp(argv[a], "--tiny") == 0) {
 			sizes = "10,200";
+			lines = "0,200";
+			line = 50;
+		} else if (strcmp(argv[a], "--lines") == 0 && a + 1 < argc)
+			lines = argv[++a];
 		else if (strcmp(argv[a], "--sizes") == 0 && a + 1 < argc)
 			sizes = argv[++a];
 		else if (strcmp(argv[a], "--json") == 0 && a + 1 < argc)
 			json = argv[++a];
 		else {
-			fprintf(stderr, "usage: routing [--tiny] [--sizes N,N...] [--json FILE]\n");
+			fprintf(stderr, "usage: routing [--tiny] [--sizes N,N...] [--lines N,N...] "
+			    "[--json FILE]\n");
 			return 1;
 		}
 	}
@@ -284,12 +368,25 @@ main(int argc, char **argv)
 		scenario_agent_free(n, &res[nr++]);
 	}
 	free(list);
+	list = xstrdup(lines);
+	for (w = strtok_r(list, ",", &save); w && nr + 1 <= 32; w = strtok_r(NULL, ",", &save)) {
+		long n = atol(w);
+
+		if (n < 0)
+			fatalx("bad line length %s", w);
+		scenario_long_line(n, line, &res[nr++]);
+	}
+	free(list);
 	xmpp_shutdown();
-	printf("%-32s %8s %9s %9s %9s %9s\n", "routing decision (us)", "n", "p50", "p99", "max",
-	    "mean");
-	for (i = 0; i < nr; i++)
-		printf("%-32s %8ld %9.1f %9.1f %9.1f %9.1f\n", res[i].scenario, res[i].n, res[i].p50,
-		    res[i].p99, res[i].max, res[i].mean);
+	printf("%-32s %8s %9s %9s %9s %9s %9s\n", "routing decision (us)", "n", "p50", "p99", "max",
+	    "mean", "cpu/chat");
+	for (i = 0; i < nr; i++) {
+		printf("%-32s %8ld %9.1f %9.1f %9.1f %9.1f", res[i].scenario, res[i].n,
+		    res[i].p50, res[i].p99, res[i].max, res[i].mean);
+		if (res[i].cpu > 0)
+			printf(" %9.1f", res[i].cpu);
+		printf("\n");
+	}
 	if (json) {
 		if ((f = fopen(json, "w")) == NULL)
 			fatal("%s", json);

@@ -9,7 +9,13 @@
 
 #include "respa.h"
 
-#define PRESENCE_COALESCE_MS 1000 /* watchers get at most one status a second */
+/*
+ * Watchers get at most one status a second, and a queue sends at most PRESENCE_PER_SECOND
+ * of them a second in all: with 10,000 widgets watching a long line, a status each second
+ * would cost every new chat a hundred stanzas at a flood of 100 chats/s.
+ */
+#define PRESENCE_COALESCE_MS 1000
+#define PRESENCE_PER_SECOND 1000
 
 static struct config *conf;
 
@@ -114,11 +120,18 @@ send_unavailable(const char *key, void *value, void *arg)
 	component_send(stanza_presence(q->jid, key, "unavailable"));
 }
 
+struct shown {
+	const struct queue *q;
+	const char *show, *status;
+};
+
 static void
 send_one(const char *key, void *value, void *arg)
 {
+	const struct shown *s = arg;
+
 	(void)value;
-	send_presence(arg, key);
+	component_send(stanza_presence_status(s->q->jid, key, s->show, s->status));
 }
 
 /* Sends the queue's presence to every watcher if it changed since they last saw it. */
@@ -129,23 +142,32 @@ presence_timer(void *arg)
 	char status[128];
 	const char *show = queue_show(q, status, sizeof(status));
 	int s = show ? show[0] : 0;
+	struct shown sh = { q, show, status };
 
 	if (s == q->shown_show && q->shown_status && strcmp(q->shown_status, status) == 0)
 		return;
 	q->shown_show = s;
 	free(q->shown_status);
 	q->shown_status = xstrdup(status);
-	map_foreach(q->watchers, send_one, q);
+	map_foreach(q->watchers, send_one, &sh); /* the status computed once, not per watcher */
 }
 
-/* Something customers see changed (line, free agents): watchers hear of it within a second. */
+/*
+ * Something customers see changed (line, free agents): watchers hear of it within a second,
+ * or within watchers / PRESENCE_PER_SECOND seconds when there are more than that.
+ */
 void
 queue_changed(struct queue *q)
 {
+	size_t n = map_count(q->watchers);
+	double in = PRESENCE_COALESCE_MS / 1000.0;
+
 	if (q->nwaiting && !timer_armed(&q->notice_timer))
 		timer_in(&q->notice_timer, q->notice_interval);
-	if (map_count(q->watchers) && !timer_armed(&q->presence_timer))
-		timer_in(&q->presence_timer, PRESENCE_COALESCE_MS / 1000.0);
+	if (n > PRESENCE_PER_SECOND * in) /* many watchers: each hears less often */
+		in = (double)n / PRESENCE_PER_SECOND;
+	if (n && !timer_armed(&q->presence_timer))
+		timer_in(&q->presence_timer, in);
 }
 
 static void

@@ -30,10 +30,24 @@ static void
 next_id(char buf[40])
 {
 	static uint64_t prefix, counter;
+	static char head[24]; /* "r" and the prefix in hex and "-", formatted once */
+	char digits[24];
+	size_t n = 0, len;
+	uint64_t v = ++counter;
 
-	if (prefix == 0 && RAND_bytes((unsigned char *)&prefix, sizeof(prefix)) != 1)
-		fatalx("RAND_bytes failed");
-	snprintf(buf, 40, "r%016" PRIx64 "-%" PRIu64, prefix, ++counter);
+	if (prefix == 0) {
+		if (RAND_bytes((unsigned char *)&prefix, sizeof(prefix)) != 1)
+			fatalx("RAND_bytes failed");
+		snprintf(head, sizeof(head), "r%016" PRIx64 "-", prefix);
+	}
+	do /* the counter in decimal, without a printf per message */
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	len = strlen(head);
+	memcpy(buf, head, len);
+	while (n)
+		buf[len++] = digits[--n];
+	buf[len] = '\0';
 }
 
 static xmpp_stanza_t *

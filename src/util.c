@@ -93,14 +93,23 @@ jid_valid_bare(const char *s)
 	return 1;
 }
 
-/* UTC, ISO-8601, one-second precision: what the database stores. */
+/*
+ * UTC, ISO-8601, one-second precision: what the database stores. The last second's text is
+ * kept: every stored message asks for the same few seconds.
+ */
 void
 time_iso(time_t t, char buf[32])
 {
+	static time_t last = -1;
+	static char text[32];
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (t != last) {
+		gmtime_r(&t, &tm);
+		strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		last = t;
+	}
+	memcpy(buf, text, sizeof(text));
 }
 
 int

@@ -132,6 +132,19 @@ open_and_migrate(void)
 	    "('contacts', 'identities', 'conversations', 'messages', 'conversation_tags', "
 	    "'summaries', 'tasks', 'agent_status')"), 8);
 
+	/* 008: the CHECKs are comparisons now (no temporary b-tree per row), and still refuse */
+	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE name IN ('messages', "
+	    "'conversations') AND sql LIKE '%%CHECK (direction = ''in'' OR%%' OR sql LIKE "
+	    "'%%CHECK (state = ''queued'' OR%%'"), 2);
+	CHECK_INT(q_int("SELECT count(*) FROM sqlite_master WHERE name = 'schema_reload'"), 0);
+	CHECK_Q("ok", "PRAGMA integrity_check");
+	CHECK(sqlite3_exec(other, "INSERT INTO messages (conversation_id, direction, sender_jid, "
+	    "body, created_at) VALUES (1, 'sideways', 'a', 'b', 'c')", NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+	CHECK(sqlite3_exec(other, "INSERT INTO conversations (queue, customer_jid, channel, state, "
+	    "created_at) VALUES ('q', 'c@x', 'xmpp', 'lost', 'now')", NULL, NULL, NULL) ==
+	    SQLITE_CONSTRAINT);
+
 	/* reopening applies nothing twice (later migrations add tables of their own) */
 	tables = q_int("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
 	store_close();
