@@ -1141,11 +1141,11 @@ write_respa_conf(struct run *r, int agents, int capacity)
 		die(r, "%s: %s", r->conf, strerror(errno));
 	fprintf(f, "[component]\njid = %s\nhost = 127.0.0.1\nport = %d\nsecret = %s\n\n"
 	    "[storage]\ndatabase = %s\n\n[queue support]\ngreeting = %s\nqueued_text = %s\n"
-	    "assigned_text = %s\nagents =", COMPONENT, r->port, r->secret, r->db, GREETING,
+	    "assigned_text = %s\n", COMPONENT, r->port, r->secret, r->db, GREETING,
 	    QUEUED, ASSIGNED);
-	for (k = 1; k <= agents; k++)
-		fprintf(f, " agent%d@localhost", k);
-	fputc('\n', f);
+	for (k = 1; k <= agents; k++) /* 100 a line: respa.conf's lines are bounded */
+		fprintf(f, "%sagent%d@localhost%s", (k - 1) % 100 ? " " : "agents = ", k,
+		    k % 100 == 0 || k == agents ? "\n" : "");
 	for (k = 1; k <= agents; k++)
 		fprintf(f, "\n[agent agent%d@localhost]\ncapacity = %d\n", k, capacity);
 	/* a load test writes far faster than any customer: the per-customer limits are off */

@@ -77,10 +77,10 @@ write_config(const char *dir, long n)
 	if (f == NULL)
 		fatal("%s", path);
 	fprintf(f, "[component]\njid = support.localhost\nsecret = bench\n"
-	    "[storage]\ndatabase = %s/respa.db\n[queue support]\nmax_queue = 0\nagents =", dir);
-	for (i = 0; i < n; i++)
-		fprintf(f, " agent%ld@localhost", i);
-	fprintf(f, "\n");
+	    "[storage]\ndatabase = %s/respa.db\n[queue support]\nmax_queue = 0\n", dir);
+	for (i = 0; i < n; i++) /* 100 a line: respa.conf's lines are bounded */
+		fprintf(f, "%sagent%ld@localhost%s", i % 100 ? " " : "agents = ", i,
+		    i % 100 == 99 || i == n - 1 ? "\n" : "");
 	for (i = 0; i < n; i++)
 		fprintf(f, "[agent agent%ld@localhost]\ncapacity = 1\n", i);
 	/* lines far longer than a desk's: no cap, no per-customer limits */

@@ -91,6 +91,24 @@ refused_at(int srcline, const char *text, int line, const char *message, int nli
 
 #define HEAD "[component]\njid = support.example.com\nsecret = s\n" /* lines 1-3 */
 
+/* A long list goes on several lines of its key, which add up (each line stays short). */
+static void
+lists_on_several_lines(void)
+{
+	struct config *c = load(HEAD "[admin]\njids = a@b.c\njids = b@b.c\n"
+	    "[queue support]\nagents = a@b.c b@b.c\nagents = c@b.c:2\n", 0600);
+	struct member *m;
+
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK_INT(c->nadmins, 2);
+	m = ((struct agent *)map_get(c->agent_map, "c@b.c"))->members;
+	CHECK(m != NULL && m->tier == 2 && strcmp(m->queue->name, "support") == 0);
+	CHECK(map_get(c->agent_map, "a@b.c") != NULL && map_get(c->agent_map, "b@b.c") != NULL);
+	config_free(c);
+}
+
 static struct queue *
 queue_named(struct config *c, const char *name)
 {
@@ -401,6 +419,8 @@ errors(void)
 	    "not a bare JID: alice@example.com/phone");
 	REFUSED(HEAD "[queue support]\nagents = a@b.c a@b.c\n", 5,
 	    "agent a@b.c is listed twice in queue support");
+	REFUSED(HEAD "[queue support]\nagents = a@b.c\nagents = b@b.c a@b.c\n", 6,
+	    "agent a@b.c is listed twice in queue support");
 	REFUSED(HEAD "[agent bob]\ncapacity = 2\n", 4, "not a bare JID: bob");
 	REFUSED(HEAD "[agent bob@example.com]\ncapacity = 0\n", 5, "capacity must be");
 	REFUSED(HEAD "[admin]\njids = admin\n", 5, "not a bare JID: admin");
@@ -631,6 +651,7 @@ main(void)
 	errors();
 	text_errors();
 	routing();
+	lists_on_several_lines();
 	channels();
 	secrecy();
 	if (rmdir(tmpdir) == -1)
