@@ -20,8 +20,8 @@
 
 struct adhoc_session {
 	char id[40];
-	char *key;  /* id "\n" full JID */
-	char *jid;  /* full JID of the executor */
+	char *key; /* id "\n" full JID */
+	char *jid; /* full JID of the executor */
 	char *bare;
 	char *held; /* its count per bare JID in limits.c ([admin] max_sessions_per_jid) */
 	const struct command *cmd;
@@ -217,8 +217,7 @@ session_new(const struct command *cmd, const char *jid)
 {
 	struct adhoc_session *s = xcalloc(1, sizeof(*s));
 
-	snprintf(s->id, sizeof(s->id), "%" PRIx64 "-%" PRIx64, (uint64_t)respa_now_ms(),
-	    ++counter);
+	snprintf(s->id, sizeof(s->id), "%" PRIx64 "-%" PRIx64, (uint64_t)respa_now_ms(), ++counter);
 	s->jid = xstrdup(jid);
 	s->bare = jid_bare(jid);
 	s->key = xasprintf("%s\n%s", s->id, jid);
@@ -257,7 +256,8 @@ reply(xmpp_stanza_t *iq, struct adhoc_session *s, const char *status, struct for
 	c.note = note;
 	c.form = form;
 	if (strcmp(status, "executing") == 0) {
-		c.actions = (s->step > 0 ? ACTION_PREV : 0) | (last ? ACTION_COMPLETE : ACTION_NEXT);
+		c.actions =
+		    (s->step > 0 ? ACTION_PREV : 0) | (last ? ACTION_COMPLETE : ACTION_NEXT);
 		c.execute = last ? "complete" : "next";
 		timer_in(&s->timer, conf->command_timeout);
 	}
@@ -357,9 +357,10 @@ too_many_of(const char *from)
 static xmpp_stanza_t *
 too_many_error(xmpp_stanza_t *iq)
 {
-	char *text = xasprintf("you have %d commands open already, the most one account may "
-	    "have at once; complete or cancel one (unfinished ones end after %d s)",
-	    conf->max_sessions_per_jid, conf->command_timeout);
+	char *text =
+	    xasprintf("you have %d commands open already, the most one account may "
+	              "have at once; complete or cancel one (unfinished ones end after %d s)",
+	        conf->max_sessions_per_jid, conf->command_timeout);
 	xmpp_stanza_t *r = stanza_error(iq, "wait", "resource-constraint", text);
 
 	free(text);
@@ -412,7 +413,8 @@ adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
 		if (strcmp(action, "execute") != 0)
 			return stanza_command_error(iq, "modify", "bad-request", "bad-sessionid",
 			    "no session: execute the command first");
-		if (map_count(sessions) >= MAX_SESSIONS - ((roles & ROLE_ADMIN) ? 0 : ADMIN_RESERVE))
+		if (map_count(sessions) >=
+		    MAX_SESSIONS - ((roles & ROLE_ADMIN) ? 0 : ADMIN_RESERVE))
 			return stanza_error(iq, "wait", "resource-constraint",
 			    "too many commands are running; try again in a while");
 		if (too_many_of(from))

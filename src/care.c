@@ -55,15 +55,13 @@ int
 care_lock(const char *database)
 {
 	switch (lock_database(database)) {
-	case 0:
-		return 0;
+	case 0: return 0;
 	case 1:
 		log_warnx("database %s is in use by another respa (or by respa erase-contact): "
-		    "%s.lock is locked", database, database);
+		          "%s.lock is locked",
+		    database, database);
 		return -1;
-	default:
-		log_warn("%s.lock", database);
-		return -1;
+	default: log_warn("%s.lock", database); return -1;
 	}
 }
 
@@ -89,8 +87,8 @@ retention_timer_fn(void *arg)
 	if (deleted_convs > 0) {
 		time_iso(before, when);
 		log_info("retention: deleted the transcripts of %ld conversation%s closed "
-		    "before %s (%ld messages)", deleted_convs, deleted_convs == 1 ? "" : "s",
-		    when, deleted_messages);
+		         "before %s (%ld messages)",
+		    deleted_convs, deleted_convs == 1 ? "" : "s", when, deleted_messages);
 	}
 	deleted_messages = deleted_convs = 0;
 	timer_in(&retention_timer, 86400);
@@ -168,7 +166,9 @@ resolve(const char *value, int64_t *ids, int max)
 		*p = (char)tolower((unsigned char)*p);
 	bare = jid_bare(folded);
 	rc = find_add(value, ids, &n, max) == -1 || find_add(folded, ids, &n, max) == -1 ||
-	    find_add(bare, ids, &n, max) == -1 ? -1 : 0;
+	        find_add(bare, ids, &n, max) == -1
+	    ? -1
+	    : 0;
 	if (rc == 0 && !all_digits(value) && strchr(value, '@') == NULL &&
 	    crm_phone_e164(value, conf->default_country, phone, sizeof(phone)) == 0)
 		rc = find_add(phone, ids, &n, max);
@@ -191,30 +191,37 @@ erase(const char *value, int running)
 		return ERASE_UNKNOWN;
 	}
 	if (n > 1) {
-		fprintf(stderr, "respa erase-contact: \"%s\" names more than one contact (%" PRId64
-		    " and %" PRId64 "); give the contact's id instead\n", value, ids[0], ids[1]);
+		fprintf(stderr,
+		    "respa erase-contact: \"%s\" names more than one contact (%" PRId64
+		    " and %" PRId64 "); give the contact's id instead\n",
+		    value, ids[0], ids[1]);
 		return ERASE_UNKNOWN;
 	}
 	if ((open = store_contact_open_count(ids[0], &open_conv)) == -1)
 		return ERASE_ERROR;
 	if (open > 0 && running) {
-		fprintf(stderr, "respa erase-contact: contact %" PRId64 " has an open conversation "
+		fprintf(stderr,
+		    "respa erase-contact: contact %" PRId64 " has an open conversation "
 		    "(#%" PRId64 ") and respa is running, so nothing was erased.\n"
 		    "  End the chat first (the agent's /close, or let it close by itself), then "
 		    "run this again;\n  or stop respa, run this again (it then erases the open "
-		    "conversation too), and start respa.\n", ids[0], open_conv);
+		    "conversation too), and start respa.\n",
+		    ids[0], open_conv);
 		return ERASE_REFUSED;
 	}
 	if (store_contact_erase(ids[0], &r) == -1)
 		return ERASE_ERROR;
 	printf("erased contact %" PRId64 ": %d conversation%s, %d message%s, %d task%s, "
-	    "%d identit%s%s\n", ids[0], r.conversations, r.conversations == 1 ? "" : "s",
-	    r.messages, r.messages == 1 ? "" : "s", r.tasks, r.tasks == 1 ? "" : "s",
-	    r.identities, r.identities == 1 ? "y" : "ies",
+	       "%d identit%s%s\n",
+	    ids[0], r.conversations, r.conversations == 1 ? "" : "s", r.messages,
+	    r.messages == 1 ? "" : "s", r.tasks, r.tasks == 1 ? "" : "s", r.identities,
+	    r.identities == 1 ? "y" : "ies",
 	    r.vacuumed ? "; the database file was rewritten (VACUUM)" : "");
 	if (r.leftover[0])
-		fprintf(stderr, "respa erase-contact: note: the file still holds \"%s\" in what "
-		    "other contacts' records say\n", r.leftover);
+		fprintf(stderr,
+		    "respa erase-contact: note: the file still holds \"%s\" in what "
+		    "other contacts' records say\n",
+		    r.leftover);
 	return ERASE_OK;
 }
 

@@ -28,7 +28,8 @@ cmd_help(struct conv *c, struct agent *a, const char *args)
 	char buf[3072];
 
 	(void)args;
-	len += (size_t)snprintf(buf, sizeof(buf), "Commands in this chat (start a message with "
+	len += (size_t)snprintf(buf, sizeof(buf),
+	    "Commands in this chat (start a message with "
 	    "// to send a text that begins with /):");
 	for (cmd = chat_cmds; cmd->name && len < sizeof(buf); cmd++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n%s: %s", cmd->usage,
@@ -95,8 +96,8 @@ local_when(const struct conv *c, time_t t, char *buf, size_t len)
 
 /* A task of this conversation; 0 with its id in *id, or -1 (the agent was told). */
 static int
-new_task(struct conv *c, struct agent *a, const char *assignee, const char *kind,
-    const char *title, const char *details, time_t due, int64_t *id)
+new_task(struct conv *c, struct agent *a, const char *assignee, const char *kind, const char *title,
+    const char *details, time_t due, int64_t *id)
 {
 	*id = store_task_add(c->id, c->contact_id, assignee, kind, title, due, respa_now());
 	if (*id == -1 || store_task_describe(*id, details, a->jid) == -1) {
@@ -119,7 +120,8 @@ cmd_task(struct conv *c, struct agent *a, const char *args)
 	if ((found = read_due(c, a, args, usage, &due, &title)) == -1)
 		return;
 	if (*title == '\0') {
-		conv_tell(c, a, "Usage: /task [due] text, where due is +2h, +1d, tomorrow 10:00 "
+		conv_tell(c, a,
+		    "Usage: /task [due] text, where due is +2h, +1d, tomorrow 10:00 "
 		    "or 2026-12-01 14:30");
 		return;
 	}
@@ -195,8 +197,10 @@ static void
 cmd_reject(struct conv *c, struct agent *a, const char *args)
 {
 	(void)args;
-	conv_tellf(c, a, "Chat #%" PRId64 " is already yours: /transfer hands it to someone "
-	    "else.", c->id);
+	conv_tellf(c, a,
+	    "Chat #%" PRId64 " is already yours: /transfer hands it to someone "
+	    "else.",
+	    c->id);
 }
 
 struct history {
@@ -259,8 +263,10 @@ cmd_contact(struct conv *c, struct agent *a, const char *args)
 		snprintf(err, sizeof(err), "\"%.*s\" is not an email address",
 		    (int)utf8_prefix(v[1], QUOTED), v[1]);
 	else if (v[2] && crm_phone_e164(v[2], conf->default_country, phone, sizeof(phone)) == -1)
-		snprintf(err, sizeof(err), "\"%.*s\" is not a phone number (write it with its "
-		    "country code, as +358 40 123 4567)", (int)utf8_prefix(v[2], QUOTED), v[2]);
+		snprintf(err, sizeof(err),
+		    "\"%.*s\" is not a phone number (write it with its "
+		    "country code, as +358 40 123 4567)",
+		    (int)utf8_prefix(v[2], QUOTED), v[2]);
 	else
 		err[0] = '\0';
 	if (*err == '\0') {
@@ -269,7 +275,7 @@ cmd_contact(struct conv *c, struct agent *a, const char *args)
 		if (v[2])
 			conversation_learn(c, "phone", phone);
 		if (store_contact_edit(c->contact_id, v[0], v[1] ? email : NULL,
-		    v[2] ? phone : NULL, v[3]) == -1)
+		        v[2] ? phone : NULL, v[3]) == -1)
 			snprintf(err, sizeof(err), "the database failed; try again");
 	}
 	for (i = 0; i < 4; i++)
@@ -446,13 +452,14 @@ cmd_remind(struct conv *c, struct agent *a, const char *args)
 		return;
 	}
 	if (reachable_at(c, to, sizeof(to)) == NULL) {
-		conv_tell(c, a, "This customer is an anonymous web visitor: they cannot be reached "
+		conv_tell(c, a,
+		    "This customer is an anonymous web visitor: they cannot be reached "
 		    "later, so no reminder was scheduled. Ask for an email address or phone number "
 		    "and make a /task or /callback instead.");
 		return;
 	}
 	if (store_reminder_add(c->id, c->contact_id, c->entry->jid, to, text, a->jid, due,
-	    respa_now()) == -1) {
+	        respa_now()) == -1) {
 		conv_tell(c, a, "The reminder could not be saved: the database failed. Try again.");
 		return;
 	}
@@ -476,36 +483,49 @@ cmd_canned(struct conv *c, struct agent *a, const char *args)
 		return;
 	}
 	if (conversation_say(c, a, text) == -1)
-		conv_tell(c, a, "The canned response could not be sent: the database failed. Try "
+		conv_tell(c, a,
+		    "The canned response could not be sent: the database failed. Try "
 		    "again.");
 	free(text);
 }
 
 static const struct chat_cmd chat_cmds[] = {
-	{ "close", "/close [resolved|unresolved] [#tag...] [summary]", "end the chat; without a "
-	    "summary respa writes one; unresolved leaves you a follow-up task", cmd_close },
-	{ "task", "/task [due] text", "a follow-up task for you; due as +2h, +1d, "
-	    "tomorrow 10:00 or 2026-12-01 14:30 (default: tomorrow 09:00)", cmd_task },
-	{ "handoff", "/handoff JID [due] text", "a task for a named colleague, with the "
-	    "summary; they are told", cmd_handoff },
-	{ "callback", "/callback [phone] [due]", "a task for you to call the customer back "
-	    "(their known number by default)", cmd_callback },
-	{ "remind", "/remind due text", "a message to the customer later (not for anonymous web "
-	    "visitors)", cmd_remind },
+	{ "close", "/close [resolved|unresolved] [#tag...] [summary]",
+	    "end the chat; without a "
+	    "summary respa writes one; unresolved leaves you a follow-up task",
+	    cmd_close },
+	{ "task", "/task [due] text",
+	    "a follow-up task for you; due as +2h, +1d, "
+	    "tomorrow 10:00 or 2026-12-01 14:30 (default: tomorrow 09:00)",
+	    cmd_task },
+	{ "handoff", "/handoff JID [due] text",
+	    "a task for a named colleague, with the "
+	    "summary; they are told",
+	    cmd_handoff },
+	{ "callback", "/callback [phone] [due]",
+	    "a task for you to call the customer back "
+	    "(their known number by default)",
+	    cmd_callback },
+	{ "remind", "/remind due text",
+	    "a message to the customer later (not for anonymous web "
+	    "visitors)",
+	    cmd_remind },
 	{ "tag", "/tag reason", "record the contact reason", cmd_tag },
 	{ "note", "/note text", "a private note in the transcript", cmd_note },
 	{ "contact", "/contact name=... email=... phone=... company=...", "edit the contact",
 	    cmd_contact },
 	{ "history", "/history", "the contact's earlier conversations", cmd_history },
-	{ "merge", "/merge N", "link this chat's contact with contact N (a possible match); an "
-	    "admin can undo it", cmd_merge },
-	{ "transfer", "/transfer AGENT-JID|QUEUE [note]", "hand the chat to a colleague or "
-	    "another queue; they get the transcript", cmd_transfer },
+	{ "merge", "/merge N",
+	    "link this chat's contact with contact N (a possible match); an "
+	    "admin can undo it",
+	    cmd_merge },
+	{ "transfer", "/transfer AGENT-JID|QUEUE [note]",
+	    "hand the chat to a colleague or "
+	    "another queue; they get the transcript",
+	    cmd_transfer },
 	{ "accept", "/accept", "take an offered chat (answering takes it too)", cmd_accept },
-	{ "reject", "/reject", "turn an offered chat down; it goes to another agent",
-	    cmd_reject },
-	{ "canned", "/canned NAME", "send the canned response NAME to the customer",
-	    cmd_canned },
+	{ "reject", "/reject", "turn an offered chat down; it goes to another agent", cmd_reject },
+	{ "canned", "/canned NAME", "send the canned response NAME to the customer", cmd_canned },
 	{ "help", "/help", "this list", cmd_help },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -546,7 +566,8 @@ static void
 cmd_pause(struct agent *a, const char *args)
 {
 	agent_pause(a, args);
-	tell(a, "You are paused: no new chats are offered to you until you write /ready here. "
+	tell(a,
+	    "You are paused: no new chats are offered to you until you write /ready here. "
 	    "Your open chats stay with you.");
 }
 
@@ -613,7 +634,8 @@ chatcmd_agent(struct agent *a, const char *body)
 				desk_cmds[i].fn(a, s.args);
 				return;
 			}
-	tell(a, "This is respa. Each chat you are given comes from its own address "
+	tell(a,
+	    "This is respa. Each chat you are given comes from its own address "
 	    "(c-NUMBER@...); write /help there for the commands. Here: /pause [reason] stops new "
 	    "chats, /ready takes them again, /status shows yours, /tasks lists your open tasks, "
 	    "/done NUMBER marks one done.");

@@ -28,8 +28,7 @@ commands_init(struct config *c)
 
 /* --- helpers ---------------------------------------------------------------------------- */
 
-static void
-note(struct adhoc_result *r, enum note_type t, const char *fmt, ...)
+static void note(struct adhoc_result *r, enum note_type t, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -44,8 +43,7 @@ note(struct adhoc_result *r, enum note_type t, const char *fmt, ...)
 	utf8_trim_end(r->note); /* a long note is cut at its end, between characters */
 }
 
-static int
-fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static int
 fail(char *err, size_t len, const char *fmt, ...)
@@ -146,8 +144,7 @@ queue_options(struct form_field *fl)
 	char *label;
 
 	for (q = config_queues(); q; q = q->next) {
-		label = xasprintf("%s (%s%s)", q->name, q->title, q->managed ? "" :
-		    ", " FROM_FILE);
+		label = xasprintf("%s (%s%s)", q->name, q->title, q->managed ? "" : ", " FROM_FILE);
 		form_option(fl, q->name, label);
 		free(label);
 	}
@@ -194,7 +191,8 @@ static int
 stored(int rc, char *err, size_t len)
 {
 	if (rc == -1)
-		return fail(err, len, "The change could not be stored: the database failed. Nothing "
+		return fail(err, len,
+		    "The change could not be stored: the database failed. Nothing "
 		    "was changed.");
 	return 0;
 }
@@ -246,8 +244,8 @@ conv_options(struct form_field *fl, const struct agent *only)
 	for (i = 0; i < l.n; i++) {
 		bare = jid_bare(l.v[i]->customer);
 		label = xasprintf("#%" PRId64 " %s in %s (%s%s%s)", l.v[i]->id, bare,
-		    l.v[i]->queue->name, conversation_state_name(l.v[i]),
-		    l.v[i]->agent ? ", " : "", l.v[i]->agent ? l.v[i]->agent->jid : "");
+		    l.v[i]->queue->name, conversation_state_name(l.v[i]), l.v[i]->agent ? ", " : "",
+		    l.v[i]->agent ? l.v[i]->agent->jid : "");
 		form_option(fl, l.v[i]->node, label);
 		free(label);
 		free(bare);
@@ -292,7 +290,8 @@ ready_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 static struct form *
 pause_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Pause", "No new chats are offered to you until "
+	struct form *f = form_new(FORM_FORM, "Pause",
+	    "No new chats are offered to you until "
 	    "you are ready again. Your open chats stay with you.");
 
 	(void)s;
@@ -308,8 +307,10 @@ pause_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 
 	(void)err, (void)len;
 	agent_pause(a, given(in, "reason"));
-	note(r, NOTE_INFO, "You are paused: no new chats until you run \"Ready for chats\" (or "
-	    "write /ready to %s).", conf->jid);
+	note(r, NOTE_INFO,
+	    "You are paused: no new chats until you run \"Ready for chats\" (or "
+	    "write /ready to %s).",
+	    conf->jid);
 	return 0;
 }
 
@@ -342,8 +343,8 @@ chat_columns(struct form *f)
 }
 
 static int
-my_chats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+my_chats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	struct agent *a = me(s);
 	struct offer *o;
@@ -353,7 +354,7 @@ my_chats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_res
 	(void)in, (void)err, (void)len;
 	chat_columns(f);
 	TAILQ_FOREACH(c, &a->convs, agent_link)
-		chat_row(f, c);
+	chat_row(f, c);
 	for (o = a->offer_list; o; o = o->next_of_agent)
 		chat_row(f, o->conv);
 	r->form = f;
@@ -390,7 +391,8 @@ task_option(const struct stored_task *t, void *arg)
 static struct form *
 my_tasks_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Your tasks", "Your open tasks, the earliest due "
+	struct form *f = form_new(FORM_FORM, "Your tasks",
+	    "Your open tasks, the earliest due "
 	    "first. Tick those you have done.");
 	struct task_filter tf = { .assignee = adhoc_jid(s), .now = respa_now() };
 	struct task_walk w = { NULL, respa_now(), 0, 0 };
@@ -416,23 +418,26 @@ tasks_done(const struct form *in, const char *assignee, char *done, size_t dlen,
 
 	done[0] = '\0';
 	for (i = 0; ok && fl && i < fl->nvalues; i++) {
-		if (store_task_done_by(strtoll(fl->values[i], NULL, 10), assignee, respa_now()) != 1) {
+		if (store_task_done_by(strtoll(fl->values[i], NULL, 10), assignee, respa_now()) !=
+		    1) {
 			ok = 0;
 			bad = fl->values[i];
 		} else if (used < dlen)
-			used += (size_t)snprintf(done + used, dlen - used, "%s#%s", used ? ", " : "",
-			    fl->values[i]);
+			used += (size_t)snprintf(done + used, dlen - used, "%s#%s",
+			    used ? ", " : "", fl->values[i]);
 	}
 	utf8_trim_end(done);
 	if (store_apply_end(ok) == -1)
-		return fail(err, len, "Task #%s is not open any more (or the database failed); "
-		    "nothing was changed.", bad);
+		return fail(err, len,
+		    "Task #%s is not open any more (or the database failed); "
+		    "nothing was changed.",
+		    bad);
 	return 0;
 }
 
 static int
-my_tasks_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+my_tasks_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	char done[512];
 
@@ -473,7 +478,8 @@ canned_option(const struct stored_canned *c, void *arg)
 static struct form *
 canned_send_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Send a canned response", "The text goes to the "
+	struct form *f = form_new(FORM_FORM, "Send a canned response",
+	    "The text goes to the "
 	    "customer as your answer. In a chat, /canned NAME does the same.");
 	struct canned_walk w = { NULL, 0 };
 	struct form_field *fl = form_add(f, "chat", FIELD_LIST, "Chat");
@@ -513,8 +519,8 @@ canned_send_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 /* --- queues ------------------------------------------------------------------------------- */
 
 static int
-queues_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+queues_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	struct form *f = form_new(FORM_RESULT, "Queues", NULL);
 	const char *cells[10];
@@ -635,8 +641,10 @@ queue_from_form(const struct form *in, const char *name, char *err, size_t len)
 	}
 	v = given(in, "timezone") ? given(in, "timezone") : "UTC";
 	if (!tz_exists(v)) {
-		fail(err, len, "Time zone: unknown time zone \"%s\" (use a name such as "
-		    "Europe/Helsinki).", v);
+		fail(err, len,
+		    "Time zone: unknown time zone \"%s\" (use a name such as "
+		    "Europe/Helsinki).",
+		    v);
 		goto bad;
 	}
 	q->timezone = xstrdup(v);
@@ -653,14 +661,15 @@ bad:
 static struct form *
 queue_create_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Create a queue", "Customers write to "
+	struct form *f = form_new(FORM_FORM, "Create a queue",
+	    "Customers write to "
 	    "NAME@this service. The queue is kept in the database; add agents to it with "
 	    "\"Add an agent to a queue\".");
 	struct form_field *fl;
 
 	(void)s;
-	fl = text_field(f, "name", "Name (the address: lower-case letters, digits, . _ -)",
-	    NULL, 1);
+	fl =
+	    text_field(f, "name", "Name (the address: lower-case letters, digits, . _ -)", NULL, 1);
 	queue_fields(f, NULL);
 	(void)fl;
 	return f;
@@ -675,8 +684,10 @@ queue_create_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 
 	(void)s;
 	if (!config_queue_name_ok(name))
-		return fail(err, len, "Name: \"%s\" is not a queue name: lower-case letters, "
-		    "digits, '.', '_', '-', at most 64 (and not c-NUMBER).", name);
+		return fail(err, len,
+		    "Name: \"%s\" is not a queue name: lower-case letters, "
+		    "digits, '.', '_', '-', at most 64 (and not c-NUMBER).",
+		    name);
 	if (config_queue(name))
 		return fail(err, len, "Name: there is a queue %s already.", name);
 	if ((q = queue_from_form(in, name, err, len)) == NULL)
@@ -692,7 +703,8 @@ queue_create_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 static struct form *
 queue_pick_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Choose a queue", "Queues " FROM_FILE " are "
+	struct form *f = form_new(FORM_FORM, "Choose a queue",
+	    "Queues " FROM_FILE " are "
 	    "changed in the file; commands change the queues they made.");
 	struct form_field *fl = form_add(f, "queue", FIELD_LIST, "Queue");
 
@@ -709,16 +721,18 @@ managed_queue(const struct form *in, char *err, size_t len)
 	struct queue *q = queue_named(in, "queue", err, len);
 
 	if (q && !q->managed) {
-		fail(err, len, "Queue %s is declared in respa.conf: change it there and restart "
-		    "respa. Commands change only the queues they made.", q->name);
+		fail(err, len,
+		    "Queue %s is declared in respa.conf: change it there and restart "
+		    "respa. Commands change only the queues they made.",
+		    q->name);
 		return NULL;
 	}
 	return q;
 }
 
 static int
-queue_pick_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+queue_pick_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	(void)s, (void)r;
 	return managed_queue(in, err, len) ? 0 : -1;
@@ -739,8 +753,8 @@ queue_edit_form(struct adhoc_session *s)
 }
 
 static int
-queue_edit_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+queue_edit_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	struct queue *q = config_queue(adhoc_value(s, "queue")), *d;
 	int rc;
@@ -782,8 +796,10 @@ queue_delete_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 	if (!form_bool(form_get(in, "confirm")))
 		return fail(err, len, "Tick \"Yes, delete it\" to delete %s.", q->name);
 	if ((open = store_open_in_queue(q->name)) != 0 || q->nwaiting)
-		return fail(err, len, "Queue %s still has %d open chat%s: close or transfer them "
-		    "first.", q->name, open, open == 1 ? "" : "s");
+		return fail(err, len,
+		    "Queue %s still has %d open chat%s: close or transfer them "
+		    "first.",
+		    q->name, open, open == 1 ? "" : "s");
 	str_copy(name, sizeof(name), q->name);
 	if (desk_queue_delete(q) == -1)
 		return stored(-1, err, len);
@@ -802,8 +818,8 @@ today_utc(void)
 }
 
 static int
-agents_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+agents_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	struct form *f = form_new(FORM_RESULT, "Agents", NULL);
 	char status[160], chats[32], today[16], queues[512];
@@ -848,7 +864,8 @@ agents_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 static struct form *
 agent_add_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Add an agent to a queue", "Into a queue made by "
+	struct form *f = form_new(FORM_FORM, "Add an agent to a queue",
+	    "Into a queue made by "
 	    "a command (the members of a queue " FROM_FILE " are listed there). A JID that is not "
 	    "an agent yet becomes one, with the capacity given; respa asks for their presence.");
 	struct form_field *fl;
@@ -865,8 +882,8 @@ agent_add_form(struct adhoc_session *s)
 }
 
 static int
-agent_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+agent_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	char *jid = xstrdup(given(in, "jid") ? given(in, "jid") : "");
 	struct queue *q = queue_named(in, "queue", err, len);
@@ -878,8 +895,10 @@ agent_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_re
 	if (q == NULL)
 		goto done;
 	if (!q->managed) {
-		fail(err, len, "Queue %s is declared in respa.conf: its agents are listed there "
-		    "(agents = ...).", q->name);
+		fail(err, len,
+		    "Queue %s is declared in respa.conf: its agents are listed there "
+		    "(agents = ...).",
+		    q->name);
 		goto done;
 	}
 	if (!jid_valid_bare(jid)) {
@@ -911,8 +930,8 @@ done:
 static struct form *
 agent_edit_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Change an agent's capacity", "Agents " FROM_FILE
-	    " are changed there ([agent JID] capacity).");
+	struct form *f = form_new(FORM_FORM, "Change an agent's capacity",
+	    "Agents " FROM_FILE " are changed there ([agent JID] capacity).");
 	struct form_field *fl = form_add(f, "agent", FIELD_LIST, "Agent");
 
 	(void)s;
@@ -923,8 +942,8 @@ agent_edit_form(struct adhoc_session *s)
 }
 
 static int
-agent_edit_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+agent_edit_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	struct agent *a = agent_named(in, "agent", err, len);
 	int cap = (int)int_of(in, "capacity");
@@ -933,8 +952,10 @@ agent_edit_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 	if (a == NULL)
 		return -1;
 	if (!a->managed)
-		return fail(err, len, "Agent %s is declared in respa.conf: change its capacity "
-		    "there ([agent %s] capacity) and restart respa.", a->jid, a->jid);
+		return fail(err, len,
+		    "Agent %s is declared in respa.conf: change its capacity "
+		    "there ([agent %s] capacity) and restart respa.",
+		    a->jid, a->jid);
 	if (stored(desk_agent_capacity(a, cap), err, len) == -1)
 		return -1;
 	note(r, NOTE_INFO, "%s now takes %d chat%s at once.", a->jid, cap, cap == 1 ? "" : "s");
@@ -944,7 +965,8 @@ agent_edit_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 static struct form *
 agent_remove_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Remove an agent", "From one queue made by a "
+	struct form *f = form_new(FORM_FORM, "Remove an agent",
+	    "From one queue made by a "
 	    "command, or (no queue chosen) from the desk altogether. Agents " FROM_FILE " are "
 	    "removed there.");
 	struct form_field *fl = form_add(f, "agent", FIELD_LIST, "Agent");
@@ -976,16 +998,20 @@ agent_remove_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 		if (config_member_find(a, q) == NULL)
 			return fail(err, len, "%s is not in %s.", a->jid, q->name);
 		if (!q->managed)
-			return fail(err, len, "Queue %s is declared in respa.conf: its agents are "
-			    "listed there.", q->name);
+			return fail(err, len,
+			    "Queue %s is declared in respa.conf: its agents are "
+			    "listed there.",
+			    q->name);
 		if (stored(desk_member_remove(a, q), err, len) == -1)
 			return -1;
 		note(r, NOTE_INFO, "%s left %s.", a->jid, q->name);
 		return 0;
 	}
 	if (!a->managed)
-		return fail(err, len, "Agent %s is declared in respa.conf: remove it there and "
-		    "restart respa.", a->jid);
+		return fail(err, len,
+		    "Agent %s is declared in respa.conf: remove it there and "
+		    "restart respa.",
+		    a->jid);
 	if (a->chats || a->offers)
 		return fail(err, len, "%s has %d open chat%s: transfer or close them first.",
 		    a->jid, a->chats + a->offers, a->chats + a->offers == 1 ? "" : "s");
@@ -1101,7 +1127,8 @@ desk_status_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 		longest[0] = '\0';
 		if ((c = TAILQ_FIRST(&q->waiting)) != NULL)
 			seconds_text((long)(now - c->created_at), longest, sizeof(longest));
-		TAILQ_FOREACH(c, &q->waiting, wait_link) {
+		TAILQ_FOREACH(c, &q->waiting, wait_link)
+		{
 			bare = jid_bare(c->customer);
 			seconds_text((long)(now - c->created_at), nums[0], sizeof(nums[0]));
 			line = xasprintf("%s: #%" PRId64 " %s, waiting %s", q->name, c->id, bare,
@@ -1170,7 +1197,8 @@ conversations_submit(struct adhoc_session *s, const struct form *in, struct adho
 static struct form *
 conv_close_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Close a conversation", "The customer and the agent "
+	struct form *f = form_new(FORM_FORM, "Close a conversation",
+	    "The customer and the agent "
 	    "are told; the reason goes into the transcript.");
 	struct form_field *fl = form_add(f, "chat", FIELD_LIST, "Chat");
 
@@ -1182,8 +1210,8 @@ conv_close_form(struct adhoc_session *s)
 }
 
 static int
-conv_close_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+conv_close_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	struct conv *c = conv_named(in, "chat", err, len);
 	int64_t id;
@@ -1200,7 +1228,8 @@ conv_close_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 static struct form *
 conv_transfer_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Transfer a conversation", "To an agent who can "
+	struct form *f = form_new(FORM_FORM, "Transfer a conversation",
+	    "To an agent who can "
 	    "take it now (a JID), or to the front of a queue's line (a queue's name).");
 	struct form_field *fl = form_add(f, "chat", FIELD_LIST, "Chat");
 
@@ -1275,7 +1304,8 @@ tasks_filter_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 static struct form *
 tasks_pick_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Tasks", "Tick tasks, then mark them done or give "
+	struct form *f = form_new(FORM_FORM, "Tasks",
+	    "Tick tasks, then mark them done or give "
 	    "them to someone else.");
 	const char *qname = adhoc_value(s, "queue");
 	struct queue *q = qname && *qname ? config_queue(qname) : NULL;
@@ -1325,8 +1355,8 @@ assignee_ok(const char *jid)
 }
 
 static int
-tasks_pick_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+tasks_pick_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	struct form_field *fl = form_field(in, "done");
 	char done[512], *to;
@@ -1357,13 +1387,15 @@ tasks_pick_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 			bad = fl->values[i];
 		}
 	if (store_apply_end(ok) == -1) {
-		fail(err, len, "Task #%s is not open any more (or the database failed); nothing "
-		    "was changed.", bad);
+		fail(err, len,
+		    "Task #%s is not open any more (or the database failed); nothing "
+		    "was changed.",
+		    bad);
 		free(to);
 		return -1;
 	}
-	note(r, NOTE_INFO, "%zu task%s reassigned to %s.", fl->nvalues, fl->nvalues == 1 ? "" :
-	    "s", to);
+	note(r, NOTE_INFO, "%zu task%s reassigned to %s.", fl->nvalues, fl->nvalues == 1 ? "" : "s",
+	    to);
 	free(to);
 	return 0;
 }
@@ -1397,7 +1429,8 @@ canned_list_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 static struct form *
 canned_add_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Add a canned response", "Agents send it with "
+	struct form *f = form_new(FORM_FORM, "Add a canned response",
+	    "Agents send it with "
 	    "/canned NAME in a chat, or with \"Send a canned response\".");
 	struct form_field *fl = form_add(f, "queue", FIELD_LIST, "For");
 
@@ -1435,8 +1468,8 @@ canned_exists(const char *queue, const char *name)
 }
 
 static int
-canned_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+canned_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	const char *queue = given(in, "queue") ? given(in, "queue") : "";
 	const char *name = form_get(in, "name");
@@ -1446,21 +1479,24 @@ canned_add_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 
 	(void)s;
 	if (name[n] != '\0' || n > 32)
-		return fail(err, len, "Name: \"%s\" is not a short name of letters, digits, - and "
-		    "_ (at most 32).", name);
+		return fail(err, len,
+		    "Name: \"%s\" is not a short name of letters, digits, - and "
+		    "_ (at most 32).",
+		    name);
 	if (*queue && config_queue(queue) == NULL)
 		return fail(err, len, "There is no queue %s.", queue);
 	if (canned_exists(queue, name))
-		return fail(err, len, "Name: there is a canned response %s for %s already; "
-		    "change it with \"Edit a canned response\".", name, *queue ? queue :
-		    "every queue");
+		return fail(err, len,
+		    "Name: there is a canned response %s for %s already; "
+		    "change it with \"Edit a canned response\".",
+		    name, *queue ? queue : "every queue");
 	text = form_text(in, "text");
 	rc = store_canned_put(queue, name, text, respa_now());
 	free(text);
 	if (stored(rc, err, len) == -1)
 		return -1;
-	note(r, NOTE_INFO, "Canned response %s saved for %s.", name, *queue ? queue :
-	    "every queue");
+	note(r, NOTE_INFO, "Canned response %s saved for %s.", name,
+	    *queue ? queue : "every queue");
 	return 0;
 }
 
@@ -1596,7 +1632,8 @@ canned_delete_submit(struct adhoc_session *s, const struct form *in, struct adho
 static struct form *
 stats_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Statistics", "Conversations that began in the "
+	struct form *f = form_new(FORM_FORM, "Statistics",
+	    "Conversations that began in the "
 	    "period (days in UTC).");
 	struct form_field *fl = form_add(f, "period", FIELD_LIST, "Period");
 
@@ -1640,8 +1677,8 @@ add_line(const char *key, long n, void *arg)
 }
 
 static void
-times_field(struct form *f, const char *var, const char *label, enum stats_time which,
-    time_t from, time_t to, int mean)
+times_field(struct form *f, const char *var, const char *label, enum stats_time which, time_t from,
+    time_t to, int mean)
 {
 	struct stats_times t;
 	char a[32], b[32], *text;
@@ -1664,8 +1701,8 @@ times_field(struct form *f, const char *var, const char *label, enum stats_time 
 }
 
 static int
-stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	const char *period = form_get(in, "period");
 	time_t now = respa_now(), from, to;
@@ -1706,15 +1743,16 @@ stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 	form_value(form_add(f, "total", FIELD_TEXT, "Contacts"), a);
 	(void)store_stats_groups(STATS_BY_QUEUE_CHANNEL, from, to, add_line,
 	    form_add(f, "contacts", FIELD_TEXT_MULTI, "Contacts by queue and channel"));
-	text = xasprintf("%ld of %ld (%ld%%)", offline, total, total ? (offline * 100 + total / 2) /
-	    total : 0);
+	text = xasprintf("%ld of %ld (%ld%%)", offline, total,
+	    total ? (offline * 100 + total / 2) / total : 0);
 	form_value(form_add(f, "out_of_hours", FIELD_TEXT, "Out of hours"), text);
 	free(text);
 	times_field(f, "wait", "Wait before an agent", STATS_WAIT, from, to, 0);
 	times_field(f, "first_response", "First response", STATS_FIRST_RESPONSE, from, to, 0);
 	times_field(f, "handling", "Handling time", STATS_HANDLING, from, to, 1);
 	text = closed ? xasprintf("%ld%% (%ld of %ld chats closed by an agent)",
-	    (resolved * 100 + closed / 2) / closed, resolved, closed) : xstrdup("no chats");
+	                    (resolved * 100 + closed / 2) / closed, resolved, closed)
+	              : xstrdup("no chats");
 	form_value(form_add(f, "resolution", FIELD_TEXT, "First-contact resolution"), text);
 	free(text);
 	(void)store_stats_groups(STATS_MISSED_BY_AGENT, from, to, add_line,
@@ -1728,15 +1766,14 @@ stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 /* --- contact merges ----------------------------------------------------------------------- */
 
 static int
-merge_option(int64_t id, int64_t kept, int64_t merged, const char *reason, time_t when,
-    void *arg)
+merge_option(int64_t id, int64_t kept, int64_t merged, const char *reason, time_t when, void *arg)
 {
 	char value[24], label[320], ts[32];
 
 	time_iso(when, ts);
 	snprintf(value, sizeof(value), "%" PRId64, id);
-	snprintf(label, sizeof(label), "%" PRId64 ": contact %" PRId64 " into %" PRId64
-	    " (%s, %s)", id, merged, kept, reason, ts);
+	snprintf(label, sizeof(label), "%" PRId64 ": contact %" PRId64 " into %" PRId64 " (%s, %s)",
+	    id, merged, kept, reason, ts);
 	form_option(arg, value, label);
 	return 0;
 }
@@ -1744,7 +1781,8 @@ merge_option(int64_t id, int64_t kept, int64_t merged, const char *reason, time_
 static struct form *
 merge_undo_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Undo a contact merge", "respa merges two contacts "
+	struct form *f = form_new(FORM_FORM, "Undo a contact merge",
+	    "respa merges two contacts "
 	    "when a customer writes an email or phone number that belongs to another. Undoing "
 	    "moves back what the merge moved: identities, conversations and tasks.");
 	struct form_field *fl = form_add(f, "merge", FIELD_LIST, "Merge (latest first)");
@@ -1756,8 +1794,8 @@ merge_undo_form(struct adhoc_session *s)
 }
 
 static int
-merge_undo_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+merge_undo_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	const char *v = form_get(in, "merge");
 	int64_t kept, merged, id = v ? strtoll(v, NULL, 10) : 0;
@@ -1766,9 +1804,12 @@ merge_undo_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 		return fail(err, len, "There is no merge %s to undo (or it was undone already).",
 		    v ? v : "");
 	log_info("merge %" PRId64 " undone by %s: contact %" PRId64 " is apart from %" PRId64
-	    " again", id, adhoc_jid(s), merged, kept);
-	note(r, NOTE_INFO, "Merge %" PRId64 " undone: contact %" PRId64 " is apart from contact %"
-	    PRId64 " again.", id, merged, kept);
+	         " again",
+	    id, adhoc_jid(s), merged, kept);
+	note(r, NOTE_INFO,
+	    "Merge %" PRId64 " undone: contact %" PRId64 " is apart from contact %" PRId64
+	    " again.",
+	    id, merged, kept);
 	return 0;
 }
 
@@ -1776,7 +1817,8 @@ merge_undo_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 static struct form *
 erase_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Erase a contact", "For a privacy request: the "
+	struct form *f = form_new(FORM_FORM, "Erase a contact",
+	    "For a privacy request: the "
 	    "contact, their conversations, transcripts, summaries, tasks and identities are "
 	    "deleted so that nothing readable is left in the database file. This cannot be "
 	    "undone.");
@@ -1789,8 +1831,8 @@ erase_form(struct adhoc_session *s)
 }
 
 static int
-erase_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+erase_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	const char *v = form_get(in, "contact");
 	struct erase_report rep;
@@ -1804,18 +1846,24 @@ erase_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 	if (n == 0)
 		return fail(err, len, "No contact is known by \"%s\".", v);
 	if (n > 1)
-		return fail(err, len, "\"%s\" names more than one contact: give the contact's "
-		    "number instead.", v);
+		return fail(err, len,
+		    "\"%s\" names more than one contact: give the contact's "
+		    "number instead.",
+		    v);
 	if (store_contact_open_count(ids[0], &open) != 0)
-		return fail(err, len, "Contact %" PRId64 " has an open conversation (chat #%" PRId64
-		    "): close it first (Close a conversation), then erase.", ids[0], open);
+		return fail(err, len,
+		    "Contact %" PRId64 " has an open conversation (chat #%" PRId64
+		    "): close it first (Close a conversation), then erase.",
+		    ids[0], open);
 	if (store_contact_erase(ids[0], &rep) == -1)
 		return stored(-1, err, len);
 	log_info("contact %" PRId64 " erased by %s", ids[0], adhoc_jid(s));
-	note(r, NOTE_INFO, "Contact %" PRId64 " erased: %d conversation%s, %d message%s, %d "
-	    "task%s, %d identit%s.", ids[0], rep.conversations, rep.conversations == 1 ? "" :
-	    "s", rep.messages, rep.messages == 1 ? "" : "s", rep.tasks, rep.tasks == 1 ? "" : "s",
-	    rep.identities, rep.identities == 1 ? "y" : "ies");
+	note(r, NOTE_INFO,
+	    "Contact %" PRId64 " erased: %d conversation%s, %d message%s, %d "
+	    "task%s, %d identit%s.",
+	    ids[0], rep.conversations, rep.conversations == 1 ? "" : "s", rep.messages,
+	    rep.messages == 1 ? "" : "s", rep.tasks, rep.tasks == 1 ? "" : "s", rep.identities,
+	    rep.identities == 1 ? "y" : "ies");
 	return 0;
 }
 
@@ -1824,7 +1872,8 @@ erase_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 static struct form *
 announce_form(struct adhoc_session *s)
 {
-	struct form *f = form_new(FORM_FORM, "Announcement", "A message to every agent who is "
+	struct form *f = form_new(FORM_FORM, "Announcement",
+	    "A message to every agent who is "
 	    "online now.");
 
 	(void)s;
@@ -1833,8 +1882,8 @@ announce_form(struct adhoc_session *s)
 }
 
 static int
-announce_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r,
-    char *err, size_t len)
+announce_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
 {
 	char *text = form_text(in, "text"), *msg;
 	struct agent *a;
@@ -1864,51 +1913,49 @@ const struct command commands[] = {
 	{ "pause", "Pause (no new chats)", A, { { pause_form, pause_submit } } },
 	{ "my-chats", "My open conversations", A, { { NULL, my_chats_submit } } },
 	{ "my-tasks", "My tasks", A, { { my_tasks_form, my_tasks_submit } } },
-	{ "canned-send", "Send a canned response", A, { { canned_send_form,
-	    canned_send_submit } } },
+	{ "canned-send", "Send a canned response", A,
+	    { { canned_send_form, canned_send_submit } } },
 	/* admins: queues */
 	{ "queues", "Queues", ADMIN, { { NULL, queues_submit } } },
-	{ "queue-create", "Create a queue", ADMIN, { { queue_create_form,
-	    queue_create_submit } } },
-	{ "queue-edit", "Edit a queue", ADMIN, { { queue_pick_form, queue_pick_submit },
-	    { queue_edit_form, queue_edit_submit } } },
-	{ "queue-delete", "Delete a queue", ADMIN, { { queue_delete_form,
-	    queue_delete_submit } } },
+	{ "queue-create", "Create a queue", ADMIN, { { queue_create_form, queue_create_submit } } },
+	{ "queue-edit", "Edit a queue", ADMIN,
+	    { { queue_pick_form, queue_pick_submit }, { queue_edit_form, queue_edit_submit } } },
+	{ "queue-delete", "Delete a queue", ADMIN, { { queue_delete_form, queue_delete_submit } } },
 	/* agents */
 	{ "agents", "Agents", ADMIN, { { NULL, agents_submit } } },
-	{ "agent-add", "Add an agent to a queue", ADMIN, { { agent_add_form,
-	    agent_add_submit } } },
-	{ "agent-edit", "Change an agent's capacity", ADMIN, { { agent_edit_form,
-	    agent_edit_submit } } },
-	{ "agent-remove", "Remove an agent", ADMIN, { { agent_remove_form,
-	    agent_remove_submit } } },
-	{ "agent-status", "Pause or resume an agent", ADMIN, { { agent_status_form,
-	    agent_status_submit } } },
+	{ "agent-add", "Add an agent to a queue", ADMIN, { { agent_add_form, agent_add_submit } } },
+	{ "agent-edit", "Change an agent's capacity", ADMIN,
+	    { { agent_edit_form, agent_edit_submit } } },
+	{ "agent-remove", "Remove an agent", ADMIN,
+	    { { agent_remove_form, agent_remove_submit } } },
+	{ "agent-status", "Pause or resume an agent", ADMIN,
+	    { { agent_status_form, agent_status_submit } } },
 	/* the live desk */
 	{ "desk-status", "Queue status", ADMIN, { { NULL, desk_status_submit } } },
 	{ "conversations", "Open conversations", ADMIN, { { NULL, conversations_submit } } },
-	{ "conversation-close", "Close a conversation", ADMIN, { { conv_close_form,
-	    conv_close_submit } } },
-	{ "conversation-transfer", "Transfer a conversation", ADMIN, { { conv_transfer_form,
-	    conv_transfer_submit } } },
+	{ "conversation-close", "Close a conversation", ADMIN,
+	    { { conv_close_form, conv_close_submit } } },
+	{ "conversation-transfer", "Transfer a conversation", ADMIN,
+	    { { conv_transfer_form, conv_transfer_submit } } },
 	/* tasks */
-	{ "tasks", "Tasks", ADMIN, { { tasks_filter_form, tasks_filter_submit },
-	    { tasks_pick_form, tasks_pick_submit } } },
+	{ "tasks", "Tasks", ADMIN,
+	    { { tasks_filter_form, tasks_filter_submit },
+	        { tasks_pick_form, tasks_pick_submit } } },
 	/* canned responses */
 	{ "canned", "Canned responses", ADMIN, { { NULL, canned_list_submit } } },
-	{ "canned-add", "Add a canned response", ADMIN, { { canned_add_form,
-	    canned_add_submit } } },
-	{ "canned-edit", "Edit a canned response", ADMIN, { { canned_pick_form,
-	    canned_pick_submit }, { canned_edit_form, canned_edit_submit } } },
-	{ "canned-delete", "Delete a canned response", ADMIN, { { canned_delete_form,
-	    canned_delete_submit } } },
+	{ "canned-add", "Add a canned response", ADMIN,
+	    { { canned_add_form, canned_add_submit } } },
+	{ "canned-edit", "Edit a canned response", ADMIN,
+	    { { canned_pick_form, canned_pick_submit },
+	        { canned_edit_form, canned_edit_submit } } },
+	{ "canned-delete", "Delete a canned response", ADMIN,
+	    { { canned_delete_form, canned_delete_submit } } },
 	/* statistics, announcement */
 	{ "stats", "Statistics", ADMIN, { { stats_form, stats_submit } } },
 	{ "announce", "Send an announcement", ADMIN, { { announce_form, announce_submit } } },
 	/* the CRM */
-	{ "merge-undo", "Undo a contact merge", ADMIN, { { merge_undo_form,
-	    merge_undo_submit } } },
-	{ "contact-erase", "Erase a contact (privacy request)", ADMIN, { { erase_form,
-	    erase_submit } } },
+	{ "merge-undo", "Undo a contact merge", ADMIN, { { merge_undo_form, merge_undo_submit } } },
+	{ "contact-erase", "Erase a contact (privacy request)", ADMIN,
+	    { { erase_form, erase_submit } } },
 };
 const size_t ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -103,8 +103,8 @@ component_send_from(xmpp_stanza_t *st, const char *file, int line, const char *f
 	int n;
 
 	if ((n = stanza_repair(st)) > 0)
-		log_warnx("%s (%s:%d): %d text%s of a <%s/> not valid UTF-8 or XML: repaired",
-		    func, base ? base + 1 : file, line, n, n == 1 ? "" : "s", name ? name : "?");
+		log_warnx("%s (%s:%d): %d text%s of a <%s/> not valid UTF-8 or XML: repaired", func,
+		    base ? base + 1 : file, line, n, n == 1 ? "" : "s", name ? name : "?");
 	push(&comp.outbox, &comp.nout, &comp.outcap, st);
 }
 
@@ -148,11 +148,12 @@ component_abort_pass(void)
 	release_all(comp.outbox, &comp.nout);
 	for (i = 0; i < comp.nin && comp.connected; i++) {
 		is_iq = strcmp(xmpp_stanza_get_name(comp.inbox[i]), "iq") == 0;
-		err = stanza_error(comp.inbox[i], "wait", "internal-server-error", is_iq ?
-		    "The request could not be completed: the database failed. Please try again "
-		    "in a moment." :
-		    "Your message could not be stored, so it was not delivered. Please send it "
-		    "again in a moment.");
+		err = stanza_error(comp.inbox[i], "wait", "internal-server-error",
+		    is_iq
+		        ? "The request could not be completed: the database failed. Please try again "
+		          "in a moment."
+		        : "Your message could not be stored, so it was not delivered. Please send it "
+		          "again in a moment.");
 		if (stanza_repair(err) > 0)
 			log_warnx("an error to a refused message: its text repaired");
 		xmpp_send(comp.conn, err);
@@ -259,8 +260,7 @@ refuse_socket(xmpp_conn_t *conn, void *sock)
 }
 
 static void
-noop_conn_handler(xmpp_conn_t *c, xmpp_conn_event_t e, int err, xmpp_stream_error_t *se,
-    void *arg)
+noop_conn_handler(xmpp_conn_t *c, xmpp_conn_event_t e, int err, xmpp_stream_error_t *se, void *arg)
 {
 	(void)c, (void)e, (void)err, (void)se, (void)arg;
 }
@@ -293,7 +293,9 @@ connect_now(void)
 {
 	log_info("connecting to %s:%d as %s", comp.conf->host, comp.conf->port, comp.conf->jid);
 	return xmpp_connect_component(comp.conn, comp.conf->host, (unsigned short)comp.conf->port,
-	    conn_handler, NULL) == XMPP_EOK ? 0 : -1;
+	           conn_handler, NULL) == XMPP_EOK
+	    ? 0
+	    : -1;
 }
 
 static void schedule_reconnect(void);
@@ -317,7 +319,8 @@ schedule_reconnect(void)
 	comp.reconnect_pending = 1;
 	log_info("reconnecting in %lu ms", comp.backoff_ms);
 	xmpp_global_timed_handler_add(comp.ctx, reconnect_timer, comp.backoff_ms, NULL);
-	comp.backoff_ms = comp.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : comp.backoff_ms * 2;
+	comp.backoff_ms =
+	    comp.backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : comp.backoff_ms * 2;
 }
 
 static const char *
@@ -344,15 +347,18 @@ stream_error(xmpp_stream_error_t *se)
 	switch (se->type) {
 	case XMPP_SE_CONFLICT:
 		log_warnx("conflict: another respa is connected as %s, and only one respa may run "
-		    "per component; exiting", comp.conf->jid);
+		          "per component; exiting",
+		    comp.conf->jid);
 		comp.fatal = 1;
 		break;
 	case XMPP_SE_NOT_AUTHORIZED:
 		/* Prosody says host-unknown for an unknown domain; ejabberd says this for both */
-		log_warnx("not-authorized: the server refused the component: either the secret is "
+		log_warnx(
+		    "not-authorized: the server refused the component: either the secret is "
 		    "wrong or the server has no component %s; check [component] jid and secret in "
-		    "%s and the server's component configuration%s%s%s", comp.conf->jid,
-		    comp.conf->path, *text ? " (the server said: " : "", text, *text ? ")" : "");
+		    "%s and the server's component configuration%s%s%s",
+		    comp.conf->jid, comp.conf->path, *text ? " (the server said: " : "", text,
+		    *text ? ")" : "");
 		comp.fatal = 1;
 		break;
 	case XMPP_SE_HOST_UNKNOWN:
@@ -360,8 +366,7 @@ stream_error(xmpp_stream_error_t *se)
 		    comp.conf->jid);
 		comp.fatal = 1;
 		break;
-	default:
-		log_warnx("the server closed the stream: %s %s", name, text);
+	default: log_warnx("the server closed the stream: %s %s", name, text);
 	}
 }
 
@@ -402,7 +407,8 @@ twin_refused(void)
 		if (strcmp(xmpp_stanza_get_name(st), "presence") == 0 ||
 		    (type && (strcmp(type, "error") == 0 || strcmp(type, "result") == 0)))
 			continue;
-		err = stanza_error(st, "wait", "service-unavailable", "This service is "
+		err = stanza_error(st, "wait", "service-unavailable",
+		    "This service is "
 		    "restarting. Please send your message again in a moment.");
 		xmpp_send(comp.conn, err);
 		xmpp_stanza_release(err);

@@ -16,8 +16,16 @@
 static struct config *loaded; /* the last config_load(): what the lookups read */
 
 enum section {
-	SEC_NONE, SEC_COMPONENT, SEC_STORAGE, SEC_ADMIN, SEC_ROUTING, SEC_CRM, SEC_AGENT, SEC_QUEUE,
-	SEC_DOMAIN, SEC_LIMITS
+	SEC_NONE,
+	SEC_COMPONENT,
+	SEC_STORAGE,
+	SEC_ADMIN,
+	SEC_ROUTING,
+	SEC_CRM,
+	SEC_AGENT,
+	SEC_QUEUE,
+	SEC_DOMAIN,
+	SEC_LIMITS
 };
 
 struct parser {
@@ -27,12 +35,12 @@ struct parser {
 	int errors;
 	FILE *err;
 	enum section section;
-	int skip;            /* the section header was bad: its keys are not reported again */
-	int jid_given;       /* a bad jid is reported at its line, not again as missing */
-	struct queue *queue; /* current [queue NAME] */
-	struct agent *agent; /* current [agent JID] */
+	int skip;              /* the section header was bad: its keys are not reported again */
+	int jid_given;         /* a bad jid is reported at its line, not again as missing */
+	struct queue *queue;   /* current [queue NAME] */
+	struct agent *agent;   /* current [agent JID] */
 	struct domain *domain; /* current [domain NAME] */
-	struct map *seen;    /* "section\nkey" already set: duplicates are errors */
+	struct map *seen;      /* "section\nkey" already set: duplicates are errors */
 	char **seenkeys;
 	size_t nseen;
 };
@@ -70,7 +78,8 @@ valid_queue_name(const char *s)
 	if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s))
 		return 0;
 	for (p = s; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("._-", *p))
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
+		    !strchr("._-", *p))
 			return 0;
 	if (s[0] == 'c' && s[1] == '-' && s[2] && strspn(s + 2, "0123456789") == strlen(s + 2))
 		return 0;
@@ -227,7 +236,8 @@ set_str(char **dst, const char *v)
 	*dst = xstrdup(v);
 }
 
-static void set_jid(struct parser *p, const char *v)
+static void
+set_jid(struct parser *p, const char *v)
 {
 	p->jid_given = 1;
 	if (!valid_domain(v))
@@ -235,9 +245,21 @@ static void set_jid(struct parser *p, const char *v)
 	else
 		set_str(&p->conf->jid, v);
 }
-static void set_host(struct parser *p, const char *v) { set_str(&p->conf->host, v); }
-static void set_secret(struct parser *p, const char *v) { set_str(&p->conf->secret, v); }
-static void set_database(struct parser *p, const char *v) { set_str(&p->conf->database, v); }
+static void
+set_host(struct parser *p, const char *v)
+{
+	set_str(&p->conf->host, v);
+}
+static void
+set_secret(struct parser *p, const char *v)
+{
+	set_str(&p->conf->secret, v);
+}
+static void
+set_database(struct parser *p, const char *v)
+{
+	set_str(&p->conf->database, v);
+}
 
 static void
 set_port(struct parser *p, const char *v)
@@ -273,13 +295,41 @@ set_synchronous(struct parser *p, const char *v)
 		perr(p, "synchronous must be normal or full, not \"%s\"", v);
 }
 
-static void set_admins(struct parser *p, const char *v) { each_word(p, v, admin_add); }
-static void set_agents(struct parser *p, const char *v) { each_word(p, v, queue_agent_add); }
-static void set_q_name(struct parser *p, const char *v) { set_str(&p->queue->title, v); }
-static void set_greeting(struct parser *p, const char *v) { set_str(&p->queue->greeting, v); }
-static void set_queued(struct parser *p, const char *v) { set_str(&p->queue->queued_text, v); }
-static void set_assigned(struct parser *p, const char *v) { set_str(&p->queue->assigned_text, v); }
-static void set_closed(struct parser *p, const char *v) { set_str(&p->queue->closed_text, v); }
+static void
+set_admins(struct parser *p, const char *v)
+{
+	each_word(p, v, admin_add);
+}
+static void
+set_agents(struct parser *p, const char *v)
+{
+	each_word(p, v, queue_agent_add);
+}
+static void
+set_q_name(struct parser *p, const char *v)
+{
+	set_str(&p->queue->title, v);
+}
+static void
+set_greeting(struct parser *p, const char *v)
+{
+	set_str(&p->queue->greeting, v);
+}
+static void
+set_queued(struct parser *p, const char *v)
+{
+	set_str(&p->queue->queued_text, v);
+}
+static void
+set_assigned(struct parser *p, const char *v)
+{
+	set_str(&p->queue->assigned_text, v);
+}
+static void
+set_closed(struct parser *p, const char *v)
+{
+	set_str(&p->queue->closed_text, v);
+}
 
 static void
 set_timezone(struct parser *p, const char *v)
@@ -330,14 +380,19 @@ set_seconds(struct parser *p, const char *key, const char *v, long min, long max
 	long n;
 
 	if (parse_duration(v, min, max, &n) == -1)
-		perr(p, "%s must be a duration from %ld to %ld seconds (as 90, 30s, 5m or 2h), "
-		    "not \"%s\"", key, min, max, v);
+		perr(p,
+		    "%s must be a duration from %ld to %ld seconds (as 90, 30s, 5m or 2h), "
+		    "not \"%s\"",
+		    key, min, max, v);
 	else
 		*dst = (int)n;
 }
 
 #define DURATION_SETTER(fn, key, min, max, dst) \
-	static void fn(struct parser *p, const char *v) { set_seconds(p, key, v, min, max, dst); }
+	static void fn(struct parser *p, const char *v) \
+	{ \
+		set_seconds(p, key, v, min, max, dst); \
+	}
 DURATION_SETTER(set_agent_grace, "agent_grace", 0, 86400, &p->conf->agent_grace)
 DURATION_SETTER(set_reject_delay, "reject_delay", 0, 3600, &p->conf->reject_delay)
 DURATION_SETTER(set_subscribe_retry, "subscribe_retry", 1, 86400, &p->conf->subscribe_retry)
@@ -357,15 +412,19 @@ set_max_no_answer(struct parser *p, const char *v)
 	long n;
 
 	if (parse_int(v, 0, 100, &n) == -1)
-		perr(p, "max_no_answer must be a number of offers from 0 (never pause) to 100, "
-		    "not \"%s\"", v);
+		perr(p,
+		    "max_no_answer must be a number of offers from 0 (never pause) to 100, "
+		    "not \"%s\"",
+		    v);
 	else
 		p->conf->max_no_answer = (int)n;
 }
 
 static const char *const strategy_names[] = {
-	[STRATEGY_LONGEST_IDLE] = "longest-idle", [STRATEGY_LEAST_BUSY] = "least-busy",
-	[STRATEGY_ROUND_ROBIN] = "round-robin", [STRATEGY_RING_ALL] = "ring-all",
+	[STRATEGY_LONGEST_IDLE] = "longest-idle",
+	[STRATEGY_LEAST_BUSY] = "least-busy",
+	[STRATEGY_ROUND_ROBIN] = "round-robin",
+	[STRATEGY_RING_ALL] = "ring-all",
 };
 
 const char *
@@ -391,8 +450,10 @@ static void
 set_strategy(struct parser *p, const char *v)
 {
 	if (strategy_parse(v, &p->queue->strategy) == -1)
-		perr(p, "strategy must be longest-idle, least-busy, round-robin or ring-all, "
-		    "not \"%s\"", v);
+		perr(p,
+		    "strategy must be longest-idle, least-busy, round-robin or ring-all, "
+		    "not \"%s\"",
+		    v);
 }
 
 static void
@@ -403,8 +464,10 @@ set_mode(struct parser *p, const char *v)
 	else if (strcmp(v, "offer") == 0)
 		p->queue->mode = MODE_OFFER;
 	else
-		perr(p, "mode must be auto (assign at once) or offer (the agent accepts), "
-		    "not \"%s\"", v);
+		perr(p,
+		    "mode must be auto (assign at once) or offer (the agent accepts), "
+		    "not \"%s\"",
+		    v);
 }
 
 static void
@@ -440,8 +503,16 @@ set_closed_dates(struct parser *p, const char *v)
 		set_str(&p->queue->closed_dates, v);
 }
 
-static void set_offline(struct parser *p, const char *v) { set_str(&p->queue->offline_text, v); }
-static void set_reasons(struct parser *p, const char *v) { set_str(&p->queue->reasons, v); }
+static void
+set_offline(struct parser *p, const char *v)
+{
+	set_str(&p->queue->offline_text, v);
+}
+static void
+set_reasons(struct parser *p, const char *v)
+{
+	set_str(&p->queue->reasons, v);
+}
 
 static void
 set_prefer_last(struct parser *p, const char *v)
@@ -453,12 +524,14 @@ set_prefer_last(struct parser *p, const char *v)
 	else
 		perr(p, "return_to_last_agent must be yes or no, not \"%s\"", v);
 }
-static void set_max_wait_text(struct parser *p, const char *v)
+static void
+set_max_wait_text(struct parser *p, const char *v)
 {
 	set_str(&p->queue->max_wait_text, v);
 }
 
-static void set_max_queue_text(struct parser *p, const char *v)
+static void
+set_max_queue_text(struct parser *p, const char *v)
 {
 	set_str(&p->queue->max_queue_text, v);
 }
@@ -477,10 +550,12 @@ set_count(struct parser *p, const char *key, const char *v, long min, long max, 
 }
 
 #define COUNT_SETTER(fn, key, min, max, dst) \
-	static void fn(struct parser *p, const char *v) { set_count(p, key, v, min, max, dst); }
+	static void fn(struct parser *p, const char *v) \
+	{ \
+		set_count(p, key, v, min, max, dst); \
+	}
 COUNT_SETTER(set_max_queue, "max_queue", 0, 1000000, &p->queue->max_queue)
-COUNT_SETTER(set_sessions_per_jid, "max_sessions_per_jid", 1, 256,
-    &p->conf->max_sessions_per_jid)
+COUNT_SETTER(set_sessions_per_jid, "max_sessions_per_jid", 1, 256, &p->conf->max_sessions_per_jid)
 COUNT_SETTER(set_max_open, "max_open_per_customer", 0, 1000, &p->conf->max_open_per_customer)
 COUNT_SETTER(set_open_burst, "open_burst", 1, 100000, &p->conf->open_burst)
 COUNT_SETTER(set_opens_per_minute, "opens_per_minute", 0, 100000, &p->conf->opens_per_minute)
@@ -525,8 +600,10 @@ set_hook(struct parser *p, const char *v)
 	}
 	free(copy);
 	if (argv == NULL || argv[0][0] != '/') {
-		perr(p, "hook must start with the absolute path of a program (it runs without a "
-		    "shell), not \"%s\"", v);
+		perr(p,
+		    "hook must start with the absolute path of a program (it runs without a "
+		    "shell), not \"%s\"",
+		    v);
 		free_words(argv);
 		return;
 	}
@@ -550,8 +627,10 @@ set_retention_days(struct parser *p, const char *v)
 	long n;
 
 	if (parse_int(v, 0, 36500, &n) == -1)
-		perr(p, "retention_days must be a number of days from 0 (keep transcripts forever) "
-		    "to 36500, not \"%s\"", v);
+		perr(p,
+		    "retention_days must be a number of days from 0 (keep transcripts forever) "
+		    "to 36500, not \"%s\"",
+		    v);
 	else
 		p->conf->retention_days = (int)n;
 }
@@ -566,8 +645,10 @@ set_channel(struct parser *p, const char *v)
 		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-')
 			break;
 	if (*c || strlen(v) > 32) {
-		perr(p, "channel must be a short lower-case name such as whatsapp, sms or web, "
-		    "not \"%s\"", v);
+		perr(p,
+		    "channel must be a short lower-case name such as whatsapp, sms or web, "
+		    "not \"%s\"",
+		    v);
 		v = "xmpp"; /* reported here: not again as missing */
 	}
 	set_str(&p->domain->channel, v);
@@ -633,9 +714,15 @@ static const struct key {
 };
 
 static const char *const section_names[] = {
-	[SEC_COMPONENT] = "component", [SEC_STORAGE] = "storage", [SEC_ADMIN] = "admin",
-	[SEC_ROUTING] = "routing", [SEC_CRM] = "crm", [SEC_AGENT] = "agent",
-	[SEC_QUEUE] = "queue", [SEC_DOMAIN] = "domain", [SEC_LIMITS] = "limits",
+	[SEC_COMPONENT] = "component",
+	[SEC_STORAGE] = "storage",
+	[SEC_ADMIN] = "admin",
+	[SEC_ROUTING] = "routing",
+	[SEC_CRM] = "crm",
+	[SEC_AGENT] = "agent",
+	[SEC_QUEUE] = "queue",
+	[SEC_DOMAIN] = "domain",
+	[SEC_LIMITS] = "limits",
 };
 
 static void
@@ -645,8 +732,10 @@ begin_queue(struct parser *p, const char *name)
 	struct queue *q;
 
 	if (!valid_queue_name(name)) {
-		perr(p, "bad queue name \"%s\": lower-case letters, digits, '.', '_', '-' "
-		    "(and not c-<number>, which names conversations)", name);
+		perr(p,
+		    "bad queue name \"%s\": lower-case letters, digits, '.', '_', '-' "
+		    "(and not c-<number>, which names conversations)",
+		    name);
 		return;
 	}
 	if (map_get(c->queue_map, name)) {
@@ -737,9 +826,10 @@ begin_section(struct parser *p, char *s)
 		return;
 	}
 	if (named(p->section) && *arg == '\0') {
-		perr(p, "[%s] needs a name, as in [%s]", s, p->section == SEC_QUEUE ?
-		    "queue support" : p->section == SEC_AGENT ? "agent alice@example.com" :
-		    "domain whatsapp.example.com");
+		perr(p, "[%s] needs a name, as in [%s]", s,
+		    p->section == SEC_QUEUE       ? "queue support"
+		        : p->section == SEC_AGENT ? "agent alice@example.com"
+		                                  : "domain whatsapp.example.com");
 		p->section = SEC_NONE;
 		return;
 	}
@@ -762,8 +852,7 @@ begin_section(struct parser *p, char *s)
 static int
 seen_before(struct parser *p, const char *key)
 {
-	void *owner = p->queue ? (void *)p->queue : p->agent ? (void *)p->agent :
-	    (void *)p->domain;
+	void *owner = p->queue ? (void *)p->queue : p->agent ? (void *)p->agent : (void *)p->domain;
 	char *k = xasprintf("%p\n%d\n%s", owner, (int)p->section, key);
 
 	if (map_get(p->seen, k)) {
@@ -935,23 +1024,27 @@ config_queue_finish(const struct config *c, struct queue *q)
 	if (q->greeting == NULL)
 		q->greeting = xasprintf("Hello, and thank you for contacting %s.", q->title);
 	if (q->queued_text == NULL)
-		q->queued_text = xstrdup("All our agents are busy right now. You are in the "
-		    "queue, and someone will answer as soon as they are free.");
+		q->queued_text =
+		    xstrdup("All our agents are busy right now. You are in the "
+		            "queue, and someone will answer as soon as they are free.");
 	if (q->assigned_text == NULL)
 		q->assigned_text = xstrdup("An agent has joined the chat.");
 	if (q->closed_text == NULL)
 		q->closed_text = xstrdup("This chat has ended. Thank you for contacting us; "
-		    "write again any time.");
+		                         "write again any time.");
 	if (q->offline_text == NULL)
 		q->offline_text = xasprintf("%s is closed right now. Your message is saved, "
-		    "and we will get back to you.", q->title);
+		                            "and we will get back to you.",
+		    q->title);
 	if (q->max_wait_text == NULL)
-		q->max_wait_text = xstrdup("We are sorry: no agent has been able to answer "
+		q->max_wait_text = xstrdup(
+		    "We are sorry: no agent has been able to answer "
 		    "yet. Please write your email address or phone number here, and we will "
 		    "get back to you. If an agent becomes free in the meantime, they will "
 		    "answer here.");
 	if (q->max_queue_text == NULL)
-		q->max_queue_text = xstrdup("We are sorry: so many customers are waiting right "
+		q->max_queue_text = xstrdup(
+		    "We are sorry: so many customers are waiting right "
 		    "now that we cannot keep you in line. Your message is saved and we will get "
 		    "back to you. Please write your email address or phone number here, so that "
 		    "we can reach you.");
@@ -972,8 +1065,10 @@ check_secrecy(const char *path, FILE *f, FILE *err)
 		return -1;
 	}
 	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		fprintf(err, "%s: holds the component secret but other users can read it "
-		    "(chmod 600 %s)\n", path, path);
+		fprintf(err,
+		    "%s: holds the component secret but other users can read it "
+		    "(chmod 600 %s)\n",
+		    path, path);
 		return -1;
 	}
 	return 0;

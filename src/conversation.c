@@ -20,8 +20,11 @@ static struct map *by_key;  /* conv_key() -> the open conv */
 static struct map *by_jid;  /* "entry queue\nfull JID replies go to" -> the open conv */
 
 static const char *const state_names[] = {
-	[CONV_QUEUED] = "queued", [CONV_OFFERED] = "offered", [CONV_ACTIVE] = "active",
-	[CONV_OFFLINE] = "offline", [CONV_CLOSED] = "closed",
+	[CONV_QUEUED] = "queued",
+	[CONV_OFFERED] = "offered",
+	[CONV_ACTIVE] = "active",
+	[CONV_OFFLINE] = "offline",
+	[CONV_CLOSED] = "closed",
 };
 
 static void max_wait_timer(void *);
@@ -252,8 +255,9 @@ replay_message(const struct stored_message *m, void *arg)
 	if (strcmp(m->direction, "in") == 0)
 		text = xstrdup(m->body);
 	else
-		text = xasprintf("[%s %s] %s", strcmp(m->direction, "note") == 0 ? "note by" :
-		    "answer by", m->sender_jid, m->body);
+		text = xasprintf("[%s %s] %s",
+		    strcmp(m->direction, "note") == 0 ? "note by" : "answer by", m->sender_jid,
+		    m->body);
 	component_send(stanza_message_delayed(r->conv->addr, r->agent->jid, text, m->created_at));
 	free(text);
 	return 0;
@@ -267,8 +271,8 @@ introduce(const struct conv *c, const struct agent *a, const char *lead, const c
 	struct contact_card k;
 	char *bare = jid_bare(c->customer), card[1024] = "";
 
-	if ((c->fresh ? store_contact_fields(c->contact_id, &k) :
-	    store_contact_card(c->contact_id, c->id, &k)) == 0)
+	if ((c->fresh ? store_contact_fields(c->contact_id, &k)
+	              : store_contact_card(c->contact_id, c->id, &k)) == 0)
 		crm_card_text(&k, c->channel, card, sizeof(card));
 	conv_tellf(c, a, "%s #%" PRId64 " from %s in %s (%s). %s%s%s", lead, c->id, bare,
 	    c->queue->title, c->channel, tail, *card ? "\n" : "", card);
@@ -369,8 +373,10 @@ offer_failed(struct offer *o, int missed)
 	router_exclude(c, a, conf->reject_delay);
 	if (missed) {
 		a->missed++;
-		conv_tellf(c, a, "You did not answer chat #%" PRId64 " within %d s, so it goes to "
-		    "another agent.", c->id, c->queue->offer_timeout);
+		conv_tellf(c, a,
+		    "You did not answer chat #%" PRId64 " within %d s, so it goes to "
+		    "another agent.",
+		    c->id, c->queue->offer_timeout);
 		(void)store_missed_offer_add(c->id, a->jid, respa_now());
 		log_info("conversation %" PRId64 ": offer to %s not answered (%d in a row)", c->id,
 		    a->jid, a->missed);
@@ -383,7 +389,8 @@ offer_failed(struct offer *o, int missed)
 	if (c->offers == NULL)
 		requeue(c);
 	if (missed && conf->max_no_answer && a->missed >= conf->max_no_answer && !a->paused) {
-		component_send(stanza_message(conf->jid, a->jid, "You are paused because you did "
+		component_send(stanza_message(conf->jid, a->jid,
+		    "You are paused because you did "
 		    "not answer the last offers. Write /ready here when you are back to get chats "
 		    "again."));
 		agent_pause(a, "offers not answered");
@@ -461,7 +468,8 @@ conversation_agent_gone(struct agent *a)
 
 	while ((c = TAILQ_FIRST(&a->convs)) != NULL) {
 		release(c);
-		conv_tell_customer(c, "Your agent was disconnected. You keep your place at the "
+		conv_tell_customer(c,
+		    "Your agent was disconnected. You keep your place at the "
 		    "front of the line, and the next free agent takes over the chat.");
 		log_info("conversation %" PRId64 ": %s is gone; back to %s", c->id, a->jid,
 		    c->queue->name);
@@ -477,8 +485,7 @@ conversation_agent_gone(struct agent *a)
  * (who, channel, queue, what they first asked, how long, the outcome and tags).
  */
 void
-conversation_summary(const struct conv *c, const char *reason, int resolved, char *buf,
-    size_t len)
+conversation_summary(const struct conv *c, const char *reason, int resolved, char *buf, size_t len)
 {
 	struct summary_facts f;
 	struct contact_card k;
@@ -607,13 +614,14 @@ followup(struct conv *c, const char *kind, const char *why)
 	if (store_task_open_for(c->contact_id, c->queue->jid, kind) > 0) {
 		c->followup = 1; /* the contact's open task of this kind covers this chat too */
 		log_info("conversation %" PRId64 ": contact %" PRId64 " has an open %s task in %s "
-		    "already; no second one", c->id, c->contact_id, kind, c->queue->name);
+		         "already; no second one",
+		    c->id, c->contact_id, kind, c->queue->name);
 		return;
 	}
 	bare = jid_bare(c->customer);
 	title = xasprintf("%s: %s in %s (chat #%" PRId64 ")", why, bare, c->entry->title, c->id);
 	if (store_task_add(c->id, c->contact_id, c->queue->jid, kind, title, respa_now(),
-	    respa_now()) != -1)
+	        respa_now()) != -1)
 		c->followup = 1;
 	free(title);
 	free(bare);
@@ -730,8 +738,9 @@ possible_match(struct conv *c, int64_t other, const char *kind)
 	if (store_contact_card(other, 0, &k) == -1)
 		return;
 	line = xasprintf("Possible match: contact #%" PRId64 " (%s, %d earlier chat%s) has this "
-	    "%s. /merge %" PRId64 " to link them.", k.id, *k.name ? k.name : "no name",
-	    k.conversations, k.conversations == 1 ? "" : "s", kind, k.id);
+	                 "%s. /merge %" PRId64 " to link them.",
+	    k.id, *k.name ? k.name : "no name", k.conversations, k.conversations == 1 ? "" : "s",
+	    kind, k.id);
 	if (c->matches && strstr(c->matches, line)) {
 		free(line);
 		return;
@@ -787,8 +796,10 @@ conversation_merge(struct conv *c, struct agent *a, int64_t other)
 	char *why, card[1024];
 
 	if (other <= 0 || store_contact_fields(other, &k) == -1) {
-		conv_tellf(c, a, "There is no contact #%" PRId64 ". Usage: /merge N, with the "
-		    "contact number of a possible match.", other);
+		conv_tellf(c, a,
+		    "There is no contact #%" PRId64 ". Usage: /merge N, with the "
+		    "contact number of a possible match.",
+		    other);
 		return;
 	}
 	if (k.id == me) {
@@ -801,20 +812,24 @@ conversation_merge(struct conv *c, struct agent *a, int64_t other)
 	id = store_contact_merge(kept, merged, why, respa_now());
 	free(why);
 	if (id == -1) {
-		conv_tell(c, a, "The contacts could not be merged: the database failed. Try again.");
+		conv_tell(c, a,
+		    "The contacts could not be merged: the database failed. Try again.");
 		return;
 	}
 	c->contact_id = kept;
 	c->fresh = 0; /* it has the other contact's history now */
 	log_info("conversation %" PRId64 ": contact %" PRId64 " merged into %" PRId64 " by %s "
-	    "(merge %" PRId64 ")", c->id, merged, kept, a->jid, id);
+	         "(merge %" PRId64 ")",
+	    c->id, merged, kept, a->jid, id);
 	if (store_contact_card(kept, c->id, &k) == 0)
 		crm_card_text(&k, c->channel, card, sizeof(card));
 	else
 		card[0] = '\0';
-	conv_tellf(c, a, "Contact #%" PRId64 " is merged into #%" PRId64 " (merge %" PRId64
+	conv_tellf(c, a,
+	    "Contact #%" PRId64 " is merged into #%" PRId64 " (merge %" PRId64
 	    "; an admin can undo it with merge-undo). /history shows the earlier "
-	    "conversations.%s%s", merged, kept, id, *card ? "\n" : "", card);
+	    "conversations.%s%s",
+	    merged, kept, id, *card ? "\n" : "", card);
 }
 
 /* Emails and phone numbers the customer writes fill in their contact. */
@@ -857,8 +872,10 @@ conversation_transfer_agent(struct conv *c, struct agent *a, const char *jid, co
 	char *lead;
 
 	if (b == NULL) {
-		conv_tellf(c, a, "%s is neither an agent nor a queue here. Usage: /transfer "
-		    "AGENT-JID or QUEUE [note]", jid);
+		conv_tellf(c, a,
+		    "%s is neither an agent nor a queue here. Usage: /transfer "
+		    "AGENT-JID or QUEUE [note]",
+		    jid);
 		return;
 	}
 	if (b == a) {
@@ -879,7 +896,8 @@ conversation_transfer_agent(struct conv *c, struct agent *a, const char *jid, co
 	    *note ? ": " : "", note);
 	introduce(c, b, "Transferred chat", lead);
 	free(lead);
-	conv_tell_customer(c, "You are being transferred to another agent, who has the chat so "
+	conv_tell_customer(c,
+	    "You are being transferred to another agent, who has the chat so "
 	    "far.");
 	router_agent_changed(a);
 	router_agent_changed(b);
@@ -1003,8 +1021,10 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 	char *text;
 
 	if (c->state == CONV_OFFLINE) {
-		snprintf(err, errlen, "chat #%" PRId64 " was written out of hours: it waits for "
-		    "%s to open", c->id, c->queue->title);
+		snprintf(err, errlen,
+		    "chat #%" PRId64 " was written out of hours: it waits for "
+		    "%s to open",
+		    c->id, c->queue->title);
 		utf8_trim_end(err);
 		return -1;
 	}
@@ -1045,8 +1065,10 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 		    *note ? ": " : "", note);
 		introduce(c, b, "Transferred chat", text);
 		free(text);
-		conv_tell_customer(c, a ? "You are being transferred to another agent, who has the "
-		    "chat so far." : c->queue->assigned_text);
+		conv_tell_customer(c,
+		    a ? "You are being transferred to another agent, who has the "
+		        "chat so far."
+		      : c->queue->assigned_text);
 		router_agent_changed(b);
 	} else {
 		tell_customerf(c, "You are being transferred to %s. Please wait a moment.",
@@ -1075,7 +1097,8 @@ message_text(xmpp_stanza_t *st)
 
 	if (stanza_body_len(st) > conf->max_body) {
 		limit = xasprintf("Your message is too long: at most %zu bytes are accepted. "
-		    "Please split it.", conf->max_body);
+		                  "Please split it.",
+		    conf->max_body);
 		component_send(stanza_error(st, "modify", "policy-violation", limit));
 		free(limit);
 		return NULL;
@@ -1097,8 +1120,10 @@ offered_message(struct conv *c, struct agent *a, xmpp_stanza_t *st, const char *
 		else if (strcmp(s.name, "reject") == 0)
 			offer_failed(offer_find(c, a), 0);
 		else
-			conv_tellf(c, a, "Chat #%" PRId64 " is offered to you: answer it, or write "
-			    "/accept or /reject first.", c->id);
+			conv_tellf(c, a,
+			    "Chat #%" PRId64 " is offered to you: answer it, or write "
+			    "/accept or /reject first.",
+			    c->id);
 		return;
 	}
 	accept(c, a);
@@ -1278,18 +1303,22 @@ open_refused(xmpp_stanza_t *st, const char *bare, const struct visitor *v)
 	int max = conf->max_open_per_customer;
 	char *text;
 
-	if (max > 0 && (over_open('j', bare) || (v && over_open('s', v->session)) ||
-	    (v && v->id && over_open('v', v->id)))) {
-		text = xasprintf("You already have %d conversations open with us, the most we "
+	if (max > 0 &&
+	    (over_open('j', bare) || (v && over_open('s', v->session)) ||
+	        (v && v->id && over_open('v', v->id)))) {
+		text = xasprintf(
+		    "You already have %d conversations open with us, the most we "
 		    "keep at once, so this message was not delivered. Please go on in one of "
-		    "them, or write again once one has ended.", max);
+		    "them, or write again once one has ended.",
+		    max);
 		refuse(st, bare, "cancel", text);
 		free(text);
 		log_debug("limits: %s has %d open conversations; another refused", bare, max);
 		return 1;
 	}
 	if (!limits_allow(LIMIT_OPEN, bare)) {
-		refuse(st, bare, "wait", "You are starting new conversations too quickly, so "
+		refuse(st, bare, "wait",
+		    "You are starting new conversations too quickly, so "
 		    "this message was not delivered. Please wait a minute and write again.");
 		log_debug("limits: %s opens conversations too fast", bare);
 		return 1;
@@ -1304,7 +1333,8 @@ message_refused(xmpp_stanza_t *st, const char *bare, const char *body)
 	if (limits_allow(LIMIT_MESSAGE, bare))
 		return 0;
 	if (*body) /* a chat state or receipt goes without an answer: nothing is lost */
-		refuse(st, bare, "wait", "You are sending messages faster than we can take them, "
+		refuse(st, bare, "wait",
+		    "You are sending messages faster than we can take them, "
 		    "so this one was not delivered. Please wait a few seconds and send it again.");
 	log_debug("limits: %s writes too fast", bare);
 	return 1;
@@ -1318,8 +1348,8 @@ static void
 line_full(struct conv *c)
 {
 	log_info("conversation %" PRId64 ": %zu waiting in %s, more than max_queue %d; "
-	    "follow-up task instead", c->id, c->queue->nwaiting, c->queue->name,
-	    c->queue->max_queue);
+	         "follow-up task instead",
+	    c->id, c->queue->nwaiting, c->queue->name, c->queue->max_queue);
 	conv_tell_customer(c, c->queue->max_queue_text);
 	followup(c, "follow-up", "Queue full");
 	if (conversation_close(c, "queue-full", NULL, 0) == -1)
@@ -1401,7 +1431,8 @@ stranger_refused(xmpp_stanza_t *st, const char *from)
 
 	if (config_agent_find(bare) == NULL && !limits_allow(LIMIT_MESSAGE, bare)) {
 		if (stanza_body_len(st) > 0)
-			refuse(st, bare, "wait", "You are sending messages too fast, so this one was "
+			refuse(st, bare, "wait",
+			    "You are sending messages too fast, so this one was "
 			    "not delivered. Please wait a few seconds.");
 		refused = 1;
 	}
@@ -1427,7 +1458,8 @@ domain_message(xmpp_stanza_t *st, const char *from)
 	else {
 		if (q)
 			text = xasprintf("This is a customer service desk. To reach %s, write to "
-			    "%s.", q->title, q->jid);
+			                 "%s.",
+			    q->title, q->jid);
 		else
 			text = xstrdup("This customer service desk has no queue open.");
 		component_send(stanza_message(conf->jid, from, text));
@@ -1485,7 +1517,8 @@ restore_one(const struct stored_conv *s, void *arg)
 	(void)arg;
 	if (q == NULL || entry == NULL) {
 		log_warnx("conversation %" PRId64 " is in queue %s, which is no longer configured; "
-		    "left as it is", s->id, q ? s->entry_queue : s->queue);
+		          "left as it is",
+		    s->id, q ? s->entry_queue : s->queue);
 		return 0;
 	}
 	c = conv_new(s->id, entry, q, s->customer_jid, s->session, s->channel, s->contact_id,
@@ -1493,7 +1526,7 @@ restore_one(const struct stored_conv *s, void *arg)
 	c->assigned_at = s->assigned_at;
 	c->first_response_at = s->first_response_at;
 	c->answered = s->first_response_at != 0; /* whether they were there is not stored */
-	if (c->first_response_at == 0) { /* a task was made if the wait ran out before */
+	if (c->first_response_at == 0) {         /* a task was made if the wait ran out before */
 		if (s->created_at + q->max_wait <= now)
 			c->followup = 1;
 		else

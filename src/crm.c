@@ -80,8 +80,8 @@ crm_phone_e164(const char *text, const char *default_cc, char *out, size_t len)
 static int
 unescape_node(const char *jid, char *buf, size_t len)
 {
-	static const char *const escapes[] = { "20 ", "22\"", "26&", "27'", "2f/", "3a:",
-		"3c<", "3e>", "40@", "5c\\" };
+	static const char *const escapes[] = { "20 ", "22\"", "26&", "27'", "2f/", "3a:", "3c<",
+		"3e>", "40@", "5c\\" };
 	const char *at = strchr(jid, '@'), *p;
 	size_t n = 0, i;
 
@@ -120,7 +120,8 @@ duration(time_t secs, char *buf, size_t len)
 	else if (secs < 3600)
 		snprintf(buf, len, "%ld min", (long)(secs / 60));
 	else
-		snprintf(buf, len, "%ld h %02ld min", (long)(secs / 3600), (long)(secs % 3600 / 60));
+		snprintf(buf, len, "%ld h %02ld min", (long)(secs / 3600),
+		    (long)(secs % 3600 / 60));
 }
 
 /* The customer's first words, cut at a word boundary and kept on one line. */
@@ -164,9 +165,9 @@ crm_summary(const struct summary_facts *f, char *buf, size_t len)
 	s = xasprintf("%s wrote to %s by %s, first asking: \"%s\". %s%s%s after %s%s%s%s, %s%s%s.",
 	    f->customer, f->queue, f->channel, first,
 	    f->agent ? "Handled by " : "Closed without an agent", f->agent ? f->agent : "",
-	    f->agent ? " and closed" : "", took,
-	    f->reason ? " (" : "", f->reason ? f->reason : "", f->reason ? ")" : "",
-	    f->resolved ? "resolved" : "not resolved", tags ? "; tags: " : "", tags ? f->tags : "");
+	    f->agent ? " and closed" : "", took, f->reason ? " (" : "", f->reason ? f->reason : "",
+	    f->reason ? ")" : "", f->resolved ? "resolved" : "not resolved", tags ? "; tags: " : "",
+	    tags ? f->tags : "");
 	str_copy(buf, len, s);
 	free(s);
 }
@@ -189,7 +190,8 @@ crm_find_email(const char *text, char *out, size_t len)
 			;
 		for (e = at + 1; *e && email_char((unsigned char)*e, 0); e++)
 			;
-		while (e > at + 1 && (e[-1] == '.' || e[-1] == '-')) /* "me@x.com." ends a sentence */
+		while (
+		    e > at + 1 && (e[-1] == '.' || e[-1] == '-')) /* "me@x.com." ends a sentence */
 			e--;
 		while (b < at && *b == '.')
 			b++;
@@ -267,7 +269,7 @@ crm_find_phone(const char *text, const char *default_cc, char *out, size_t len)
 			continue;
 		digits = 0;
 		for (e = p + (*p == '+'); *e && (isdigit((unsigned char)*e) || strchr(" .-()", *e));
-		    e++)
+		     e++)
 			digits += isdigit((unsigned char)*e) != 0;
 		while (e > p && !isdigit((unsigned char)e[-1]))
 			e--;

@@ -26,7 +26,8 @@ load_queue(const struct stored_queue *s, void *arg)
 	(void)arg;
 	if (map_get(conf->queue_map, s->name)) {
 		log_warnx("queue %s is declared in %s and was also made by a command: the file's "
-		    "is used, the stored one is ignored", s->name, conf->path);
+		          "is used, the stored one is ignored",
+		    s->name, conf->path);
 		return 0;
 	}
 	q = config_queue_alloc(s->name);
@@ -67,7 +68,8 @@ load_agent(const char *jid, int capacity, void *arg)
 	(void)arg;
 	if (a) {
 		log_warnx("agent %s is declared in %s and was also added by a command: the file's "
-		    "is used, the stored one is ignored", jid, conf->path);
+		          "is used, the stored one is ignored",
+		    jid, conf->path);
 		return 0;
 	}
 	a = config_agent(conf, jid);
@@ -106,11 +108,19 @@ static int
 put_queue(const struct queue *q)
 {
 	struct stored_queue s = {
-		.name = q->name, .title = q->title, .strategy = strategy_name(q->strategy),
-		.mode = q->mode == MODE_OFFER ? "offer" : "auto", .hours = q->hours_text,
-		.closed = q->closed_dates, .timezone = q->timezone, .greeting = q->greeting,
-		.offline_text = q->offline_text, .capacity = q->capacity, .tier_wait = q->tier_wait,
-		.offer_timeout = q->offer_timeout, .max_wait = q->max_wait,
+		.name = q->name,
+		.title = q->title,
+		.strategy = strategy_name(q->strategy),
+		.mode = q->mode == MODE_OFFER ? "offer" : "auto",
+		.hours = q->hours_text,
+		.closed = q->closed_dates,
+		.timezone = q->timezone,
+		.greeting = q->greeting,
+		.offline_text = q->offline_text,
+		.capacity = q->capacity,
+		.tier_wait = q->tier_wait,
+		.offer_timeout = q->offer_timeout,
+		.max_wait = q->max_wait,
 		.idle_close = q->idle_close,
 	};
 

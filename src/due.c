@@ -25,8 +25,8 @@ read_hhmm(const char *s, int *h, int *m)
 	if (!isdigit((unsigned char)s[0]))
 		return 0;
 	n = isdigit((unsigned char)s[1]) ? 2 : 1; /* s[1] exists: s[0] was a digit */
-	if (s[n] != ':' || !isdigit((unsigned char)s[n + 1]) ||
-	    !isdigit((unsigned char)s[n + 2]) || (s[n + 3] && !isspace((unsigned char)s[n + 3])))
+	if (s[n] != ':' || !isdigit((unsigned char)s[n + 1]) || !isdigit((unsigned char)s[n + 2]) ||
+	    (s[n + 3] && !isspace((unsigned char)s[n + 3])))
 		return 0;
 	*h = n == 2 ? (s[0] - '0') * 10 + (s[1] - '0') : s[0] - '0';
 	*m = (s[n + 1] - '0') * 10 + (s[n + 2] - '0');
@@ -48,8 +48,8 @@ relative(const char *s, time_t now, time_t *due, const char **rest, char *err, s
 	case 'w': unit = 7 * 86400; break;
 	default: unit = 0;
 	}
-	if (end == s + 1 || unit == 0 || (end[1] && !isspace((unsigned char)end[1])) ||
-	    n <= 0 || n > 3650L * 86400 / unit) {
+	if (end == s + 1 || unit == 0 || (end[1] && !isspace((unsigned char)end[1])) || n <= 0 ||
+	    n > 3650L * 86400 / unit) {
 		snprintf(err, len, "a relative due time looks like +30m, +2h, +1d or +1w");
 		return -1;
 	}

@@ -174,8 +174,10 @@ parse_date_arg(const char *opt, const char *v, int end, time_t *t)
 {
 	if (export_parse_time(v, end, t) == 0)
 		return 0;
-	fprintf(stderr, "respa export: %s: bad date \"%s\" (use YYYY-MM-DD, or "
-	    "YYYY-MM-DDTHH:MM:SSZ in UTC)\n", opt, v);
+	fprintf(stderr,
+	    "respa export: %s: bad date \"%s\" (use YYYY-MM-DD, or "
+	    "YYYY-MM-DDTHH:MM:SSZ in UTC)\n",
+	    opt, v);
 	return -1;
 }
 
@@ -251,8 +253,10 @@ export_main(int argc, char **argv)
 			break;
 		case 'f':
 			if (strcmp(optarg, "jsonl") != 0 && strcmp(optarg, "csv") != 0) {
-				fprintf(stderr, "respa export: --format: \"%s\" is neither "
-				    "jsonl nor csv\n", optarg);
+				fprintf(stderr,
+				    "respa export: --format: \"%s\" is neither "
+				    "jsonl nor csv\n",
+				    optarg);
 				return EXPORT_USAGE;
 			}
 			csv = strcmp(optarg, "csv") == 0;

@@ -17,10 +17,15 @@
 #define QUOTE(v) (int)utf8_prefix((v), QUOTED), (v), strlen(v) > QUOTED ? "..." : ""
 
 static const char *const field_types[] = {
-	[FIELD_TEXT] = "text-single", [FIELD_TEXT_MULTI] = "text-multi",
-	[FIELD_TEXT_PRIVATE] = "text-private", [FIELD_BOOLEAN] = "boolean",
-	[FIELD_LIST] = "list-single", [FIELD_LIST_MULTI] = "list-multi",
-	[FIELD_JID] = "jid-single", [FIELD_JID_MULTI] = "jid-multi", [FIELD_FIXED] = "fixed",
+	[FIELD_TEXT] = "text-single",
+	[FIELD_TEXT_MULTI] = "text-multi",
+	[FIELD_TEXT_PRIVATE] = "text-private",
+	[FIELD_BOOLEAN] = "boolean",
+	[FIELD_LIST] = "list-single",
+	[FIELD_LIST_MULTI] = "list-multi",
+	[FIELD_JID] = "jid-single",
+	[FIELD_JID_MULTI] = "jid-multi",
+	[FIELD_FIXED] = "fixed",
 	[FIELD_HIDDEN] = "hidden",
 };
 
@@ -187,8 +192,7 @@ form_row(struct form *f, const char *const *cells)
 	f->rows[f->nrows++] = row;
 }
 
-static void
-errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 errf(char *err, size_t len, const char *fmt, ...)
@@ -322,8 +326,7 @@ empty(const struct form_field *fl)
 }
 
 static int
-check_value(const struct form_field *fl, const char *v, const char *name, char *err,
-    size_t errlen)
+check_value(const struct form_field *fl, const char *v, const char *name, char *err, size_t errlen)
 {
 	char *end;
 	long n;
@@ -342,15 +345,16 @@ check_value(const struct form_field *fl, const char *v, const char *name, char *
 	switch (fl->type) {
 	case FIELD_BOOLEAN:
 		if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "false")) {
-			errf(err, errlen, "%s: answer yes or no (true or false), not \"%.*s%s\"", name,
-			    QUOTE(v));
+			errf(err, errlen, "%s: answer yes or no (true or false), not \"%.*s%s\"",
+			    name, QUOTE(v));
 			return -1;
 		}
 		break;
 	case FIELD_LIST:
 	case FIELD_LIST_MULTI:
 		if (fl->noptions && !has_option(fl, v)) {
-			errf(err, errlen, "%s: \"%.*s%s\" is not one of the choices", name, QUOTE(v));
+			errf(err, errlen, "%s: \"%.*s%s\" is not one of the choices", name,
+			    QUOTE(v));
 			return -1;
 		}
 		break;
@@ -362,15 +366,15 @@ check_value(const struct form_field *fl, const char *v, const char *name, char *
 			return -1;
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	if (fl->integer && *v) {
 		errno = 0;
 		n = strtol(v, &end, 10);
 		if (errno || end == v || *end != '\0' || n < fl->min || n > fl->max) {
-			errf(err, errlen, "%s: write a whole number from %ld to %ld, not \"%.*s%s\"",
-			    name, fl->min, fl->max, QUOTE(v));
+			errf(err, errlen,
+			    "%s: write a whole number from %ld to %ld, not \"%.*s%s\"", name,
+			    fl->min, fl->max, QUOTE(v));
 			return -1;
 		}
 	}
@@ -393,8 +397,8 @@ form_check(const struct form *f, char *err, size_t errlen)
 			errf(err, errlen, "%s is required", name);
 			return -1;
 		}
-		if (fl->nvalues > 1 && fl->type != FIELD_TEXT_MULTI && fl->type != FIELD_LIST_MULTI &&
-		    fl->type != FIELD_JID_MULTI) {
+		if (fl->nvalues > 1 && fl->type != FIELD_TEXT_MULTI &&
+		    fl->type != FIELD_LIST_MULTI && fl->type != FIELD_JID_MULTI) {
 			errf(err, errlen, "%s takes one value", name);
 			return -1;
 		}

@@ -24,9 +24,9 @@
 /* One program running for one conversation. */
 struct hook_run {
 	int64_t conv;
-	int attempts;     /* failed attempts before this one */
-	pid_t pid;        /* also its process group */
-	int fd;           /* the write end of its standard input; -1 once closed */
+	int attempts; /* failed attempts before this one */
+	pid_t pid;    /* also its process group */
+	int fd;       /* the write end of its standard input; -1 once closed */
 	char *record;
 	size_t len, off;  /* how much of record it was given */
 	int64_t deadline; /* ms */
@@ -140,14 +140,14 @@ failed(int64_t conv, int attempts, const char *why)
 		delay = fixed_backoff > 0 ? fixed_backoff : hook_backoff(attempts);
 		next = respa_now() + delay;
 		log_warnx("hook %s: conversation %" PRId64 ": %s (attempt %d of %d); trying again "
-		    "in %d s", conf->hook[0], conv, why, attempts, conf->hook_retries + 1, delay);
+		          "in %d s",
+		    conf->hook[0], conv, why, attempts, conf->hook_retries + 1, delay);
 	}
 	(void)store_hook_failed(conv, attempts, next, why);
 }
 
 /* In the child: its input is the pipe, its output goes where respa's log goes. */
-static void __attribute__((noreturn))
-child(int in)
+static void __attribute__((noreturn)) child(int in)
 {
 	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD };
 	sigset_t none;
@@ -221,8 +221,7 @@ start(int64_t conv, int attempts)
 	r->len = strlen(r->record);
 	r->deadline = respa_now_ms() + (int64_t)conf->hook_timeout * 1000;
 	nruns++;
-	log_debug("hook %s: conversation %" PRId64 " (pid %ld)", conf->hook[0], conv,
-	    (long)r->pid);
+	log_debug("hook %s: conversation %" PRId64 " (pid %ld)", conf->hook[0], conv, (long)r->pid);
 }
 
 /* Gives the program what its pipe takes now; closes the pipe once all is written. */

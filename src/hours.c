@@ -18,10 +18,10 @@
 #define SEARCH_DAYS 400 /* beyond a year, so a yearly closed date is always seen */
 #define SHOWN 40        /* at most this much of a bad word is quoted in an error */
 
-static const char *const day_names[] = { "Monday", "Tuesday", "Wednesday", "Thursday",
-	"Friday", "Saturday", "Sunday" };
-static const char *const month_names[] = { "January", "February", "March", "April", "May",
-	"June", "July", "August", "September", "October", "November", "December" };
+static const char *const day_names[] = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
+	"Saturday", "Sunday" };
+static const char *const month_names[] = { "January", "February", "March", "April", "May", "June",
+	"July", "August", "September", "October", "November", "December" };
 
 static int
 is_sep(int c)
@@ -293,8 +293,10 @@ hours_parse_closed(struct hours *h, const char *dates, char *err, size_t errlen)
 		if ((rc = read_date(s, wl, &date)) != 0) {
 			shown = (int)utf8_prefix(s, wl > SHOWN ? SHOWN : wl);
 			if (rc == -1)
-				snprintf(err, errlen, "bad date \"%.*s\" (use YYYY-MM-DD, or MM-DD "
-				    "for every year)", shown, s);
+				snprintf(err, errlen,
+				    "bad date \"%.*s\" (use YYYY-MM-DD, or MM-DD "
+				    "for every year)",
+				    shown, s);
 			else
 				snprintf(err, errlen, "bad date \"%.*s\"", shown, s);
 			free(v);
@@ -349,7 +351,8 @@ open_at(const struct hours *h, const struct tm *tm)
 		if (sp->from < sp->to) {
 			if (sp->day == day && m >= sp->from && m < sp->to)
 				return 1;
-		} else if ((sp->day == day && m >= sp->from) || (sp->day == yesterday && m < sp->to))
+		} else if ((sp->day == day && m >= sp->from) ||
+		    (sp->day == yesterday && m < sp->to))
 			return 1;
 	}
 	return 0;

@@ -29,9 +29,8 @@ iq_target(xmpp_stanza_t *iq, struct queue **q)
 	return TO_UNKNOWN;
 }
 
-static const char *const domain_features[] = {
-	NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION, NS_COMMANDS, NULL
-};
+static const char *const domain_features[] = { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION,
+	NS_COMMANDS, NULL };
 static const char *const address_features[] = { NS_DISCO_INFO, NS_PING, NULL };
 
 static xmpp_stanza_t *
@@ -42,18 +41,17 @@ disco_info(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 	enum target t = iq_target(iq, &q);
 
 	if (node)
-		return t == TO_DOMAIN ? adhoc_disco_info(iq, node) :
-		    stanza_error(iq, "cancel", "item-not-found", "no such node");
+		return t == TO_DOMAIN
+		    ? adhoc_disco_info(iq, node)
+		    : stanza_error(iq, "cancel", "item-not-found", "no such node");
 	switch (t) {
 	case TO_DOMAIN:
 		return stanza_disco_info(iq, "component", "generic", "respa customer chat",
 		    domain_features);
-	case TO_QUEUE:
-		return stanza_disco_info(iq, "client", "bot", q->title, address_features);
+	case TO_QUEUE: return stanza_disco_info(iq, "client", "bot", q->title, address_features);
 	case TO_CONVERSATION:
 		return stanza_disco_info(iq, "client", "bot", "conversation", address_features);
-	default:
-		return stanza_error(iq, "cancel", "item-not-found", "no such address");
+	default: return stanza_error(iq, "cancel", "item-not-found", "no such address");
 	}
 }
 
@@ -68,8 +66,9 @@ disco_items(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 	size_t n = 0;
 
 	if (node)
-		return t == TO_DOMAIN ? adhoc_disco_items(iq, node) :
-		    stanza_error(iq, "cancel", "item-not-found", "no such node");
+		return t == TO_DOMAIN
+		    ? adhoc_disco_items(iq, node)
+		    : stanza_error(iq, "cancel", "item-not-found", "no such node");
 	if (t != TO_DOMAIN)
 		return stanza_disco_items(iq, NULL, 0);
 	for (q = config_queues(); q; q = q->next)
@@ -106,7 +105,8 @@ command(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 	struct queue *unused;
 
 	if (iq_target(iq, &unused) != TO_DOMAIN)
-		return stanza_error(iq, "cancel", "item-not-found", "commands are run on the "
+		return stanza_error(iq, "cancel", "item-not-found",
+		    "commands are run on the "
 		    "service's own address");
 	return adhoc_command(iq, query);
 }

@@ -11,9 +11,9 @@
 
 #include "respa.h"
 
-#define BUCKET_UNIT 60000     /* a token in 1/60000ths: per-minute rates refill per ms */
-#define SWEEP_SECONDS 60      /* idle buckets are dropped this often */
-#define SWEEP_EARLY 100000    /* more customers than this: sweep at once (at most 1/s) */
+#define BUCKET_UNIT 60000  /* a token in 1/60000ths: per-minute rates refill per ms */
+#define SWEEP_SECONDS 60   /* idle buckets are dropped this often */
+#define SWEEP_EARLY 100000 /* more customers than this: sweep at once (at most 1/s) */
 /*
  * Refused messages are answered up to 10 at once, then 1 a second: a person over a limit hears
  * of each message they lost, while a script flooding respa does not get a flood back (every
@@ -75,15 +75,17 @@ bucket_idle(const struct bucket *b, int burst, int per_minute, int64_t now)
 static int
 burst_of(enum limit_rate r)
 {
-	return r == LIMIT_OPEN ? conf->open_burst : r == LIMIT_MESSAGE ? conf->message_burst :
-	    ANSWER_BURST;
+	return r == LIMIT_OPEN   ? conf->open_burst
+	    : r == LIMIT_MESSAGE ? conf->message_burst
+	                         : ANSWER_BURST;
 }
 
 static int
 rate_of(enum limit_rate r)
 {
-	return r == LIMIT_OPEN ? conf->opens_per_minute : r == LIMIT_MESSAGE ?
-	    conf->messages_per_minute : ANSWERS_PER_MINUTE;
+	return r == LIMIT_OPEN   ? conf->opens_per_minute
+	    : r == LIMIT_MESSAGE ? conf->messages_per_minute
+	                         : ANSWERS_PER_MINUTE;
 }
 
 struct sweeping {
@@ -131,7 +133,7 @@ sweep_timer(void *arg)
 	sweep_now();
 	if (refused[LIMIT_OPEN] || refused[LIMIT_MESSAGE])
 		log_info("limits: %lu messages and %lu new conversations refused in the last %d s "
-		    "(customers sending too fast; %lu refusals not answered)",
+		         "(customers sending too fast; %lu refusals not answered)",
 		    refused[LIMIT_MESSAGE], refused[LIMIT_OPEN], SWEEP_SECONDS,
 		    refused[LIMIT_ANSWER]);
 	memset(refused, 0, sizeof(refused));
@@ -189,8 +191,8 @@ limits_allow(enum limit_rate r, const char *bare)
 		k = xcalloc(1, sizeof(*k) + len);
 		memcpy(k->jid, bare, len);
 		k->b[LIMIT_OPEN] = (struct bucket){ (int64_t)conf->open_burst * BUCKET_UNIT, now };
-		k->b[LIMIT_MESSAGE] = (struct bucket){ (int64_t)conf->message_burst * BUCKET_UNIT,
-		    now };
+		k->b[LIMIT_MESSAGE] =
+		    (struct bucket){ (int64_t)conf->message_burst * BUCKET_UNIT, now };
 		k->b[LIMIT_ANSWER] = (struct bucket){ (int64_t)ANSWER_BURST * BUCKET_UNIT, now };
 		map_put(customers, k->jid, k);
 	}

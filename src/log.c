@@ -35,16 +35,16 @@ vlog(const char *level, const char *fmt, va_list ap, const char *err)
 	fflush(stderr);
 }
 
-#define LOGFN(fn, level, cond, witherr)                                 \
-	void fn(const char *fmt, ...)                                   \
-	{                                                               \
-		const char *e = (witherr) ? strerror(errno) : NULL;     \
-		va_list ap;                                             \
-		if (!(cond))                                            \
-			return;                                         \
-		va_start(ap, fmt);                                      \
-		vlog(level, fmt, ap, e);                                \
-		va_end(ap);                                             \
+#define LOGFN(fn, level, cond, witherr) \
+	void fn(const char *fmt, ...) \
+	{ \
+		const char *e = (witherr) ? strerror(errno) : NULL; \
+		va_list ap; \
+		if (!(cond)) \
+			return; \
+		va_start(ap, fmt); \
+		vlog(level, fmt, ap, e); \
+		va_end(ap); \
 	}
 
 /* verbose -1 keeps only fatal errors (benchmarks, which run without a server) */

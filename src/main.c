@@ -79,8 +79,10 @@ read_batch(xmpp_ctx_t *ctx)
 	 */
 	if (!respa_quit && component_backlog() > OUT_HIGH_WATER) {
 		if (!held_back++)
-			log_warnx("%d stanzas wait to go out: reading paused until the server takes "
-			    "them", component_backlog());
+			log_warnx(
+			    "%d stanzas wait to go out: reading paused until the server takes "
+			    "them",
+			    component_backlog());
 		if (component_wait_writable(wait))
 			xmpp_run_once(ctx, 0);
 		return;
@@ -122,7 +124,7 @@ run(xmpp_ctx_t *ctx)
 		if (got_hup) {
 			got_hup = 0;
 			log_info("SIGHUP: reloading is not supported yet; restart respa to apply "
-			    "configuration changes (open conversations resume)");
+			         "configuration changes (open conversations resume)");
 		}
 		if (respa_quit && !stopping) {
 			stopping = 1;

@@ -18,8 +18,12 @@ static int unheard;              /* agents not heard from: 0 skips every lookup 
 static struct timer retry_timer; /* asks them again every subscribe_retry */
 
 static const char *const show_names[] = {
-	[SHOW_OFFLINE] = "offline", [SHOW_DND] = "dnd", [SHOW_XA] = "xa",
-	[SHOW_AWAY] = "away", [SHOW_AVAILABLE] = "available", [SHOW_CHAT] = "chat",
+	[SHOW_OFFLINE] = "offline",
+	[SHOW_DND] = "dnd",
+	[SHOW_XA] = "xa",
+	[SHOW_AWAY] = "away",
+	[SHOW_AVAILABLE] = "available",
+	[SHOW_CHAT] = "chat",
 };
 
 const char *
@@ -93,8 +97,8 @@ grace_timer(void *arg)
 {
 	struct agent *a = arg;
 
-	log_info("agent %s still offline after %d s: its %d chats go back to their queues",
-	    a->jid, conf->agent_grace, a->chats);
+	log_info("agent %s still offline after %d s: its %d chats go back to their queues", a->jid,
+	    conf->agent_grace, a->chats);
 	conversation_agent_gone(a);
 }
 
@@ -252,7 +256,8 @@ presence_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		log_debug("presence error from %s", from);
 	else if (a && strcmp(type, "unsubscribed") == 0)
 		log_info("agent %s does not share presence with %s (yet): no chats are offered "
-		    "until they approve the subscription", a->jid, conf->jid);
+		         "until they approve the subscription",
+		    a->jid, conf->jid);
 	else if (a && strcmp(type, "subscribed") == 0) {
 		heard(a);
 		log_info("agent %s approved the presence subscription", a->jid);

@@ -69,7 +69,8 @@ notice_timer(void *arg)
 	time_t now = respa_now();
 	size_t place = 0;
 
-	TAILQ_FOREACH(c, &q->waiting, wait_link) {
+	TAILQ_FOREACH(c, &q->waiting, wait_link)
+	{
 		place++;
 		if (place != c->told_place && now - c->told_at >= q->notice_interval)
 			tell_place(c, place, "Thank you for waiting.");
@@ -251,8 +252,8 @@ opened(struct queue *q)
 	log_info("queue %s is open; %d contacts came while it was closed, %d offline tasks open",
 	    q->name, closed, q->offline_waiting);
 	LIST_FOREACH(m, &q->members, queue_link)
-		if (m->slot)
-			queue_agent_ready(m);
+	if (m->slot)
+		queue_agent_ready(m);
 	router_dispatch(q);
 }
 
@@ -284,8 +285,9 @@ queue_agent_ready(struct member *m)
 		return;
 	m->told_open = q->opening;
 	text = xasprintf("%s is open. %d contact%s who wrote while it was closed wait%s as "
-	    "follow-up tasks of the queue.", q->title, q->offline_waiting,
-	    q->offline_waiting == 1 ? "" : "s", q->offline_waiting == 1 ? "s" : "");
+	                 "follow-up tasks of the queue.",
+	    q->title, q->offline_waiting, q->offline_waiting == 1 ? "" : "s",
+	    q->offline_waiting == 1 ? "s" : "");
 	component_send(stanza_message(conf->jid, m->agent->jid, text));
 	free(text);
 }

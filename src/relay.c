@@ -118,8 +118,8 @@ map_id(void *arg, const char *id)
 }
 
 void
-relay_message(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender,
-    const char *from, const char *to, const char *body)
+relay_message(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, const char *from,
+    const char *to, const char *body)
 {
 	struct relay_map m = { r, sender };
 	const char *in_id = xmpp_stanza_get_id(in);

@@ -75,18 +75,22 @@ struct resource {
 	struct resource *next;
 };
 
-enum strategy { STRATEGY_LONGEST_IDLE, STRATEGY_LEAST_BUSY, STRATEGY_ROUND_ROBIN,
-	STRATEGY_RING_ALL };
+enum strategy {
+	STRATEGY_LONGEST_IDLE,
+	STRATEGY_LEAST_BUSY,
+	STRATEGY_ROUND_ROBIN,
+	STRATEGY_RING_ALL
+};
 enum mode { MODE_AUTO, MODE_OFFER };
 
 /* An agent's place in one queue; in the queue's ready heap of its tier while it can take a chat. */
 struct member {
 	struct agent *agent;
 	struct queue *queue;
-	int tier;            /* 1 first; tier k is offered after (k - 1) * tier_wait of waiting */
-	size_t slot;         /* index + 1 in queue->ready[tier - 1], 0 while not ready */
-	uint64_t turn;       /* round-robin: when it last got a chat of this queue */
-	unsigned told_open;  /* the queue opening it was told about (offline contacts) */
+	int tier;           /* 1 first; tier k is offered after (k - 1) * tier_wait of waiting */
+	size_t slot;        /* index + 1 in queue->ready[tier - 1], 0 while not ready */
+	uint64_t turn;      /* round-robin: when it last got a chat of this queue */
+	unsigned told_open; /* the queue opening it was told about (offline contacts) */
 	struct member *next_of_agent;
 	LIST_ENTRY(member) queue_link; /* in queue->members */
 };
@@ -104,14 +108,14 @@ TAILQ_HEAD(conv_line, conv);
 struct agent {
 	char *jid; /* bare */
 	int capacity;
-	int chats;    /* open conversations assigned to it */
-	int offers;   /* offers waiting for its answer: each holds a slot */
+	int chats;      /* open conversations assigned to it */
+	int offers;     /* offers waiting for its answer: each holds a slot */
 	enum show show; /* best over all resources */
-	int paused;   /* by hand or after missed offers; survives what the client says */
+	int paused;     /* by hand or after missed offers; survives what the client says */
 	char *pause_reason;
-	int missed;   /* offers missed in a row */
+	int missed;          /* offers missed in a row */
 	uint64_t idle_since; /* longest-idle order: when its load last changed */
-	int64_t wrap_until; /* ms: whole seconds would cut wrap-up short */
+	int64_t wrap_until;  /* ms: whole seconds would cut wrap-up short */
 	struct timer wrap_timer, grace_timer;
 	struct conv_line convs; /* its active conversations */
 	struct offer *offer_list;
@@ -151,15 +155,15 @@ struct conv {
 	enum conv_state state;
 	struct relay_ids *ids; /* relay.c: recent message ids of both sides */
 	time_t created_at, assigned_at, first_response_at, last_activity;
-	int64_t queued_at;   /* ms, when it last entered a waiting line (tiers) */
-	size_t told_place;   /* the place in line the customer was last told */
+	int64_t queued_at; /* ms, when it last entered a waiting line (tiers) */
+	size_t told_place; /* the place in line the customer was last told */
 	time_t told_at;
-	int followup;        /* a follow-up task for the queue exists */
-	int fresh;           /* its contact was new with it: no history to look up */
-	int requeued;        /* goes back to the front of the line */
-	time_t left_at;      /* when the customer went offline (the grace runs); 0: there */
-	int answered;        /* an agent answered while the customer was there */
-	char *matches;       /* "Possible match" lines for the agent, or NULL */
+	int followup;           /* a follow-up task for the queue exists */
+	int fresh;              /* its contact was new with it: no history to look up */
+	int requeued;           /* goes back to the front of the line */
+	time_t left_at;         /* when the customer went offline (the grace runs); 0: there */
+	int answered;           /* an agent answered while the customer was there */
+	char *matches;          /* "Possible match" lines for the agent, or NULL */
 	char *held[CONV_HOLDS]; /* limits.c keys it is counted under (JID, session, visitor) */
 	struct timer max_wait_timer, idle_timer, grace_timer;
 	TAILQ_ENTRY(conv) wait_link;  /* in queue->waiting, or queue->offline */
@@ -178,7 +182,7 @@ struct queue {
 	int max_queue;        /* most customers waiting in line; 0: no cap */
 	enum strategy strategy;
 	enum mode mode;
-	int capacity;        /* 0: each agent's own */
+	int capacity; /* 0: each agent's own */
 	int tier_wait, offer_timeout, max_wait, wrap_up, idle_close, customer_grace;
 	int notice_interval; /* least time between two place-in-line notices */
 	int prefer_last;     /* a returning customer goes to their last agent first */
@@ -193,7 +197,7 @@ struct queue {
 	struct conv_line offline; /* out-of-hours conversations */
 	size_t nwaiting;
 	LIST_HEAD(member_list, member) members; /* every member, ready or not */
-	struct heap *ready; /* of members, one per tier */
+	struct heap *ready;                     /* of members, one per tier */
 	int ntiers;
 	time_t recent[RECENT_WAITS]; /* when recent chats left the line: the pace for estimates */
 	size_t nrecent;
@@ -223,19 +227,19 @@ struct config {
 	char **admins;
 	size_t nadmins;
 	int agent_grace, max_no_answer, reject_delay;
-	int subscribe_retry; /* s: agents not heard from are asked for a subscription again */
-	int command_timeout; /* an idle ad-hoc command session ends after this (s) */
+	int subscribe_retry;   /* s: agents not heard from are asked for a subscription again */
+	int command_timeout;   /* an idle ad-hoc command session ends after this (s) */
 	char *default_country; /* calling code for phone numbers written without one */
 	char **hook;           /* [crm] hook: the program and its arguments; NULL for none */
 	int hook_timeout, hook_retries;
-	int retention_days;    /* 0: transcripts are kept forever */
+	int retention_days;       /* 0: transcripts are kept forever */
 	int max_sessions_per_jid; /* [admin]: ad-hoc sessions one bare JID may hold at once */
 	/* [limits] per customer; 0 turns a limit off */
 	int max_open_per_customer;
 	int open_burst, opens_per_minute;       /* token bucket on opening conversations */
 	int message_burst, messages_per_minute; /* token bucket on messages */
 	struct domain *domains;
-	struct map *domain_map;  /* domain name -> struct domain */
+	struct map *domain_map;              /* domain name -> struct domain */
 	struct queue *queues, **queues_tail; /* config order; the tail makes appending O(1) */
 	struct agent *agents, **agents_tail;
 	struct map *agent_map; /* bare JID -> struct agent, shared with presence.c */
@@ -338,7 +342,7 @@ void component_init(struct config *, xmpp_ctx_t *);
 /* What the link hands incoming stanzas to (main.c sets it: calls go down, never up). */
 struct component_handlers {
 	xmpp_handler message, presence, iq;
-	void (*connected)(void); /* the stream is up: probe, subscribe */
+	void (*connected)(void);          /* the stream is up: probe, subscribe */
 	void (*sender)(const char *from); /* a message or iq came from this JID */
 };
 void component_set_handlers(const struct component_handlers *);
@@ -368,7 +372,7 @@ unsigned long component_handled(void);
 
 /* twin.c: one respa per component (ejabberd lets a second one connect and splits traffic) */
 struct twin_hooks {
-	void (*send)(xmpp_stanza_t *);  /* takes the stanza, as component_send() */
+	void (*send)(xmpp_stanza_t *); /* takes the stanza, as component_send() */
 	void (*passed)(void);  /* no twin: go on (log ready, ask agents, replay what was held) */
 	void (*refused)(void); /* a twin: hand back what was held and exit 1 */
 };
@@ -382,15 +386,15 @@ int twin_stanza(xmpp_stanza_t *);
 /* stanza.c: every outgoing stanza is built here; each returns a new stanza for component_send() */
 void stanza_init(xmpp_ctx_t *, const char *jid); /* component_init() calls it */
 xmpp_stanza_t *stanza_message(const char *from, const char *to, const char *body);
-xmpp_stanza_t *stanza_message_delayed(const char *from, const char *to, const char *body,
-    time_t stamp);
+xmpp_stanza_t *
+stanza_message_delayed(const char *from, const char *to, const char *body, time_t stamp);
 xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *type);
 /* A headline carrying <twin/>: twin.c's probe for another respa on the same domain. */
 xmpp_stanza_t *stanza_twin_probe(const char *from, const char *to);
-xmpp_stanza_t *stanza_presence_status(const char *from, const char *to, const char *show,
-    const char *status);
-xmpp_stanza_t *stanza_error(xmpp_stanza_t *in, const char *type, const char *condition,
-    const char *text);
+xmpp_stanza_t *
+stanza_presence_status(const char *from, const char *to, const char *show, const char *status);
+xmpp_stanza_t *
+stanza_error(xmpp_stanza_t *in, const char *type, const char *condition, const char *text);
 xmpp_stanza_t *stanza_result(xmpp_stanza_t *iq);
 struct disco_item {
 	const char *jid, *name, *node; /* node: NULL for none */
@@ -431,8 +435,18 @@ int stanza_visitor(xmpp_stanza_t *, struct visitor *);
 
 /* forms.c: XEP-0004 data forms; pure, errors into the caller's buffer */
 enum form_type { FORM_FORM, FORM_SUBMIT, FORM_RESULT, FORM_CANCEL };
-enum field_type { FIELD_TEXT, FIELD_TEXT_MULTI, FIELD_TEXT_PRIVATE, FIELD_BOOLEAN, FIELD_LIST,
-	FIELD_LIST_MULTI, FIELD_JID, FIELD_JID_MULTI, FIELD_FIXED, FIELD_HIDDEN };
+enum field_type {
+	FIELD_TEXT,
+	FIELD_TEXT_MULTI,
+	FIELD_TEXT_PRIVATE,
+	FIELD_BOOLEAN,
+	FIELD_LIST,
+	FIELD_LIST_MULTI,
+	FIELD_JID,
+	FIELD_JID_MULTI,
+	FIELD_FIXED,
+	FIELD_HIDDEN
+};
 struct form_option {
 	char *value, *label;
 };
@@ -440,7 +454,7 @@ struct form_field {
 	char *var, *label, *desc;
 	enum field_type type;
 	int required;
-	int integer;   /* a whole number from min to max */
+	int integer; /* a whole number from min to max */
 	long min, max;
 	char **values;
 	size_t nvalues;
@@ -469,7 +483,7 @@ struct form_field *form_field(const struct form *, const char *var);
 const char *form_get(const struct form *, const char *var); /* the first value, or NULL */
 /* new string: the values joined with newlines ("" when none), must be free()d */
 char *form_text(const struct form *, const char *var);
-int form_bool(const char *value); /* 1 for "1" or "true" */
+int form_bool(const char *value);            /* 1 for "1" or "true" */
 const char *form_type_name(enum field_type); /* text-single, boolean... */
 void form_column(struct form *, const char *var, const char *label);
 void form_row(struct form *, const char *const *cells); /* ncolumns cells, NULL for "" */
@@ -503,8 +517,8 @@ struct command_step {
 	 * err filled: the form comes back with its values and err as the note. On the last step
 	 * it applies the command and fills the result.
 	 */
-	int (*submit)(struct adhoc_session *, const struct form *, struct adhoc_result *,
-	    char *err, size_t errlen);
+	int (*submit)(struct adhoc_session *, const struct form *, struct adhoc_result *, char *err,
+	    size_t errlen);
 };
 struct command {
 	const char *node, *name;
@@ -518,7 +532,7 @@ unsigned adhoc_roles(const char *bare);
 xmpp_stanza_t *adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *command);
 xmpp_stanza_t *adhoc_disco_items(xmpp_stanza_t *iq, const char *node);
 xmpp_stanza_t *adhoc_disco_info(xmpp_stanza_t *iq, const char *node);
-const char *adhoc_jid(const struct adhoc_session *);  /* the executor's bare JID */
+const char *adhoc_jid(const struct adhoc_session *); /* the executor's bare JID */
 const char *adhoc_value(const struct adhoc_session *, const char *var); /* earlier steps' */
 /* commands.c */
 extern const struct command commands[];
@@ -589,7 +603,7 @@ void tasks_init(struct config *);
 void tasks_start(void);
 void tasks_schedule(time_t);
 void tasks_agent_online(struct agent *);
-char *tasks_list_text(const struct agent *);           /* new string, must be free()d */
+char *tasks_list_text(const struct agent *);                   /* new string, must be free()d */
 char *tasks_done_text(const struct agent *, const char *args); /* new string */
 
 /* heap.c */
@@ -628,12 +642,11 @@ int conversation_close_offline(struct queue *);
 void conversation_learn(struct conv *, const char *kind, const char *value);
 void conversation_merge(struct conv *, struct agent *, int64_t contact);
 int conversation_close(struct conv *, const char *reason, const char *summary, int resolved);
-void conversation_summary(const struct conv *, const char *reason, int resolved, char *buf,
-    size_t len);
-void conversation_transfer_agent(struct conv *, struct agent *by, const char *jid,
-    const char *note);
-void conversation_transfer_queue(struct conv *, struct agent *by, struct queue *,
-    const char *note);
+void
+conversation_summary(const struct conv *, const char *reason, int resolved, char *buf, size_t len);
+void
+conversation_transfer_agent(struct conv *, struct agent *by, const char *jid, const char *note);
+void conversation_transfer_queue(struct conv *, struct agent *by, struct queue *, const char *note);
 void conv_tell(const struct conv *, const struct agent *, const char *text);
 void conv_tellf(const struct conv *, const struct agent *, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -675,11 +688,11 @@ const char *relay_ids_lookup(const struct relay_ids *, enum relay_side side, con
  * Sends what `sender` wrote (in) to the other side as from -> to, with body (NULL: only its
  * chat state, receipt or marker, if any). Never stores; sends nothing when nothing is left.
  */
-void relay_message(struct relay_ids *, xmpp_stanza_t *in, enum relay_side sender,
-    const char *from, const char *to, const char *body);
+void relay_message(struct relay_ids *, xmpp_stanza_t *in, enum relay_side sender, const char *from,
+    const char *to, const char *body);
 /* stanza.c: NULL when nothing is left to relay; map(arg, id) is NULL for an unknown id */
-xmpp_stanza_t *stanza_relay(xmpp_stanza_t *in, const char *from, const char *to,
-    const char *body, const char *(*map)(void *, const char *), void *arg, char id[40]);
+xmpp_stanza_t *stanza_relay(xmpp_stanza_t *in, const char *from, const char *to, const char *body,
+    const char *(*map)(void *, const char *), void *arg, char id[40]);
 
 /* slash.c: "/name args" written by an agent; pure */
 struct slash {
@@ -694,8 +707,8 @@ struct close_args {
 	const char *summary; /* points into args; "" when none */
 };
 void slash_close(const char *args, struct close_args *);
-int slash_fields(const char *args, const char *const *keys, size_t nkeys, char **values,
-    char *err, size_t errlen);
+int slash_fields(const char *args, const char *const *keys, size_t nkeys, char **values, char *err,
+    size_t errlen);
 
 /* chatcmd.c: what agents write in a chat after "/" */
 void chatcmd_init(struct config *);
@@ -708,26 +721,27 @@ void chatcmd_agent(struct agent *, const char *body);
  * Reads an optional due time at the start of s (in tz), *rest after it: 1 when there is one,
  * 0 when there is none (*rest = s), -1 with err filled when it is bad.
  */
-int due_parse(const char *s, time_t now, const char *tz, time_t *due, const char **rest,
-    char *err, size_t errlen);
+int due_parse(const char *s, time_t now, const char *tz, time_t *due, const char **rest, char *err,
+    size_t errlen);
 
 /* hours.c: business hours of a queue, in its time zone; pure */
 struct hours_span {
-	int day;       /* 0 = Monday ... 6 = Sunday */
-	int from, to;  /* minutes since local midnight; to may be 1440 (24:00); to < from runs past midnight */
+	int day; /* 0 = Monday ... 6 = Sunday */
+	int from,
+	    to; /* minutes since local midnight; to may be 1440 (24:00); to < from runs past midnight */
 };
 struct hours {
 	struct hours_span *spans; /* none: open around the clock (except closed dates) */
 	size_t nspans;
-	int *closed;              /* closed dates: YYYYMMDD, or MMDD for every year */
+	int *closed; /* closed dates: YYYYMMDD, or MMDD for every year */
 	size_t nclosed;
 };
 /* "Mon-Fri 09:00-17:00, Sat 10:00-14:00"; also "always". 0, or -1 with err filled and h unchanged */
 int hours_parse(struct hours *h, const char *spec, char *err, size_t errlen);
 /* "2026-12-24 2026-12-25, 12-31" (space or comma separated; MM-DD means every year) */
 int hours_parse_closed(struct hours *h, const char *dates, char *err, size_t errlen);
-void hours_free(struct hours *h);  /* frees the arrays, leaves h empty (always open) */
-int hours_is_open(const struct hours *h, const char *tz, time_t t);      /* 1 open, 0 closed */
+void hours_free(struct hours *h); /* frees the arrays, leaves h empty (always open) */
+int hours_is_open(const struct hours *h, const char *tz, time_t t); /* 1 open, 0 closed */
 /* The next instant after t at which the queue opens or closes (whichever comes first), or 0 when it never changes (always open, no closed dates in the future). */
 time_t hours_next_change(const struct hours *h, const char *tz, time_t t);
 /* The next opening at or after t: t itself when open now; 0 when it never opens. */
@@ -746,10 +760,10 @@ struct contact_card {
 	int64_t id;
 	char name[128], email[128], phone[32], company[128];
 	int email_verified, phone_verified; /* a verified identity of the contact's own */
-	int conversations;      /* earlier ones, closed */
-	char last_summary[512]; /* of the latest of those */
+	int conversations;                  /* earlier ones, closed */
+	char last_summary[512];             /* of the latest of those */
 	int open_tasks;
-	char task[160];         /* the title of the first due of those */
+	char task[160]; /* the title of the first due of those */
 };
 void crm_card_text(const struct contact_card *, const char *channel, char *buf, size_t len);
 struct summary_facts {
@@ -778,7 +792,7 @@ int store_commit(void); /* -1: the pass failed and was rolled back */
 int store_user_version(void);
 /* Several writes that stand or fall together inside the pass's transaction. */
 int store_apply_begin(void);
-int store_apply_end(int ok); /* ok: kept; else rolled back; 0 / -1 */
+int store_apply_end(int ok);   /* ok: kept; else rolled back; 0 / -1 */
 uint64_t store_batch_id(void); /* the batch transaction open now; 0 when none */
 int store_open_readonly(const char *path);
 
@@ -843,8 +857,8 @@ struct history_item {
 	time_t closed_at;
 };
 int64_t store_contact_resolve(int64_t contact);
-int store_identity_add(int64_t contact, const char *kind, const char *value, int verified,
-    time_t now);
+int
+store_identity_add(int64_t contact, const char *kind, const char *value, int verified, time_t now);
 int store_contact_card(int64_t contact, int64_t exclude_conv, struct contact_card *);
 int store_contact_fields(int64_t contact, struct contact_card *);
 int store_contact_edit(int64_t contact, const char *name, const char *email, const char *phone,
@@ -852,10 +866,11 @@ int store_contact_edit(int64_t contact, const char *name, const char *email, con
 int store_contact_fill(int64_t contact, const char *email, const char *phone);
 int64_t store_contact_merge(int64_t kept, int64_t merged, const char *reason, time_t now);
 int store_merge_undo(int64_t merge, time_t now, int64_t *kept, int64_t *merged);
-int store_merges_foreach(int limit, int (*)(int64_t id, int64_t kept, int64_t merged,
-    const char *reason, time_t when, void *), void *);
-int store_history_foreach(int64_t contact, int limit,
-    int (*)(const struct history_item *, void *), void *);
+int store_merges_foreach(int limit,
+    int (*)(int64_t id, int64_t kept, int64_t merged, const char *reason, time_t when, void *),
+    void *);
+int store_history_foreach(int64_t contact, int limit, int (*)(const struct history_item *, void *),
+    void *);
 char *store_last_agent(int64_t contact, const char *queue); /* new string or NULL */
 int64_t store_task_add(int64_t conv, int64_t contact, const char *assignee, const char *kind,
     const char *title, time_t due, time_t now);
@@ -866,8 +881,8 @@ int store_task_describe(int64_t task, const char *details, const char *created_b
 int store_conv_agent_tasks(int64_t conv);
 int store_tasks_due_foreach(time_t now, const char *assignee,
     int (*)(const struct stored_task *, void *), void *);
-int store_tasks_of_foreach(const char *assignee, int (*)(const struct stored_task *, void *),
-    void *);
+int
+store_tasks_of_foreach(const char *assignee, int (*)(const struct stored_task *, void *), void *);
 int store_task_reminded(int64_t id, time_t now);
 int store_task_done_by(int64_t id, const char *assignee, time_t now);
 time_t store_tasks_next(time_t now);
@@ -896,8 +911,8 @@ int store_desk_agent_del(const char *jid);
 int store_desk_agents_foreach(int (*)(const char *jid, int capacity, void *), void *);
 int store_desk_member_put(const char *queue, const char *jid, int tier);
 int store_desk_member_del(const char *queue, const char *jid);
-int store_desk_members_foreach(int (*)(const char *queue, const char *jid, int tier, void *),
-    void *);
+int
+store_desk_members_foreach(int (*)(const char *queue, const char *jid, int tier, void *), void *);
 int store_open_in_queue(const char *queue); /* open conversations routed or entered there */
 int store_chats_since(const char *agent, time_t since);
 int store_missed_offer_add(int64_t conv, const char *agent, time_t now);

@@ -475,8 +475,8 @@ router_queue_reorder(struct queue *q)
 	for (t = 0; t < q->ntiers; t++)
 		heap_clear(&q->ready[t]);
 	LIST_FOREACH(m, &q->members, queue_link)
-		if (member_can_take(m))
-			ready_put(m);
+	if (member_can_take(m))
+		ready_put(m);
 	router_dispatch(q);
 }
 

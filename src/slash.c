@@ -102,8 +102,8 @@ slash_fields(const char *args, const char *const *keys, size_t nkeys, char **val
 		}
 		if (k == nkeys || n == 16) {
 			snprintf(err, errlen, "expected one of %s%s%s%s=... at \"%.*s\"", keys[0],
-			    nkeys > 1 ? "=, " : "", nkeys > 1 ? keys[1] : "", nkeys > 2 ? "=, ..." : "",
-			    (int)utf8_prefix(p, 20), p);
+			    nkeys > 1 ? "=, " : "", nkeys > 1 ? keys[1] : "",
+			    nkeys > 2 ? "=, ..." : "", (int)utf8_prefix(p, 20), p);
 			return fields_fail(values, nkeys);
 		}
 		which[n] = k;

@@ -131,8 +131,8 @@ relay_payload(xmpp_stanza_t *e)
 	if (ns == NULL || name == NULL)
 		return NULL;
 	for (i = 0; i < sizeof(relay_payloads) / sizeof(relay_payloads[0]); i++)
-		if (strcmp(relay_payloads[i].ns, ns) == 0 && strcmp(relay_payloads[i].name,
-		    name) == 0)
+		if (strcmp(relay_payloads[i].ns, ns) == 0 &&
+		    strcmp(relay_payloads[i].name, name) == 0)
 			return &relay_payloads[i];
 	return NULL;
 }
@@ -160,8 +160,7 @@ relay_copy(xmpp_stanza_t *in, const struct relay_payload *p,
 	const char *id;
 
 	switch (p->copy) {
-	case COPY_BARE:
-		break;
+	case COPY_BARE: break;
 	case COPY_REF:
 		/* never a foreign id: it would name nothing, or the wrong message */
 		if ((id = xmpp_stanza_get_attribute(in, "id")) == NULL ||
@@ -367,8 +366,10 @@ add_field_value(xmpp_stanza_t *field, const char *v)
 static xmpp_stanza_t *
 form_element(const struct form *f)
 {
-	static const char *const types[] = { [FORM_FORM] = "form", [FORM_SUBMIT] = "submit",
-		[FORM_RESULT] = "result", [FORM_CANCEL] = "cancel" };
+	static const char *const types[] = { [FORM_FORM] = "form",
+		[FORM_SUBMIT] = "submit",
+		[FORM_RESULT] = "result",
+		[FORM_CANCEL] = "cancel" };
 	xmpp_stanza_t *x = element("x", NS_DATA), *e, *o, *item;
 	const struct form_field *fl;
 	size_t i, j;

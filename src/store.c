@@ -25,10 +25,7 @@
 #include "respa.h"
 #include "store_int.h"
 
-enum stmt {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO,
-	ST_COUNT
-};
+enum stmt { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_COUNT };
 
 static const char *const sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -48,7 +45,10 @@ static int pass_failed;    /* a write of this pass failed (or its early commit):
 static const struct store_stmts core_stmts = { sql, stmts, ST_COUNT };
 /* Every store file's statements: prepared by store_open(), finalized by store_close(). */
 static const struct store_stmts *const files[] = {
-	&core_stmts, &store_conv_stmts, &store_crm_stmts, &store_desk_stmts,
+	&core_stmts,
+	&store_conv_stmts,
+	&store_crm_stmts,
+	&store_desk_stmts,
 };
 
 sqlite3 *
@@ -98,7 +98,8 @@ store_commit(void)
 		pass_failed = 0;
 		if (in_batch) {
 			in_batch = 0;
-			if (!sqlite3_get_autocommit(db)) /* an I/O error may have ended it already */
+			if (!sqlite3_get_autocommit(
+			        db)) /* an I/O error may have ended it already */
 				(void)run(ST_ROLLBACK);
 		}
 		return -1;
@@ -204,8 +205,9 @@ migrate(void)
 			continue;
 		bump = xasprintf("PRAGMA user_version = %d", migrations[i].version);
 		rc = exec("begin", "BEGIN IMMEDIATE");
-		if (rc == 0 && (exec(migrations[i].name, migrations[i].sql) == -1 ||
-		    exec("user_version", bump) == -1 || exec("commit", "COMMIT") == -1)) {
+		if (rc == 0 &&
+		    (exec(migrations[i].name, migrations[i].sql) == -1 ||
+		        exec("user_version", bump) == -1 || exec("commit", "COMMIT") == -1)) {
 			(void)exec("rollback", "ROLLBACK");
 			rc = -1;
 		}
@@ -227,7 +229,8 @@ refuse_readonly(const char *path)
 	if (sqlite3_db_readonly(db, "main") != 1)
 		return 0;
 	log_warnx("database %s is read-only: respa must be able to write it, and its directory "
-	    "for the -wal and -shm files", path);
+	          "for the -wal and -shm files",
+	    path);
 	return -1;
 }
 
@@ -235,16 +238,16 @@ refuse_readonly(const char *path)
 static int
 write_probe(const char *path)
 {
-	char *probe = xasprintf("BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT",
-	    store_user_version());
+	char *probe =
+	    xasprintf("BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT", store_user_version());
 	int rc = sqlite3_exec(db, probe, NULL, NULL, NULL);
 
 	free(probe);
 	if (rc == SQLITE_OK)
 		return 0;
 	log_warnx("database %s: respa cannot write it: %s (check the permissions of the file, "
-	    "its -wal and -shm files and its directory, and the free space)", path,
-	    sqlite3_errmsg(db));
+	          "its -wal and -shm files and its directory, and the free space)",
+	    path, sqlite3_errmsg(db));
 	(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
@@ -257,7 +260,7 @@ prepare_all(void)
 	for (f = 0; f < sizeof(files) / sizeof(files[0]); f++)
 		for (i = 0; i < files[f]->n; i++)
 			if (sqlite3_prepare_v3(db, files[f]->sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-			    &files[f]->stmts[i], NULL) != SQLITE_OK)
+			        &files[f]->stmts[i], NULL) != SQLITE_OK)
 				return db_error(files[f]->sql[i]);
 	return 0;
 }
@@ -276,10 +279,13 @@ store_open(const char *path, int synchronous_full)
 	/* NORMAL in WAL mode survives a crash of respa; FULL also a power cut. secure_delete:
 	 * what is deleted is overwritten, so no stale copy outlives an erased contact. */
 	if (refuse_readonly(path) == -1 || write_probe(path) == -1 ||
-	    exec("pragmas", "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
-	    "PRAGMA secure_delete = ON") == -1 ||
-	    exec("pragmas", synchronous_full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL") == -1 || migrate() == -1) {
+	    exec("pragmas",
+	        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; "
+	        "PRAGMA secure_delete = ON") == -1 ||
+	    exec("pragmas",
+	        synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") ==
+	        -1 ||
+	    migrate() == -1) {
 		store_close();
 		return -1;
 	}
@@ -330,7 +336,8 @@ store_open_readonly(const char *path)
 		    path, v, want);
 	else if (v < want)
 		log_warnx("database %s: schema version %d is older than this respa's (%d): start "
-		    "respa once to bring it up to date", path, v, want);
+		          "respa once to bring it up to date",
+		    path, v, want);
 	else
 		return 0;
 	store_close();

@@ -71,8 +71,8 @@ run_once(const char *what, sqlite3_stmt *s)
 char *
 store_record(int64_t conv)
 {
-	sqlite3_stmt *s = prepare_once("record", "SELECT " RECORD_JSON RECORD_FROM
-	    "WHERE c.id = ?1");
+	sqlite3_stmt *s =
+	    prepare_once("record", "SELECT " RECORD_JSON RECORD_FROM "WHERE c.id = ?1");
 	char *json = NULL;
 	int rc;
 
@@ -94,33 +94,33 @@ store_record(int64_t conv)
 	"c.closed_at >= ?1 AND c.closed_at < ?2) OR (?3 AND c.state <> 'closed' AND " \
 	"c.created_at < ?2)) "
 #define CSV_TEXT(name) "json_extract(j, '$." name "') AS " name ", "
-#define CSV_LINES(path, line, sep, name) "(SELECT group_concat(" line ", " sep ") FROM " \
+#define CSV_LINES(path, line, sep, name) \
+	"(SELECT group_concat(" line ", " sep ") FROM " \
 	"json_each(j, '$." path "')) AS " name ", "
 #define CSV_ITEM(key) "json_extract(value, '$." key "')"
 
 static const char export_jsonl_sql[] = EXPORT_ROWS "SELECT j AS record FROM r "
-    "ORDER BY open, at, id";
-static const char export_csv_sql[] = EXPORT_ROWS "SELECT "
-    CSV_TEXT("id") CSV_TEXT("queue") CSV_TEXT("entry_queue") CSV_TEXT("channel")
-    CSV_TEXT("state") CSV_TEXT("created_at") CSV_TEXT("assigned_at")
-    CSV_TEXT("first_response_at") CSV_TEXT("closed_at") CSV_TEXT("close_reason")
-    CSV_TEXT("customer_jid") CSV_TEXT("agent_jid")
-    "json_extract(j, '$.contact.id') AS contact_id, "
-    "json_extract(j, '$.contact.name') AS contact_name, "
-    "json_extract(j, '$.contact.email') AS contact_email, "
-    "json_extract(j, '$.contact.phone') AS contact_phone, "
-    "json_extract(j, '$.contact.company') AS contact_company, "
-    CSV_LINES("contact.identities", CSV_ITEM("kind") " || ':' || " CSV_ITEM("value"), "' '",
-	"contact_identities")
-    CSV_TEXT("resolved") CSV_TEXT("summary")
-    CSV_LINES("tags", "value", "', '", "tags")
-    CSV_LINES("tasks", "printf('#%d %s, %s, due %s, for %s: %s', " CSV_ITEM("id") ", "
-	CSV_ITEM("kind") ", " CSV_ITEM("status") ", coalesce(" CSV_ITEM("due_at") ", '-'), "
-	CSV_ITEM("assignee") ", " CSV_ITEM("title") ")", "char(10)", "tasks")
-    CSV_LINES("transcript", CSV_ITEM("at") " || ' ' || " CSV_ITEM("direction") " || ' ' || "
-	CSV_ITEM("from") " || ': ' || " CSV_ITEM("body"), "char(10)", "transcript")
-    "json_extract(j, '$.transcript_deleted_at') AS transcript_deleted_at "
-    "FROM r ORDER BY open, at, id";
+                                                   "ORDER BY open, at, id";
+static const char export_csv_sql[] = EXPORT_ROWS "SELECT " CSV_TEXT("id") CSV_TEXT("queue") CSV_TEXT(
+    "entry_queue") CSV_TEXT("channel") CSV_TEXT("state") CSV_TEXT("created_at") CSV_TEXT("assigned_at")
+    CSV_TEXT("first_response_at") CSV_TEXT("closed_at") CSV_TEXT("close_reason") CSV_TEXT("customer_jid") CSV_TEXT(
+        "agent_jid") "json_extract(j, '$.contact.id') AS contact_id, "
+                     "json_extract(j, '$.contact.name') AS contact_name, "
+                     "json_extract(j, '$.contact.email') AS contact_email, "
+                     "json_extract(j, '$.contact.phone') AS contact_phone, "
+                     "json_extract(j, '$.contact.company') AS contact_company, " CSV_LINES(
+                         "contact.identities", CSV_ITEM("kind") " || ':' || " CSV_ITEM("value"),
+                         "' '",
+                         "contact_identities") CSV_TEXT("resolved") CSV_TEXT("summary") CSV_LINES("tags",
+                         "value", "', '", "tags") CSV_LINES("tasks",
+                         "printf('#%d %s, %s, due %s, for %s: %s', " CSV_ITEM("id") ", " CSV_ITEM("kind") ", " CSV_ITEM(
+                             "status") ", coalesce(" CSV_ITEM("due_at") ", '-'), " CSV_ITEM("assignee") ", " CSV_ITEM("title") ")",
+                         "char(10)", "tasks") CSV_LINES("transcript",
+                         CSV_ITEM("at") " || ' ' || " CSV_ITEM("direction") " || ' ' || " CSV_ITEM(
+                             "from") " || ': ' || " CSV_ITEM("body"),
+                         "char(10)",
+                         "transcript") "json_extract(j, '$.transcript_deleted_at') AS transcript_deleted_at "
+                                       "FROM r ORDER BY open, at, id";
 
 /*
  * The conversations of `respa export`: those closed at or after since and before until (0:
@@ -177,7 +177,8 @@ store_hook_add(int64_t conv, time_t now)
 
 	if (batch() == -1)
 		return -1;
-	s = prepare_once("hook delivery", "INSERT OR IGNORE INTO hook_deliveries "
+	s = prepare_once("hook delivery",
+	    "INSERT OR IGNORE INTO hook_deliveries "
 	    "(conversation_id, next_at, created_at) VALUES (?1, ?2, ?2)");
 	if (s) {
 		sqlite3_bind_int64(s, 1, conv);
@@ -190,7 +191,8 @@ store_hook_add(int64_t conv, time_t now)
 int
 store_hook_due(time_t now, int64_t *convs, int *attempts, int max)
 {
-	sqlite3_stmt *s = prepare_once("hook deliveries", "SELECT conversation_id, attempts "
+	sqlite3_stmt *s = prepare_once("hook deliveries",
+	    "SELECT conversation_id, attempts "
 	    "FROM hook_deliveries WHERE status = 'pending' AND next_at <= ?1 "
 	    "ORDER BY next_at, conversation_id LIMIT ?2");
 	int n = 0, rc = SQLITE_DONE;
@@ -213,7 +215,8 @@ store_hook_due(time_t now, int64_t *convs, int *attempts, int max)
 time_t
 store_hook_next(void)
 {
-	sqlite3_stmt *s = prepare_once("hook deliveries", "SELECT min(next_at) "
+	sqlite3_stmt *s = prepare_once("hook deliveries",
+	    "SELECT min(next_at) "
 	    "FROM hook_deliveries WHERE status = 'pending'");
 	time_t t = 0;
 
@@ -233,8 +236,9 @@ store_hook_done(int64_t conv)
 
 	if (batch() == -1)
 		return -1;
-	if ((s = prepare_once("hook delivered", "DELETE FROM hook_deliveries "
-	    "WHERE conversation_id = ?1")))
+	if ((s = prepare_once("hook delivered",
+	         "DELETE FROM hook_deliveries "
+	         "WHERE conversation_id = ?1")))
 		sqlite3_bind_int64(s, 1, conv);
 	return run_once("hook delivered", s);
 }
@@ -247,9 +251,10 @@ store_hook_failed(int64_t conv, int attempts, time_t next, const char *why)
 
 	if (batch() == -1)
 		return -1;
-	if ((s = prepare_once("hook failed", "UPDATE hook_deliveries SET attempts = ?2, "
-	    "next_at = ?3, status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END, "
-	    "last_error = ?4 WHERE conversation_id = ?1"))) {
+	if ((s = prepare_once("hook failed",
+	         "UPDATE hook_deliveries SET attempts = ?2, "
+	         "next_at = ?3, status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END, "
+	         "last_error = ?4 WHERE conversation_id = ?1"))) {
 		sqlite3_bind_int64(s, 1, conv);
 		sqlite3_bind_int(s, 2, attempts);
 		bind_time(s, 3, next);
@@ -262,7 +267,8 @@ store_hook_failed(int64_t conv, int attempts, time_t next, const char *why)
 static int64_t
 retained_next(time_t before)
 {
-	sqlite3_stmt *s = prepare_once("retention", "SELECT id FROM conversations "
+	sqlite3_stmt *s = prepare_once("retention",
+	    "SELECT id FROM conversations "
 	    "INDEXED BY conversations_retained WHERE transcript_deleted_at IS NULL "
 	    "AND closed_at < ?1 AND state = 'closed' ORDER BY closed_at LIMIT 1");
 	int64_t id = -1;
@@ -299,7 +305,8 @@ store_transcripts_delete(time_t before, time_t now, int budget, int *messages, i
 	while (budget > 0) {
 		if ((conv = retained_next(before)) <= 0)
 			return (int)conv;
-		s = prepare_once("retention", "DELETE FROM messages WHERE id IN (SELECT id "
+		s = prepare_once("retention",
+		    "DELETE FROM messages WHERE id IN (SELECT id "
 		    "FROM messages WHERE conversation_id = ?1 ORDER BY id LIMIT ?2)");
 		if (s) {
 			sqlite3_bind_int64(s, 1, conv);
@@ -312,8 +319,9 @@ store_transcripts_delete(time_t before, time_t now, int budget, int *messages, i
 		if (n == budget)
 			return 1;
 		budget -= n + 1; /* a conversation without messages costs a little too */
-		if ((s = prepare_once("retention", "UPDATE conversations "
-		    "SET transcript_deleted_at = ?2 WHERE id = ?1"))) {
+		if ((s = prepare_once("retention",
+		         "UPDATE conversations "
+		         "SET transcript_deleted_at = ?2 WHERE id = ?1"))) {
 			sqlite3_bind_int64(s, 1, conv);
 			bind_time(s, 2, now);
 		}
@@ -325,7 +333,8 @@ store_transcripts_delete(time_t before, time_t now, int budget, int *messages, i
 }
 
 /* The contact ?1 and every contact merged into it, as the table `erased`. */
-#define ERASED "WITH RECURSIVE erased(id) AS (SELECT ?1 UNION SELECT k.id FROM contacts k " \
+#define ERASED \
+	"WITH RECURSIVE erased(id) AS (SELECT ?1 UNION SELECT k.id FROM contacts k " \
 	"JOIN erased e ON k.merged_into = e.id) "
 #define ERASED_CONVS "(SELECT id FROM conversations WHERE contact_id IN erased)"
 
@@ -337,7 +346,8 @@ store_transcripts_delete(time_t before, time_t now, int budget, int *messages, i
 int
 store_contact_find(const char *value, int64_t *ids, int max)
 {
-	sqlite3_stmt *s = prepare_once("contact", "WITH RECURSIVE m(id) AS (SELECT contact_id "
+	sqlite3_stmt *s = prepare_once("contact",
+	    "WITH RECURSIVE m(id) AS (SELECT contact_id "
 	    "FROM identities WHERE value = ?1 UNION SELECT id FROM contacts WHERE email = ?1 "
 	    "COLLATE NOCASE OR phone = ?1 OR (?2 AND id = CAST(?1 AS INTEGER))), "
 	    "up(id) AS (SELECT id FROM m UNION SELECT k.merged_into FROM contacts k JOIN up "
@@ -365,8 +375,9 @@ store_contact_find(const char *value, int64_t *ids, int max)
 int
 store_contact_open_count(int64_t contact, int64_t *first)
 {
-	sqlite3_stmt *s = prepare_once("contact", ERASED "SELECT count(*), min(id) FROM "
-	    "conversations WHERE contact_id IN erased AND state <> 'closed'");
+	sqlite3_stmt *s = prepare_once("contact",
+	    ERASED "SELECT count(*), min(id) FROM "
+	           "conversations WHERE contact_id IN erased AND state <> 'closed'");
 	int n = -1;
 
 	if (s == NULL)
@@ -391,11 +402,12 @@ store_contact_open_count(int64_t contact, int64_t *first)
 static int
 erase_needles(int64_t contact, char **needles)
 {
-	sqlite3_stmt *s = prepare_once("erase", ERASED "SELECT value FROM identities WHERE "
-	    "contact_id IN erased UNION SELECT email FROM contacts WHERE id IN erased "
-	    "UNION SELECT phone FROM contacts WHERE id IN erased UNION SELECT customer_jid "
-	    "FROM conversations WHERE contact_id IN erased UNION SELECT session FROM "
-	    "conversations WHERE contact_id IN erased");
+	sqlite3_stmt *s = prepare_once("erase",
+	    ERASED "SELECT value FROM identities WHERE "
+	           "contact_id IN erased UNION SELECT email FROM contacts WHERE id IN erased "
+	           "UNION SELECT phone FROM contacts WHERE id IN erased UNION SELECT customer_jid "
+	           "FROM conversations WHERE contact_id IN erased UNION SELECT session FROM "
+	           "conversations WHERE contact_id IN erased");
 	const char *v;
 	int n = 0, rc = SQLITE_DONE;
 
@@ -418,11 +430,13 @@ erase_needles(int64_t contact, char **needles)
 static int
 erase_count(int64_t contact, struct erase_report *r)
 {
-	sqlite3_stmt *s = prepare_once("erase", ERASED "SELECT (SELECT count(*) FROM erased), "
+	sqlite3_stmt *s = prepare_once("erase",
+	    ERASED
+	    "SELECT (SELECT count(*) FROM erased), "
 	    "(SELECT count(*) FROM conversations WHERE contact_id IN erased), "
 	    "(SELECT count(*) FROM messages WHERE conversation_id IN " ERASED_CONVS "), "
-	    "(SELECT count(*) FROM tasks WHERE contact_id IN erased OR conversation_id IN "
-	    ERASED_CONVS "), (SELECT count(*) FROM identities WHERE contact_id IN erased)");
+	    "(SELECT count(*) FROM tasks WHERE contact_id IN erased OR conversation_id IN " ERASED_CONVS
+	    "), (SELECT count(*) FROM identities WHERE contact_id IN erased)");
 	int ret = -1;
 
 	if (s == NULL)
@@ -446,10 +460,10 @@ static int
 erase_rows(int64_t contact)
 {
 	static const char *const del[] = {
-		ERASED "DELETE FROM tasks WHERE contact_id IN erased OR conversation_id IN "
-		    ERASED_CONVS,
+		ERASED
+		"DELETE FROM tasks WHERE contact_id IN erased OR conversation_id IN " ERASED_CONVS,
 		ERASED "DELETE FROM conversations WHERE contact_id IN erased", /* cascades */
-		ERASED "DELETE FROM contacts WHERE id IN erased",             /* cascades */
+		ERASED "DELETE FROM contacts WHERE id IN erased",              /* cascades */
 	};
 	sqlite3_stmt *s;
 	size_t i;
@@ -475,7 +489,7 @@ checkpoint(void)
 
 	for (tries = 0; tries < 3; tries++)
 		if ((rc = sqlite3_wal_checkpoint_v2(store_db(), NULL, SQLITE_CHECKPOINT_TRUNCATE,
-		    NULL, NULL)) != SQLITE_BUSY)
+		         NULL, NULL)) != SQLITE_BUSY)
 			break;
 	return rc == SQLITE_OK ? 0 : db_error("checkpoint");
 }
@@ -503,8 +517,9 @@ file_holds(sqlite3_file *f, char *const *needles, int n, const char **found)
 			longest = strlen(needles[i]);
 	buf = xmalloc(CHUNK + longest);
 	for (off = 0; off < size && ret == 0; off += CHUNK) {
-		len = (size_t)(size - off < (sqlite3_int64)(CHUNK + longest) ? size - off :
-		    (sqlite3_int64)(CHUNK + longest));
+		len = (size_t)(size - off < (sqlite3_int64)(CHUNK + longest)
+		        ? size - off
+		        : (sqlite3_int64)(CHUNK + longest));
 		rc = f->pMethods->xRead(f, buf, (int)len, off);
 		if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) {
 			ret = -1;

@@ -11,47 +11,59 @@
 #include "store_int.h"
 
 enum stmt {
-	ST_CONV_ADD, ST_CONV_CUSTOMER, ST_CONV_ASSIGN, ST_CONV_FIRST_RESPONSE, ST_CONV_CLOSE,
-	ST_CONV_OPEN, ST_CONV_REQUEUE, ST_CONV_STATE,
-	ST_AGENT_STATUS, ST_AGENT_STATUSES,
-	ST_MESSAGE_ADD, ST_MESSAGES, ST_FIRST_MESSAGE,
-	ST_TAG_ADD, ST_TAGS,
+	ST_CONV_ADD,
+	ST_CONV_CUSTOMER,
+	ST_CONV_ASSIGN,
+	ST_CONV_FIRST_RESPONSE,
+	ST_CONV_CLOSE,
+	ST_CONV_OPEN,
+	ST_CONV_REQUEUE,
+	ST_CONV_STATE,
+	ST_AGENT_STATUS,
+	ST_AGENT_STATUSES,
+	ST_MESSAGE_ADD,
+	ST_MESSAGES,
+	ST_FIRST_MESSAGE,
+	ST_TAG_ADD,
+	ST_TAGS,
 	ST_SUMMARY_ADD,
 	ST_COUNT
 };
 
 static const char *const conv_sql[ST_COUNT] = {
 	[ST_CONV_ADD] = "INSERT INTO conversations (queue, customer_jid, contact_id, channel, "
-	    "state, created_at, session) VALUES (?1, ?2, ?3, ?4, ?6, ?5, ?7)",
+	                "state, created_at, session) VALUES (?1, ?2, ?3, ?4, ?6, ?5, ?7)",
 	[ST_CONV_CUSTOMER] = "UPDATE conversations SET customer_jid = ?2 WHERE id = ?1",
 	[ST_CONV_ASSIGN] = "UPDATE conversations SET agent_jid = ?2, state = 'active', "
-	    "assigned_at = coalesce(assigned_at, ?3) WHERE id = ?1",
+	                   "assigned_at = coalesce(assigned_at, ?3) WHERE id = ?1",
 	[ST_CONV_FIRST_RESPONSE] = "UPDATE conversations SET first_response_at = ?2 "
-	    "WHERE id = ?1 AND first_response_at IS NULL",
+	                           "WHERE id = ?1 AND first_response_at IS NULL",
 	[ST_CONV_CLOSE] = "UPDATE conversations SET state = 'closed', closed_at = ?2, "
-	    "close_reason = ?3 WHERE id = ?1 AND state <> 'closed'",
-	[ST_CONV_OPEN] = "SELECT id, queue, customer_jid, contact_id, agent_jid, channel, state, "
+	                  "close_reason = ?3 WHERE id = ?1 AND state <> 'closed'",
+	[ST_CONV_OPEN] =
+	    "SELECT id, queue, customer_jid, contact_id, agent_jid, channel, state, "
 	    "created_at, assigned_at, first_response_at, coalesce(entry_queue, queue), session "
 	    "FROM conversations WHERE state <> 'closed' ORDER BY id",
 	[ST_CONV_REQUEUE] = "UPDATE conversations SET state = 'queued', agent_jid = NULL, "
-	    "entry_queue = coalesce(entry_queue, queue), queue = ?2 WHERE id = ?1",
+	                    "entry_queue = coalesce(entry_queue, queue), queue = ?2 WHERE id = ?1",
 	[ST_CONV_STATE] = "UPDATE conversations SET state = ?2 WHERE id = ?1",
-	[ST_AGENT_STATUS] = "INSERT INTO agent_status (jid, paused, reason, updated_at) "
+	[ST_AGENT_STATUS] =
+	    "INSERT INTO agent_status (jid, paused, reason, updated_at) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jid) DO UPDATE SET paused = excluded.paused, "
 	    "reason = excluded.reason, updated_at = excluded.updated_at",
 	[ST_AGENT_STATUSES] = "SELECT jid, paused, reason FROM agent_status",
 	[ST_MESSAGE_ADD] = "INSERT INTO messages (conversation_id, direction, sender_jid, body, "
-	    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	                   "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_MESSAGES] = "SELECT direction, sender_jid, body, created_at FROM messages "
-	    "WHERE conversation_id = ?1 ORDER BY id",
+	                "WHERE conversation_id = ?1 ORDER BY id",
 	[ST_FIRST_MESSAGE] = "SELECT body FROM messages WHERE conversation_id = ?1 "
-	    "AND direction = 'in' ORDER BY id LIMIT 1",
+	                     "AND direction = 'in' ORDER BY id LIMIT 1",
 	[ST_TAG_ADD] = "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) "
-	    "VALUES (?1, ?2)",
+	               "VALUES (?1, ?2)",
 	[ST_TAGS] = "SELECT group_concat(tag, ', ') FROM "
-	    "(SELECT tag FROM conversation_tags WHERE conversation_id = ?1 ORDER BY rowid)",
+	            "(SELECT tag FROM conversation_tags WHERE conversation_id = ?1 ORDER BY rowid)",
 	[ST_SUMMARY_ADD] = "INSERT INTO summaries (conversation_id, agent_jid, summary, tags, "
-	    "resolved, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	                   "resolved, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 static sqlite3_stmt *stmts[ST_COUNT];
@@ -131,7 +143,7 @@ store_agent_status_foreach(int (*fn)(const char *, int, const char *, void *), v
 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (fn((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1),
-		    (const char *)sqlite3_column_text(s, 2), arg) == -1) {
+		        (const char *)sqlite3_column_text(s, 2), arg) == -1) {
 			ret = -1;
 			break;
 		}

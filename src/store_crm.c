@@ -11,73 +11,119 @@
 #include "store_int.h"
 
 enum stmt {
-	ST_IDENTITY_FIND, ST_CONTACT_ADD, ST_IDENTITY_ADD, ST_CONTACT_PHONE,
-	ST_CONTACT_RESOLVE, ST_CONTACT_GET, ST_CONTACT_PAST, ST_CONTACT_TASKS, ST_CONTACT_EDIT,
-	ST_CONTACT_FILL, ST_HISTORY, ST_LAST_AGENT,
-	ST_MERGE_ADD, ST_MERGE_NOTE_IDENT, ST_MERGE_NOTE_CONV, ST_MERGE_NOTE_TASK, ST_MOVE_IDENT,
-	ST_MOVE_CONV, ST_MOVE_TASK, ST_MOVE_REMINDER, ST_MERGE_FILL, ST_MERGE_MARK, ST_MERGE_GET,
-	ST_UNMOVE_IDENT, ST_UNMOVE_CONV, ST_UNMOVE_TASK, ST_MERGE_UNDONE, ST_UNMARK,
-	ST_TASK_DESCRIBE, ST_CONV_AGENT_TASKS, ST_TASKS_DUE, ST_TASK_REMINDED, ST_TASKS_NEXT_DUE,
-	ST_TASKS_NEXT_REPEAT, ST_TASKS_OF, ST_TASK_DONE,
-	ST_REMINDER_ADD, ST_REMINDERS_DUE, ST_REMINDER_SENT, ST_REMINDER_NEXT, ST_MERGES,
-	ST_TASK_ADD, ST_TASK_OPEN_FOR, ST_TASKS_OPEN_COUNT, ST_TASKS_FILTER, ST_TASK_ASSIGN,
+	ST_IDENTITY_FIND,
+	ST_CONTACT_ADD,
+	ST_IDENTITY_ADD,
+	ST_CONTACT_PHONE,
+	ST_CONTACT_RESOLVE,
+	ST_CONTACT_GET,
+	ST_CONTACT_PAST,
+	ST_CONTACT_TASKS,
+	ST_CONTACT_EDIT,
+	ST_CONTACT_FILL,
+	ST_HISTORY,
+	ST_LAST_AGENT,
+	ST_MERGE_ADD,
+	ST_MERGE_NOTE_IDENT,
+	ST_MERGE_NOTE_CONV,
+	ST_MERGE_NOTE_TASK,
+	ST_MOVE_IDENT,
+	ST_MOVE_CONV,
+	ST_MOVE_TASK,
+	ST_MOVE_REMINDER,
+	ST_MERGE_FILL,
+	ST_MERGE_MARK,
+	ST_MERGE_GET,
+	ST_UNMOVE_IDENT,
+	ST_UNMOVE_CONV,
+	ST_UNMOVE_TASK,
+	ST_MERGE_UNDONE,
+	ST_UNMARK,
+	ST_TASK_DESCRIBE,
+	ST_CONV_AGENT_TASKS,
+	ST_TASKS_DUE,
+	ST_TASK_REMINDED,
+	ST_TASKS_NEXT_DUE,
+	ST_TASKS_NEXT_REPEAT,
+	ST_TASKS_OF,
+	ST_TASK_DONE,
+	ST_REMINDER_ADD,
+	ST_REMINDERS_DUE,
+	ST_REMINDER_SENT,
+	ST_REMINDER_NEXT,
+	ST_MERGES,
+	ST_TASK_ADD,
+	ST_TASK_OPEN_FOR,
+	ST_TASKS_OPEN_COUNT,
+	ST_TASKS_FILTER,
+	ST_TASK_ASSIGN,
 	ST_COUNT
 };
 
-#define TASK_COLUMNS "t.id, t.assignee_jid, t.kind, t.title, coalesce(t.details, ''), " \
+#define TASK_COLUMNS \
+	"t.id, t.assignee_jid, t.kind, t.title, coalesce(t.details, ''), " \
 	"t.due_at, coalesce(t.contact_id, 0), coalesce(t.conversation_id, 0), " \
 	"t.reminded_at IS NOT NULL, t.status, t.created_at"
 /* 1 when the contact's field holds a verified identity of its own */
-#define VERIFIED(field) "EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = k.id AND " \
+#define VERIFIED(field) \
+	"EXISTS (SELECT 1 FROM identities i WHERE i.contact_id = k.id AND " \
 	"i.kind = '" field "' AND i.value = k." field " AND i.verified)"
 static const char *const crm_sql[ST_COUNT] = {
 	[ST_IDENTITY_FIND] = "SELECT contact_id FROM identities WHERE kind = ?1 AND value = ?2 "
-	    "AND verified",
+	                     "AND verified",
 	[ST_CONTACT_ADD] = "INSERT INTO contacts (created_at) VALUES (?1)",
 	/* a verified identity takes over one only written in a chat, nothing else */
-	[ST_IDENTITY_ADD] = "INSERT INTO identities (contact_id, kind, value, created_at, verified) "
+	[ST_IDENTITY_ADD] =
+	    "INSERT INTO identities (contact_id, kind, value, created_at, verified) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (kind, value) DO UPDATE SET "
 	    "contact_id = excluded.contact_id, created_at = excluded.created_at, verified = 1 "
 	    "WHERE excluded.verified AND NOT identities.verified",
-	[ST_CONTACT_PHONE] = "UPDATE contacts SET phone = ?2 WHERE id = ?1 AND (phone IS NULL OR "
+	[ST_CONTACT_PHONE] =
+	    "UPDATE contacts SET phone = ?2 WHERE id = ?1 AND (phone IS NULL OR "
 	    "NOT EXISTS (SELECT 1 FROM identities WHERE contact_id = ?1 AND kind = 'phone' AND "
 	    "value = contacts.phone AND verified))",
 	[ST_CONTACT_RESOLVE] = "SELECT merged_into FROM contacts WHERE id = ?1",
-	[ST_CONTACT_GET] = "SELECT coalesce(name, ''), coalesce(email, ''), coalesce(phone, ''), "
+	[ST_CONTACT_GET] =
+	    "SELECT coalesce(name, ''), coalesce(email, ''), coalesce(phone, ''), "
 	    "coalesce(company, ''), " VERIFIED("email") ", " VERIFIED("phone") " FROM contacts k "
-	    "WHERE id = ?1",
-	[ST_CONTACT_PAST] = "SELECT count(*), (SELECT s.summary FROM conversations c2 "
+	                                                                       "WHERE id = ?1",
+	[ST_CONTACT_PAST] =
+	    "SELECT count(*), (SELECT s.summary FROM conversations c2 "
 	    "JOIN summaries s ON s.conversation_id = c2.id WHERE c2.contact_id = ?1 "
 	    "AND c2.id <> ?2 ORDER BY c2.closed_at DESC, c2.id DESC LIMIT 1) "
 	    "FROM conversations WHERE contact_id = ?1 AND state = 'closed' AND id <> ?2",
-	[ST_CONTACT_TASKS] = "SELECT count(*), (SELECT title FROM tasks WHERE contact_id = ?1 "
+	[ST_CONTACT_TASKS] =
+	    "SELECT count(*), (SELECT title FROM tasks WHERE contact_id = ?1 "
 	    "AND status = 'open' ORDER BY due_at IS NULL, due_at LIMIT 1) FROM tasks "
 	    "WHERE contact_id = ?1 AND status = 'open'",
 	[ST_CONTACT_EDIT] = "UPDATE contacts SET name = coalesce(?2, name), "
-	    "email = coalesce(?3, email), phone = coalesce(?4, phone), "
-	    "company = coalesce(?5, company) WHERE id = ?1",
+	                    "email = coalesce(?3, email), phone = coalesce(?4, phone), "
+	                    "company = coalesce(?5, company) WHERE id = ?1",
 	[ST_CONTACT_FILL] = "UPDATE contacts SET email = coalesce(email, ?2), "
-	    "phone = coalesce(phone, ?3) WHERE id = ?1",
+	                    "phone = coalesce(phone, ?3) WHERE id = ?1",
 	[ST_HISTORY] = "SELECT c.id, c.queue, c.channel, coalesce(c.agent_jid, ''), c.closed_at, "
-	    "coalesce(s.summary, '') FROM conversations c LEFT JOIN summaries s "
-	    "ON s.conversation_id = c.id WHERE c.contact_id = ?1 AND c.state = 'closed' "
-	    "ORDER BY c.closed_at DESC, c.id DESC LIMIT ?2",
+	               "coalesce(s.summary, '') FROM conversations c LEFT JOIN summaries s "
+	               "ON s.conversation_id = c.id WHERE c.contact_id = ?1 AND c.state = 'closed' "
+	               "ORDER BY c.closed_at DESC, c.id DESC LIMIT ?2",
 	[ST_LAST_AGENT] = "SELECT agent_jid FROM conversations WHERE contact_id = ?1 "
-	    "AND queue = ?2 AND state = 'closed' AND agent_jid IS NOT NULL "
-	    "ORDER BY closed_at DESC, id DESC LIMIT 1",
+	                  "AND queue = ?2 AND state = 'closed' AND agent_jid IS NOT NULL "
+	                  "ORDER BY closed_at DESC, id DESC LIMIT 1",
 	[ST_MERGE_ADD] = "INSERT INTO merges (kept_id, merged_id, reason, created_at) "
-	    "VALUES (?1, ?2, ?3, ?4)",
-	[ST_MERGE_NOTE_IDENT] = "INSERT INTO merge_moves (merge_id, what, kind, value) "
+	                 "VALUES (?1, ?2, ?3, ?4)",
+	[ST_MERGE_NOTE_IDENT] =
+	    "INSERT INTO merge_moves (merge_id, what, kind, value) "
 	    "SELECT ?1, 'identity', kind, value FROM identities WHERE contact_id = ?2",
-	[ST_MERGE_NOTE_CONV] = "INSERT INTO merge_moves (merge_id, what, value) "
+	[ST_MERGE_NOTE_CONV] =
+	    "INSERT INTO merge_moves (merge_id, what, value) "
 	    "SELECT ?1, 'conversation', id FROM conversations WHERE contact_id = ?2",
 	[ST_MERGE_NOTE_TASK] = "INSERT INTO merge_moves (merge_id, what, value) "
-	    "SELECT ?1, 'task', id FROM tasks WHERE contact_id = ?2",
+	                       "SELECT ?1, 'task', id FROM tasks WHERE contact_id = ?2",
 	[ST_MOVE_IDENT] = "UPDATE identities SET contact_id = ?1 WHERE contact_id = ?2",
 	[ST_MOVE_CONV] = "UPDATE conversations SET contact_id = ?1 WHERE contact_id = ?2",
 	[ST_MOVE_TASK] = "UPDATE tasks SET contact_id = ?1 WHERE contact_id = ?2",
 	[ST_MOVE_REMINDER] = "UPDATE reminders SET contact_id = ?1 WHERE contact_id = ?2",
-	[ST_MERGE_FILL] = "UPDATE contacts SET "
+	[ST_MERGE_FILL] =
+	    "UPDATE contacts SET "
 	    "name = coalesce(name, (SELECT name FROM contacts WHERE id = ?2)), "
 	    "email = coalesce(email, (SELECT email FROM contacts WHERE id = ?2)), "
 	    "phone = coalesce(phone, (SELECT phone FROM contacts WHERE id = ?2)), "
@@ -85,54 +131,60 @@ static const char *const crm_sql[ST_COUNT] = {
 	    "WHERE id = ?1",
 	[ST_MERGE_MARK] = "UPDATE contacts SET merged_into = ?1 WHERE id = ?2",
 	[ST_MERGE_GET] = "SELECT kept_id, merged_id FROM merges WHERE id = ?1 "
-	    "AND undone_at IS NULL",
-	[ST_UNMOVE_IDENT] = "UPDATE identities SET contact_id = ?2 WHERE contact_id = ?1 AND "
+	                 "AND undone_at IS NULL",
+	[ST_UNMOVE_IDENT] =
+	    "UPDATE identities SET contact_id = ?2 WHERE contact_id = ?1 AND "
 	    "(kind, value) IN (SELECT kind, value FROM merge_moves WHERE merge_id = ?3 "
 	    "AND what = 'identity')",
-	[ST_UNMOVE_CONV] = "UPDATE conversations SET contact_id = ?2 WHERE contact_id = ?1 AND "
+	[ST_UNMOVE_CONV] =
+	    "UPDATE conversations SET contact_id = ?2 WHERE contact_id = ?1 AND "
 	    "id IN (SELECT CAST(value AS INTEGER) FROM merge_moves WHERE merge_id = ?3 "
 	    "AND what = 'conversation')",
-	[ST_UNMOVE_TASK] = "UPDATE tasks SET contact_id = ?2 WHERE contact_id = ?1 AND "
+	[ST_UNMOVE_TASK] =
+	    "UPDATE tasks SET contact_id = ?2 WHERE contact_id = ?1 AND "
 	    "id IN (SELECT CAST(value AS INTEGER) FROM merge_moves WHERE merge_id = ?3 "
 	    "AND what = 'task')",
 	[ST_MERGE_UNDONE] = "UPDATE merges SET undone_at = ?2 WHERE id = ?1",
 	[ST_UNMARK] = "UPDATE contacts SET merged_into = NULL WHERE id = ?1",
 	[ST_TASK_DESCRIBE] = "UPDATE tasks SET details = ?2, created_by = ?3 WHERE id = ?1",
 	[ST_CONV_AGENT_TASKS] = "SELECT count(*) FROM tasks WHERE conversation_id = ?1 "
-	    "AND created_by IS NOT NULL",
+	                        "AND created_by IS NOT NULL",
 	[ST_TASKS_DUE] = "SELECT " TASK_COLUMNS " FROM tasks t WHERE t.status = 'open' "
-	    "AND t.due_at <= ?1 AND (t.reminded_at IS NULL OR t.reminded_at <= ?2) "
-	    "AND (?3 IS NULL OR t.assignee_jid = ?3) ORDER BY t.due_at LIMIT 100",
+	                 "AND t.due_at <= ?1 AND (t.reminded_at IS NULL OR t.reminded_at <= ?2) "
+	                 "AND (?3 IS NULL OR t.assignee_jid = ?3) ORDER BY t.due_at LIMIT 100",
 	[ST_TASK_REMINDED] = "UPDATE tasks SET reminded_at = ?2 WHERE id = ?1",
 	[ST_TASKS_NEXT_DUE] = "SELECT min(due_at) FROM tasks WHERE status = 'open' "
-	    "AND reminded_at IS NULL AND due_at > ?1",
+	                      "AND reminded_at IS NULL AND due_at > ?1",
 	[ST_TASKS_NEXT_REPEAT] = "SELECT min(reminded_at) FROM tasks WHERE status = 'open' "
-	    "AND reminded_at > ?1",
+	                         "AND reminded_at > ?1",
 	[ST_TASKS_OF] = "SELECT " TASK_COLUMNS " FROM tasks t WHERE t.assignee_jid = ?1 "
-	    "AND t.status = 'open' ORDER BY t.due_at IS NULL, t.due_at, t.id LIMIT 50",
+	                "AND t.status = 'open' ORDER BY t.due_at IS NULL, t.due_at, t.id LIMIT 50",
 	[ST_TASK_DONE] = "UPDATE tasks SET status = 'done', done_at = ?3 WHERE id = ?1 "
-	    "AND status = 'open' AND (?2 IS NULL OR assignee_jid = ?2)",
-	[ST_REMINDER_ADD] = "INSERT INTO reminders (conversation_id, contact_id, from_jid, to_jid, "
+	                 "AND status = 'open' AND (?2 IS NULL OR assignee_jid = ?2)",
+	[ST_REMINDER_ADD] =
+	    "INSERT INTO reminders (conversation_id, contact_id, from_jid, to_jid, "
 	    "body, created_by, due_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[ST_REMINDERS_DUE] = "SELECT id, from_jid, to_jid, body FROM reminders "
-	    "WHERE sent_at IS NULL AND due_at <= ?1 ORDER BY due_at LIMIT 100",
+	                     "WHERE sent_at IS NULL AND due_at <= ?1 ORDER BY due_at LIMIT 100",
 	[ST_REMINDER_SENT] = "UPDATE reminders SET sent_at = ?2 WHERE id = ?1",
 	[ST_REMINDER_NEXT] = "SELECT min(due_at) FROM reminders WHERE sent_at IS NULL",
 	[ST_MERGES] = "SELECT id, kept_id, merged_id, reason, created_at FROM merges "
-	    "WHERE undone_at IS NULL ORDER BY id DESC LIMIT ?1",
-	[ST_TASK_ADD] = "INSERT INTO tasks (conversation_id, contact_id, assignee_jid, kind, title, "
+	              "WHERE undone_at IS NULL ORDER BY id DESC LIMIT ?1",
+	[ST_TASK_ADD] =
+	    "INSERT INTO tasks (conversation_id, contact_id, assignee_jid, kind, title, "
 	    "due_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_TASK_OPEN_FOR] = "SELECT id FROM tasks WHERE contact_id = ?1 AND status = 'open' "
-	    "AND assignee_jid = ?2 AND kind = ?3 ORDER BY id LIMIT 1",
+	                     "AND assignee_jid = ?2 AND kind = ?3 ORDER BY id LIMIT 1",
 	[ST_TASKS_OPEN_COUNT] = "SELECT count(*) FROM tasks WHERE assignee_jid = ?1 "
-	    "AND kind = ?2 AND status = 'open'",
-	[ST_TASKS_FILTER] = "SELECT " TASK_COLUMNS " FROM tasks t WHERE t.status = 'open' "
+	                        "AND kind = ?2 AND status = 'open'",
+	[ST_TASKS_FILTER] =
+	    "SELECT " TASK_COLUMNS " FROM tasks t WHERE t.status = 'open' "
 	    "AND (?1 IS NULL OR t.assignee_jid = ?1) AND (?2 IS NULL OR t.kind = ?2) "
 	    "AND (?3 IS NULL OR t.due_at < ?3) AND (?4 IS NULL OR t.assignee_jid = ?5 "
 	    "OR t.conversation_id IN (SELECT id FROM conversations WHERE queue = ?4 "
 	    "OR entry_queue = ?4)) ORDER BY t.due_at IS NULL, t.due_at, t.id LIMIT 200",
 	[ST_TASK_ASSIGN] = "UPDATE tasks SET assignee_jid = ?2, reminded_at = NULL "
-	    "WHERE id = ?1 AND status = 'open'",
+	                   "WHERE id = ?1 AND status = 'open'",
 };
 
 static sqlite3_stmt *stmts[ST_COUNT];
@@ -355,8 +407,7 @@ store_contact_fill(int64_t contact, const char *email, const char *phone)
  * one takes over the same identity only written in a chat.
  */
 int
-store_identity_add(int64_t contact, const char *kind, const char *value, int verified,
-    time_t now)
+store_identity_add(int64_t contact, const char *kind, const char *value, int verified, time_t now)
 {
 	sqlite3_stmt *s = stmts[ST_IDENTITY_ADD];
 
@@ -395,8 +446,7 @@ store_contact_merge(int64_t kept, int64_t merged, const char *reason, time_t now
 	sqlite3_bind_int64(s, 2, merged);
 	bind_text(s, 3, reason);
 	bind_time(s, 4, now);
-	if ((id = insert(ST_MERGE_ADD)) == -1 ||
-	    run_ids(ST_MERGE_NOTE_IDENT, id, merged) == -1 ||
+	if ((id = insert(ST_MERGE_ADD)) == -1 || run_ids(ST_MERGE_NOTE_IDENT, id, merged) == -1 ||
 	    run_ids(ST_MERGE_NOTE_CONV, id, merged) == -1 ||
 	    run_ids(ST_MERGE_NOTE_TASK, id, merged) == -1 ||
 	    run_ids(ST_MOVE_IDENT, kept, merged) == -1 ||
@@ -436,8 +486,8 @@ store_merge_undo(int64_t merge, time_t now, int64_t *kept, int64_t *merged)
 	sqlite3_bind_int64(stmts[ST_UNMARK], 1, *merged);
 	if (run_ids(ST_UNMOVE_IDENT, *kept, *merged) == -1 ||
 	    run_ids(ST_UNMOVE_CONV, *kept, *merged) == -1 ||
-	    run_ids(ST_UNMOVE_TASK, *kept, *merged) == -1 ||
-	    run(ST_MERGE_UNDONE) == -1 || run(ST_UNMARK) == -1) {
+	    run_ids(ST_UNMOVE_TASK, *kept, *merged) == -1 || run(ST_MERGE_UNDONE) == -1 ||
+	    run(ST_UNMARK) == -1) {
 		(void)store_rollback_to();
 		(void)store_release();
 		return -1;
@@ -447,8 +497,8 @@ store_merge_undo(int64_t merge, time_t now, int64_t *kept, int64_t *merged)
 
 /* The latest merges not undone, newest first: fn(id, kept, merged, reason, when). */
 int
-store_merges_foreach(int limit, int (*fn)(int64_t, int64_t, int64_t, const char *, time_t,
-    void *), void *arg)
+store_merges_foreach(int limit, int (*fn)(int64_t, int64_t, int64_t, const char *, time_t, void *),
+    void *arg)
 {
 	sqlite3_stmt *s = stmts[ST_MERGES];
 	int rc, ret = 0;
@@ -456,8 +506,8 @@ store_merges_foreach(int limit, int (*fn)(int64_t, int64_t, int64_t, const char 
 	sqlite3_bind_int(s, 1, limit);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (fn(sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-		    sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3),
-		    column_time(s, 4), arg) == -1)
+		        sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3),
+		        column_time(s, 4), arg) == -1)
 			break;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		ret = db_error("merges");
@@ -467,8 +517,8 @@ store_merges_foreach(int limit, int (*fn)(int64_t, int64_t, int64_t, const char 
 
 /* The contact's closed conversations, newest first, at most limit; fn may stop with -1. */
 int
-store_history_foreach(int64_t contact, int limit,
-    int (*fn)(const struct history_item *, void *), void *arg)
+store_history_foreach(int64_t contact, int limit, int (*fn)(const struct history_item *, void *),
+    void *arg)
 {
 	sqlite3_stmt *s = stmts[ST_HISTORY];
 	struct history_item h;
@@ -768,8 +818,8 @@ store_reminders_due_foreach(time_t now,
 	bind_time(s, 1, now);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		if (fn(sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-		    (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
-		    arg) == -1)
+		        (const char *)sqlite3_column_text(s, 2),
+		        (const char *)sqlite3_column_text(s, 3), arg) == -1)
 			break;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		ret = db_error("reminders");

@@ -11,12 +11,31 @@
 #include "store_int.h"
 
 enum stmt {
-	ST_DESK_QUEUE_PUT, ST_DESK_QUEUE_DEL, ST_DESK_QUEUES, ST_DESK_AGENT_PUT, ST_DESK_AGENT_DEL,
-	ST_DESK_AGENT_MEMBERS_DEL, ST_DESK_AGENTS, ST_DESK_MEMBER_PUT, ST_DESK_MEMBER_DEL,
-	ST_DESK_MEMBERS, ST_OPEN_IN_QUEUE, ST_CHATS_SINCE, ST_MISSED_ADD, ST_CANNED_PUT,
-	ST_CANNED_DEL, ST_CANNED_DEL_QUEUE, ST_CANNED_GET, ST_CANNED_ALL,
-	ST_STATS_WAIT, ST_STATS_FIRST, ST_STATS_HANDLING, ST_STATS_QUEUE_CHANNEL,
-	ST_STATS_MISSED, ST_STATS_REASONS, ST_STATS_COUNTS,
+	ST_DESK_QUEUE_PUT,
+	ST_DESK_QUEUE_DEL,
+	ST_DESK_QUEUES,
+	ST_DESK_AGENT_PUT,
+	ST_DESK_AGENT_DEL,
+	ST_DESK_AGENT_MEMBERS_DEL,
+	ST_DESK_AGENTS,
+	ST_DESK_MEMBER_PUT,
+	ST_DESK_MEMBER_DEL,
+	ST_DESK_MEMBERS,
+	ST_OPEN_IN_QUEUE,
+	ST_CHATS_SINCE,
+	ST_MISSED_ADD,
+	ST_CANNED_PUT,
+	ST_CANNED_DEL,
+	ST_CANNED_DEL_QUEUE,
+	ST_CANNED_GET,
+	ST_CANNED_ALL,
+	ST_STATS_WAIT,
+	ST_STATS_FIRST,
+	ST_STATS_HANDLING,
+	ST_STATS_QUEUE_CHANNEL,
+	ST_STATS_MISSED,
+	ST_STATS_REASONS,
+	ST_STATS_COUNTS,
 	ST_COUNT
 };
 
@@ -24,14 +43,16 @@ enum stmt {
 /* count, median and 90th percentile (nearest rank), mean of end - start in seconds */
 #define STATS_TIME(end, start, also) \
 	"WITH v AS (SELECT strftime('%s', " end ") - strftime('%s', " start ") AS d " \
-	"FROM conversations WHERE " PERIOD " AND " end " IS NOT NULL AND " start " IS NOT NULL" \
-	also "), w AS (SELECT d, row_number() OVER (ORDER BY d) AS rn, count(*) OVER () AS n " \
+	"FROM conversations WHERE " PERIOD " AND " end " IS NOT NULL AND " start \
+	" IS NOT NULL" also \
+	"), w AS (SELECT d, row_number() OVER (ORDER BY d) AS rn, count(*) OVER () AS n " \
 	"FROM v) SELECT count(*), coalesce(max(CASE WHEN rn = (n * 50 + 99) / 100 THEN d END), 0), " \
 	"coalesce(max(CASE WHEN rn = (n * 90 + 99) / 100 THEN d END), 0), coalesce(avg(d), 0) " \
 	"FROM w"
 
 static const char *const desk_sql[ST_COUNT] = {
-	[ST_DESK_QUEUE_PUT] = "INSERT INTO desk_queues (name, title, strategy, mode, capacity, "
+	[ST_DESK_QUEUE_PUT] =
+	    "INSERT INTO desk_queues (name, title, strategy, mode, capacity, "
 	    "tier_wait, offer_timeout, max_wait, idle_close, hours, closed, timezone, greeting, "
 	    "offline_text, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
 	    "?13, ?14, ?15) ON CONFLICT (name) DO UPDATE SET title = excluded.title, "
@@ -42,44 +63,49 @@ static const char *const desk_sql[ST_COUNT] = {
 	    "greeting = excluded.greeting, offline_text = excluded.offline_text, "
 	    "updated_at = excluded.updated_at",
 	[ST_DESK_QUEUE_DEL] = "DELETE FROM desk_queues WHERE name = ?1",
-	[ST_DESK_QUEUES] = "SELECT name, title, strategy, mode, capacity, tier_wait, "
+	[ST_DESK_QUEUES] =
+	    "SELECT name, title, strategy, mode, capacity, tier_wait, "
 	    "offer_timeout, max_wait, idle_close, hours, closed, timezone, greeting, offline_text "
 	    "FROM desk_queues ORDER BY name",
-	[ST_DESK_AGENT_PUT] = "INSERT INTO desk_agents (jid, capacity, updated_at) "
+	[ST_DESK_AGENT_PUT] =
+	    "INSERT INTO desk_agents (jid, capacity, updated_at) "
 	    "VALUES (?1, ?2, ?3) ON CONFLICT (jid) DO UPDATE SET capacity = excluded.capacity, "
 	    "updated_at = excluded.updated_at",
 	[ST_DESK_AGENT_DEL] = "DELETE FROM desk_agents WHERE jid = ?1",
 	[ST_DESK_AGENT_MEMBERS_DEL] = "DELETE FROM desk_members WHERE jid = ?1",
 	[ST_DESK_AGENTS] = "SELECT jid, capacity FROM desk_agents ORDER BY jid",
 	[ST_DESK_MEMBER_PUT] = "INSERT INTO desk_members (queue, jid, tier) VALUES (?1, ?2, ?3) "
-	    "ON CONFLICT (queue, jid) DO UPDATE SET tier = excluded.tier",
+	                       "ON CONFLICT (queue, jid) DO UPDATE SET tier = excluded.tier",
 	[ST_DESK_MEMBER_DEL] = "DELETE FROM desk_members WHERE queue = ?1 AND jid = ?2",
 	[ST_DESK_MEMBERS] = "SELECT queue, jid, tier FROM desk_members ORDER BY queue, jid",
 	[ST_OPEN_IN_QUEUE] = "SELECT count(*) FROM conversations WHERE state <> 'closed' "
-	    "AND (queue = ?1 OR entry_queue = ?1)",
+	                     "AND (queue = ?1 OR entry_queue = ?1)",
 	[ST_CHATS_SINCE] = "SELECT count(*) FROM conversations WHERE agent_jid = ?1 "
-	    "AND assigned_at >= ?2",
+	                   "AND assigned_at >= ?2",
 	[ST_MISSED_ADD] = "INSERT INTO missed_offers (conversation_id, agent_jid, created_at) "
-	    "VALUES (?1, ?2, ?3)",
-	[ST_CANNED_PUT] = "INSERT INTO canned (queue, name, body, updated_at) VALUES "
+	                  "VALUES (?1, ?2, ?3)",
+	[ST_CANNED_PUT] =
+	    "INSERT INTO canned (queue, name, body, updated_at) VALUES "
 	    "(?1, ?2, ?3, ?4) ON CONFLICT (queue, name) DO UPDATE SET body = excluded.body, "
 	    "updated_at = excluded.updated_at",
 	[ST_CANNED_DEL] = "DELETE FROM canned WHERE queue = ?1 AND name = ?2",
 	[ST_CANNED_DEL_QUEUE] = "DELETE FROM canned WHERE queue = ?1",
 	[ST_CANNED_GET] = "SELECT body FROM canned WHERE name = ?2 AND queue IN (?1, '') "
-	    "ORDER BY queue = '' LIMIT 1",
+	                  "ORDER BY queue = '' LIMIT 1",
 	[ST_CANNED_ALL] = "SELECT queue, name, body FROM canned ORDER BY queue, name",
 	[ST_STATS_WAIT] = STATS_TIME("assigned_at", "created_at", ""),
 	[ST_STATS_FIRST] = STATS_TIME("first_response_at", "created_at", ""),
 	[ST_STATS_HANDLING] = STATS_TIME("closed_at", "assigned_at", " AND state = 'closed'"),
-	[ST_STATS_QUEUE_CHANNEL] = "SELECT coalesce(entry_queue, queue) || ' / ' || channel, "
+	[ST_STATS_QUEUE_CHANNEL] =
+	    "SELECT coalesce(entry_queue, queue) || ' / ' || channel, "
 	    "count(*) FROM conversations WHERE " PERIOD " GROUP BY 1 ORDER BY 2 DESC, 1",
 	[ST_STATS_MISSED] = "SELECT agent_jid, count(*) FROM missed_offers WHERE " PERIOD
-	    " GROUP BY 1 ORDER BY 2 DESC, 1",
+	                    " GROUP BY 1 ORDER BY 2 DESC, 1",
 	[ST_STATS_REASONS] = "SELECT t.tag, count(*) FROM conversation_tags t JOIN "
-	    "conversations c ON c.id = t.conversation_id WHERE c.created_at >= ?1 "
-	    "AND c.created_at < ?2 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
-	[ST_STATS_COUNTS] = "SELECT count(*), coalesce(sum(c.state = 'offline' "
+	                     "conversations c ON c.id = t.conversation_id WHERE c.created_at >= ?1 "
+	                     "AND c.created_at < ?2 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
+	[ST_STATS_COUNTS] =
+	    "SELECT count(*), coalesce(sum(c.state = 'offline' "
 	    "OR c.close_reason = 'offline'), 0), count(s.agent_jid), coalesce(sum(s.resolved "
 	    "AND s.agent_jid IS NOT NULL), 0) FROM conversations c LEFT JOIN summaries s "
 	    "ON s.conversation_id = c.id WHERE c.created_at >= ?1 AND c.created_at < ?2",
@@ -369,7 +395,8 @@ int
 store_stats_times(enum stats_time which, time_t from, time_t to, struct stats_times *t)
 {
 	static const enum stmt ids[] = { [STATS_WAIT] = ST_STATS_WAIT,
-		[STATS_FIRST_RESPONSE] = ST_STATS_FIRST, [STATS_HANDLING] = ST_STATS_HANDLING };
+		[STATS_FIRST_RESPONSE] = ST_STATS_FIRST,
+		[STATS_HANDLING] = ST_STATS_HANDLING };
 	sqlite3_stmt *s = stmts[ids[which]];
 	int ret = 0;
 
@@ -391,7 +418,8 @@ store_stats_groups(enum stats_group which, time_t from, time_t to,
     int (*fn)(const char *, long, void *), void *arg)
 {
 	static const enum stmt ids[] = { [STATS_BY_QUEUE_CHANNEL] = ST_STATS_QUEUE_CHANNEL,
-		[STATS_MISSED_BY_AGENT] = ST_STATS_MISSED, [STATS_REASONS] = ST_STATS_REASONS };
+		[STATS_MISSED_BY_AGENT] = ST_STATS_MISSED,
+		[STATS_REASONS] = ST_STATS_REASONS };
 	sqlite3_stmt *s = stmts[ids[which]];
 	int rc, ret = 0;
 
@@ -407,8 +435,7 @@ store_stats_groups(enum stats_group which, time_t from, time_t to,
 }
 
 int
-store_stats_counts(time_t from, time_t to, long *total, long *offline, long *closed,
-    long *resolved)
+store_stats_counts(time_t from, time_t to, long *total, long *offline, long *closed, long *resolved)
 {
 	sqlite3_stmt *s = stmts[ST_STATS_COUNTS];
 	int ret = 0;

@@ -21,9 +21,9 @@ extern const struct store_stmts store_conv_stmts, store_crm_stmts, store_desk_st
 
 /* store.c */
 sqlite3 *store_db(void);
-int store_batch(void);       /* opens the batch transaction if this pass has not yet; 0 / -1 */
-int store_commit_now(void);  /* commits the batch early; when that fails, so does the pass */
-int store_savepoint(void);   /* inside the batch: writes that stand or fall together */
+int store_batch(void);      /* opens the batch transaction if this pass has not yet; 0 / -1 */
+int store_commit_now(void); /* commits the batch early; when that fails, so does the pass */
+int store_savepoint(void);  /* inside the batch: writes that stand or fall together */
 int store_release(void);
 int store_rollback_to(void); /* undoes them; store_release() still ends the savepoint */
 void store_failed(void);     /* a statement failed: inside the batch, the whole pass fails */

@@ -49,10 +49,10 @@ deliver(const struct stored_task *t, const char *lead)
 	} else if (jid_split(t->assignee, node, sizeof(node), domain, sizeof(domain)) == 0 &&
 	    strcmp(domain, conf->jid) == 0 && (q = config_queue(node)) != NULL) {
 		LIST_FOREACH(m, &q->members, queue_link) /* a queue's tasks: its agents online */
-			if (m->agent->show != SHOW_OFFLINE) {
-				component_send(stanza_message(conf->jid, m->agent->jid, text));
-				n++;
-			}
+		if (m->agent->show != SHOW_OFFLINE) {
+			component_send(stanza_message(conf->jid, m->agent->jid, text));
+			n++;
+		}
 	} else { /* a colleague outside the desk: the server keeps it if they are away */
 		component_send(stanza_message(conf->jid, t->assignee, text));
 		n = 1;

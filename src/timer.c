@@ -45,7 +45,7 @@ timer_at(struct timer *t, int64_t at)
 	static uint64_t seq;
 
 	t->at = at;
-	t->seq = ++seq; /* equal deadlines fire in the order they were set */
+	t->seq = ++seq;     /* equal deadlines fire in the order they were set */
 	heap_put(&heap, t); /* in, or moved to its new place */
 }
 

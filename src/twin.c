@@ -20,11 +20,11 @@
 static struct {
 	const char *domain;
 	char token[33];
-	char *addr;        /* twin-TOKEN@domain */
-	char last[33];     /* the last twin told about us: told once */
+	char *addr;    /* twin-TOKEN@domain */
+	char last[33]; /* the last twin told about us: told once */
 	int checking;
-	int refused;       /* we found a twin and are leaving */
-	int back;          /* our probes that came back during the check */
+	int refused; /* we found a twin and are leaving */
+	int back;    /* our probes that came back during the check */
 	struct timer timer;
 	struct twin_hooks on; /* component.c's: the check sits below the link it checks */
 } twin;
@@ -141,18 +141,19 @@ twin_stanza(xmpp_stanza_t *st)
 	if (twin.checking) {
 		twin.refused = 1;
 		log_warnx("another respa is connected as %s (it sent %s): the server splits the "
-		    "traffic between them, and only one respa may run per component; exiting",
+		          "traffic between them, and only one respa may run per component; exiting",
 		    twin.domain, from);
 		twin_stop();
 		twin.on.refused();
 		return 1;
 	}
-	if (len < sizeof(twin.last) && (strlen(twin.last) != len ||
-	    strncmp(twin.last, tok, len) != 0)) {
+	if (len < sizeof(twin.last) &&
+	    (strlen(twin.last) != len || strncmp(twin.last, tok, len) != 0)) {
 		memcpy(twin.last, tok, len);
 		twin.last[len] = '\0';
 		log_warnx("another respa connected as %s (it sent %s): only one respa may run per "
-		    "component; telling it to stop", twin.domain, from);
+		          "component; telling it to stop",
+		    twin.domain, from);
 		probe(from, TWIN_PROBES); /* it finds our token and exits */
 	}
 	return 1;
