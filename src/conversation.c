@@ -1526,11 +1526,18 @@ restore_one(const struct stored_conv *s, void *arg)
 	c->assigned_at = s->assigned_at;
 	c->first_response_at = s->first_response_at;
 	c->answered = s->first_response_at != 0; /* whether they were there is not stored */
-	if (c->first_response_at == 0) {         /* a task was made if the wait ran out before */
-		if (s->created_at + q->max_wait <= now)
+	if (c->first_response_at == 0) {
+		/*
+		 * A wait that ran out before made a task, unless the pass that made it failed
+		 * (or respa was down at the time): then the customer was told nothing either,
+		 * and the timer runs now.
+		 */
+		time_t due = s->created_at + q->max_wait;
+
+		if (due <= now && store_task_open_for(c->contact_id, q->jid, "follow-up") != 0)
 			c->followup = 1;
 		else
-			timer_at(&c->max_wait_timer, (int64_t)(s->created_at + q->max_wait) * 1000);
+			timer_at(&c->max_wait_timer, (int64_t)(due > now ? due : now) * 1000);
 	}
 	if (strcmp(s->state, "offline") == 0) {
 		conv_enter_state(c, CONV_OFFLINE);

@@ -1709,6 +1709,31 @@ a_failed_write_fails_the_whole_pass(void)
 	down();
 }
 
+/*
+ * The pass that would tell a customer their wait ran out, and make the task, fails: the
+ * customer was told nothing, so once writes work again both happen, once.
+ */
+static void
+max_wait_whose_task_failed_runs_again(void)
+{
+	up("[queue support]\nname = Support\nagents = alice@localhost\nmax_wait = 2\n");
+	queue_up("bob", "where is my parcel?", 1);
+	db_exec("CREATE TRIGGER no_task BEFORE INSERT ON tasks "
+	    "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	w.failing = 1;
+	advance(2);
+	CHECK(w.failed >= 1);
+	QUIET(jid("bob"));
+	CHECK_INT(tasks_count(), 0);
+	db_exec("DROP TRIGGER no_task");
+	w.failing = 0;
+	advance(300); /* past any back-off */
+	CHECK_INT(count_to(jid("bob"), MAX_WAIT_TEXT), 1);
+	CHECK_INT(tasks_count(), 1);
+	w.failed = 0;
+	down();
+}
+
 /* --- restore ----------------------------------------------------------------------------- */
 
 static void
@@ -2213,6 +2238,7 @@ main(void)
 	customer_who_left_before_an_answer_gets_a_task_for_the_queue();
 
 	a_failed_write_fails_the_whole_pass();
+	max_wait_whose_task_failed_runs_again();
 	state_survives_a_restart();
 	restored_chat_of_an_agent_who_never_comes_back_goes_on();
 
