@@ -1161,11 +1161,8 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 	}
 	now = respa_now();
 	text = body[0] == '/' ? body + 1 : body;
-	if (store_message_add(c->id, "out", bare, text, now) == -1) {
-		component_send(stanza_error(st, "wait", "internal-server-error",
-		    "Your message could not be stored, so it was not sent. Please send it again."));
-		goto done;
-	}
+	if (store_message_add(c->id, "out", bare, text, now) == -1)
+		goto done; /* the pass fails: component_abort_pass() answers the sender */
 	answer_sent(c);
 	if (c->first_response_at == 0) {
 		c->first_response_at = now;
@@ -1382,12 +1379,12 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		if (open_refused(st, bare, v))
 			goto done;
 		if ((c = conversation_open(q, from, v, now)) == NULL)
-			goto fail;
+			goto done; /* not stored: the pass fails and component_abort_pass() answers */
 		opened = 1;
 	} else
 		follow_customer(c, from);
 	if (store_message_add(c->id, "in", from, body, now) == -1)
-		goto fail;
+		goto done;
 	timer_cancel(&c->grace_timer); /* writing is being there */
 	c->left_at = 0;
 	activity(c, now);
@@ -1408,10 +1405,6 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		}
 	} else if (c->state == CONV_OFFLINE && c->queue->open)
 		offline_to_queue(c);
-	goto done;
-fail:
-	component_send(stanza_error(st, "wait", "internal-server-error",
-	    "Your message could not be stored. Please send it again in a moment."));
 done:
 	free(body);
 	free(key);
