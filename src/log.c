@@ -1,13 +1,34 @@
 /* Logging to stderr (the service manager keeps it), in the manner of OpenBSD's log.c. */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "respa.h"
 
 static int log_verbose;
+static int log_journal; /* stderr is systemd's journal: priorities, and no time of our own */
 static const char *log_progname = RESPA_NAME;
+
+/*
+ * systemd sets JOURNAL_STREAM to the device and inode of the stream it connected to the
+ * journal; stderr is that stream unless it was redirected since (a shell's 2>file).
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	uintmax_t dev, ino;
+	struct stat sb;
+
+	if (env == NULL || sscanf(env, "%ju:%ju", &dev, &ino) != 2 || fstat(2, &sb) == -1)
+		return 0;
+	return (uintmax_t)sb.st_dev == dev && (uintmax_t)sb.st_ino == ino;
+}
 
 void
 log_init(int verbose, const char *progname)
@@ -15,6 +36,19 @@ log_init(int verbose, const char *progname)
 	log_verbose = verbose;
 	if (progname)
 		log_progname = progname;
+	log_journal = stderr_is_journal();
+}
+
+/* syslog(3)'s priorities, which the journal reads from a "<N>" at the start of a line */
+static int
+priority(const char *level)
+{
+	switch (level[0]) {
+	case 'f': return 3; /* fatal: LOG_ERR */
+	case 'w': return 4; /* LOG_WARNING */
+	case 'i': return 6; /* LOG_INFO */
+	default: return 7;  /* LOG_DEBUG */
+	}
 }
 
 static void
@@ -24,10 +58,14 @@ vlog(const char *level, const char *fmt, va_list ap, const char *err)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	/* time_iso()'s format, written here: util.c logs its failures, so log.c uses none of it */
-	gmtime_r(&now, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s %s %s: ", ts, log_progname, level);
+	if (log_journal)
+		fprintf(stderr, "<%d>%s: ", priority(level), level);
+	else {
+		/* time_iso()'s format, here: util.c logs its failures, so log.c uses none of it */
+		gmtime_r(&now, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fprintf(stderr, "%s %s %s: ", ts, log_progname, level);
+	}
 	vfprintf(stderr, fmt, ap);
 	if (err)
 		fprintf(stderr, ": %s", err);

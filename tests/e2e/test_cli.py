@@ -284,3 +284,36 @@ def test_database_is_migrated_and_reused(respa):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     r.restart()
     assert "applied" not in r.log_text()     # nothing left to migrate
+
+
+def run_logging_to(r: Respa, log, journal_stream: str) -> int:
+    """respa with stderr on `log` and JOURNAL_STREAM as given; the wrong secret ends it."""
+    env = dict(r.env or os.environ, JOURNAL_STREAM=journal_stream)
+    return subprocess.run([str(r.binary), "-c", str(r.config_path)], stdout=log, stderr=log,
+                          env=env, timeout=30).returncode
+
+
+def test_journal_gets_priorities_and_no_second_timestamp(respa, tmp_path):
+    """Under systemd (stderr is the stream JOURNAL_STREAM names) each line starts with its
+    syslog priority and carries no time of its own; anywhere else lines are as before."""
+    r = respa(config={"component": {"secret": "wrong"}}, start=False)
+    r.write_config()
+    path = tmp_path / "journal.log"
+    with open(path, "wb") as log:
+        st = os.fstat(log.fileno())
+        assert run_logging_to(r, log, f"{st.st_dev}:{st.st_ino}") == 1
+    lines = path.read_text().splitlines()
+    assert lines, "respa logged nothing"
+    assert all(re.match(r"<[3-7]>(fatal|warning|info|debug): ", line) for line in lines), lines
+    assert any(line.startswith("<6>info: ") for line in lines)
+    assert any(line.startswith("<4>warning: not-authorized") for line in lines), lines
+    assert not any(re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", line) for line in lines)
+
+    # stderr redirected elsewhere (JOURNAL_STREAM names another file): timestamps as usual
+    other = tmp_path / "other.log"
+    with open(path, "wb") as log, open(other, "wb") as elsewhere:
+        st = os.fstat(elsewhere.fileno())
+        assert run_logging_to(r, log, f"{st.st_dev}:{st.st_ino}") == 1
+    lines = path.read_text().splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ respa ", line)
+                         for line in lines), lines
