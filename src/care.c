@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "respa.h"
@@ -272,5 +273,126 @@ care_erase_main(int argc, char **argv)
 	store_close();
 	care_free();
 	config_free(conf);
+	return rc;
+}
+
+/* --- respa backup ----------------------------------------------------------------------- */
+
+static void
+backup_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: respa backup [-c file] [--force] OUT\n"
+	    "  OUT        the copy to write: a consistent copy of the live database, taken\n"
+	    "             while respa runs (SQLite's online backup), then integrity-checked\n"
+	    "  --force    replace OUT when it exists\n"
+	    "  -c file    configuration file (default " SYSCONFDIR "/respa.conf)\n"
+	    "exit status: 0 written; 1 error (nothing written to OUT); 2 usage\n");
+}
+
+/* The same file, by device and inode: a backup must never be written over its source. */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}
+
+/* The directory of path, synced so that a rename in it survives a power cut. */
+static void
+sync_dir_of(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int fd;
+
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+/*
+ * Written to OUT.tmp-PID beside OUT, then renamed: OUT is either the whole checked copy or
+ * untouched, also when the disk fills up half-way.
+ */
+static int
+backup(const char *database, const char *out, int force)
+{
+	char err[512] = "", *tmp;
+	int fd, pages = 0;
+
+	if (access(database, F_OK) == -1) {
+		fprintf(stderr, "respa backup: database %s: %s\n", database, strerror(errno));
+		return 1;
+	}
+	if (same_file(database, out)) {
+		fprintf(stderr, "respa backup: %s is the database itself\n", out);
+		return 1;
+	}
+	if (!force && access(out, F_OK) == 0) {
+		fprintf(stderr, "respa backup: %s exists; --force replaces it\n", out);
+		return 1;
+	}
+	tmp = xasprintf("%s.tmp-%ld", out, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
+		fprintf(stderr, "respa backup: %s: %s\n", tmp, strerror(errno));
+		free(tmp);
+		return 1;
+	}
+	close(fd); /* mode 600 from the start: the copy holds every customer's data */
+	if (store_backup(database, tmp, &pages, err, sizeof(err)) == -1 || rename(tmp, out) == -1) {
+		fprintf(stderr, "respa backup: %s; %s is untouched\n",
+		    err[0] ? err : strerror(errno), out);
+		unlink(tmp);
+		free(tmp);
+		return 1;
+	}
+	sync_dir_of(out);
+	printf("respa backup: %s: %d pages, integrity ok\n", out, pages);
+	free(tmp);
+	return 0;
+}
+
+/* `respa backup [-c FILE] [--force] OUT`; argv[0] is "backup". Returns the exit status. */
+int
+care_backup_main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static char progname[] = "respa backup";
+	const char *path = SYSCONFDIR "/respa.conf";
+	int ch, force = 0, rc;
+
+	argv[0] = progname;
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 'f': force = 1; break;
+		case 'h': backup_usage(stdout); return 0;
+		default: backup_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		backup_usage(stderr);
+		return 2;
+	}
+	log_init(0, progname);
+	if ((conf = config_load(path, stderr)) == NULL)
+		return 1;
+	rc = backup(conf->database, argv[optind], force);
+	config_free(conf);
+	conf = NULL;
 	return rc;
 }

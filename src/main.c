@@ -37,12 +37,13 @@ usage(FILE *f)
 	    "       respa export [-c file] [--since DATE] [--until DATE] [--open] "
 	    "[--format jsonl|csv] [--raw-csv] [-o file]\n"
 	    "       respa erase-contact [-c file] CONTACT\n"
+	    "       respa backup [-c file] [--force] OUT\n"
 	    "  -c file    configuration file (default " SYSCONFDIR "/respa.conf)\n"
 	    "  -n         check the configuration, print \"configuration OK\" and exit\n"
 	    "  -v         more logging (twice: libstrophe's too)\n"
 	    "  --version  print the version and exit\n"
-	    "  --help     print this help and exit (export --help, erase-contact --help: "
-	    "theirs)\n");
+	    "  --help     print this help and exit (export, erase-contact and backup "
+	    "--help: theirs)\n");
 }
 
 static void
@@ -173,6 +174,8 @@ main(int argc, char **argv)
 		return export_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "erase-contact") == 0)
 		return care_erase_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "backup") == 0)
+		return care_backup_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:nvVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;

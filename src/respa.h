@@ -965,6 +965,7 @@ struct erase_report {
  * respa has one of the contact's conversations open (store_contact_open_count()). 0 / -1.
  */
 int store_contact_erase(int64_t contact, struct erase_report *);
+int store_backup(const char *database, const char *out, int *pages, char *err, size_t len);
 
 /* hook.c: each closed conversation's record to the [crm] hook program */
 void hook_init(struct config *);
@@ -972,11 +973,12 @@ void hook_queue(int64_t conv);
 void hook_free(void);
 int hook_backoff(int failures);
 
-/* care.c: retention, the database lock, respa erase-contact */
+/* care.c: retention, the database lock, respa erase-contact, respa backup */
 int care_lock(const char *database);
 void care_init(struct config *);
 void care_free(void);
 int care_erase_main(int argc, char **argv);
+int care_backup_main(int argc, char **argv);
 
 /* export.c: respa export */
 int export_main(int argc, char **argv);

@@ -611,3 +611,73 @@ store_contact_erase(int64_t contact, struct erase_report *r)
 		free(needles[--n]);
 	return rc;
 }
+
+/* --- online backup ------------------------------------------------------------------------ */
+
+static int
+backup_fail(sqlite3 *db, char *err, size_t len, const char *what)
+{
+	int sys = db ? sqlite3_system_errno(db) : 0; /* ENOSPC, EFBIG, EACCES... */
+
+	snprintf(err, len, "%s: %s%s%s%s", what, db ? sqlite3_errmsg(db) : "out of memory",
+	    sys ? " (" : "", sys ? strerror(sys) : "", sys ? ")" : "");
+	return -1;
+}
+
+/*
+ * Copies `database` into `out` (a new file) with SQLite's online backup API, as one read
+ * transaction on a connection of its own: in WAL mode a reader never blocks respa's writes,
+ * and the copy is the database as it was when the copy began, every commit before it included.
+ * Then checks the copy (PRAGMA integrity_check). Nothing is written to `database`.
+ * 0, or -1 with err set; on -1 `out` may be left half-written: the caller removes it.
+ */
+int
+store_backup(const char *database, const char *out, int *pages, char *err, size_t len)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *b;
+	sqlite3_stmt *s = NULL;
+	const char *verdict;
+	int rc = -1;
+
+	if (sqlite3_open_v2(database, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		backup_fail(src, err, len, database);
+		goto done;
+	}
+	sqlite3_busy_timeout(src, 5000);
+	if (sqlite3_open_v2(out, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		backup_fail(dst, err, len, out);
+		goto done;
+	}
+	if ((b = sqlite3_backup_init(dst, "main", src, "main")) == NULL) {
+		backup_fail(dst, err, len, out);
+		goto done;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	*pages = sqlite3_backup_pagecount(b);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		rc = backup_fail(dst, err, len, out);
+		goto done;
+	}
+	rc = -1;
+	if (sqlite3_prepare_v2(dst, "PRAGMA integrity_check", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		backup_fail(dst, err, len, out);
+		goto done;
+	}
+	verdict = (const char *)sqlite3_column_text(s, 0);
+	if (verdict == NULL || strcmp(verdict, "ok") != 0) {
+		snprintf(err, len, "%s: the copy fails its integrity check: %s", out,
+		    verdict ? verdict : "no answer");
+		goto done;
+	}
+	rc = 0;
+done:
+	sqlite3_finalize(s);
+	if (dst && sqlite3_close(dst) != SQLITE_OK && rc == 0)
+		rc = backup_fail(dst, err, len, out);
+	sqlite3_close(src);
+	return rc;
+}
