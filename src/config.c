@@ -253,6 +253,11 @@ set_host(struct parser *p, const char *v)
 static void
 set_secret(struct parser *p, const char *v)
 {
+	/* the example's placeholder: a packaged respa must not start until it is replaced */
+	if (strcmp(v, "change-me") == 0)
+		perr(p,
+		    "secret is still the example's \"change-me\": set it to the server's "
+		    "component secret");
 	set_str(&p->conf->secret, v);
 }
 static void

@@ -297,7 +297,7 @@ limits(void)
 	REFUSED(HEAD "[limits]\nmax_queue = 5\n", 5, "unknown key");
 }
 
-/* The shipped example must load as it is. */
+/* The shipped example loads once its secret is set. */
 static void
 example(void)
 {
@@ -318,6 +318,14 @@ example(void)
 	fclose(f);
 	CHECK(n < sizeof(text) - 1);
 
+	/* as shipped, only the placeholder secret is refused: respa starts once it is set */
+	c = load(text, 0600);
+	CHECK(c == NULL);
+	CHECK(strstr(errtext, ":9: secret is still the example's \"change-me\": set it to the "
+	                      "server's component secret\n") != NULL);
+	CHECK(strchr(errtext, '\n') == errtext + strlen(errtext) - 1); /* one error alone */
+	config_free(c);
+	memcpy(strstr(text, "change-me"), "s3cret-xy", 9);
 	c = load(text, 0600);
 	CHECK(c != NULL);
 	CHECK_STR(errtext, "");
@@ -326,7 +334,7 @@ example(void)
 	CHECK_STR(c->jid, "support.example.com");
 	CHECK_STR(c->host, "127.0.0.1");
 	CHECK_INT(c->port, 5347);
-	CHECK_STR(c->secret, "change-me");
+	CHECK_STR(c->secret, "s3cret-xy");
 	CHECK_INT(c->max_body, 10000);
 	CHECK_STR(c->database, "/var/lib/respa/respa.db");
 	CHECK_INT(c->synchronous_full, 0);
