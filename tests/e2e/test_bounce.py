@@ -50,6 +50,39 @@ async def test_new_chat_for_a_killed_client_comes_back_to_its_restarted_client(d
 
 
 @pytest.mark.prosody(agent_hibernation_time=2)
+async def test_answered_chat_comes_again_to_the_agents_new_client_within_the_grace(desk):
+    """The agent had answered: the chat waits for them (agent_grace), and their new client
+    gets the header and the whole transcript, with the line their dead one never showed."""
+    await desk.start(agents=["alice"], online=[], extra={"routing": {"agent_grace": 30}})
+    alice = await desk.login("alice", smacks=True)
+    await desk.seen_as("alice", "available", since=0)
+    carol = await desk.customer("carol")
+    conv = await desk.open_chat(carol, alice, "my card was declined")
+    n = conv_id(conv)
+    alice.send(conv, "Which card?")
+    await carol.expect(exact("Which card?"), frm=QUEUE)
+    mark = desk.r.log_mark()
+    alice.kill()
+    carol.send(QUEUE, "the visa")       # into the hibernated session
+    await desk.stored(3)
+
+    await desk.r.wait_for_log_async(f"conversation {n}: a message to {ALICE} bounced",
+                                    since=mark, timeout=15)
+    await desk.seen_as("alice", "offline", since=mark)
+    assert desk.conversation(n)["agent_jid"] == ALICE
+    again = await desk.login("alice", resource="restarted")
+    await again.expect(headline(
+        f"Chat #{n} from carol@localhost in Support (xmpp). Your client missed part of this "
+        "chat: here it is again. Write here to answer; /help lists the commands."))
+    lines = [await again.expect(frm=conv) for _ in range(3)]
+    assert [m["body"] for m in lines] == [
+        "my card was declined", f"[answer by {ALICE}] Which card?", "the visa"]
+    again.send(conv, "The visa: let me look")
+    await carol.expect(exact("The visa: let me look"), frm=QUEUE)
+    await carol.no_message(0.3)         # not told the agent was disconnected
+
+
+@pytest.mark.prosody(agent_hibernation_time=2)
 async def test_bounces_for_a_closed_chat_are_ignored_and_logged_once(desk):
     """The chat is closed while the dead client's session hibernates: what it held bounces
     later, for a chat that no longer exists. Ignored, one log line, and the agent's next

@@ -1293,7 +1293,9 @@ bounced_offer_goes_back_to_the_front_of_the_line(void)
 	alice = config_agent_find(jid("alice"));
 	customer_says("carol", "support", "my parcel is late");
 	EXPECT(jid("carol"), QUEUE, GREETING);
-	header = EXPECT_HEADER(jid("alice"), conv(1), offer_text(1, "carol"));
+	id = offer_text(1, "carol");
+	header = EXPECT_HEADER(jid("alice"), conv(1), id);
+	free(id);
 	id = xstrdup(header && header->id ? header->id : "none");
 	EXPECT(jid("alice"), conv(1), "my parcel is late");
 	customer_says("dave", "support", "dave here");
