@@ -533,10 +533,10 @@ agent_missed(struct conv *c, struct agent *a, const char *id)
 
 	for (r = a->resources; r; r = r->next)
 		nres++;
-	if (nres > 1) { /* another client of theirs got the same message */
-		log_info("conversation %" PRId64
-		         ": a message to %s bounced; another of its clients "
-		         "is online, so the chat stays",
+	if (nres > 1) { /* another client of theirs got the same message; one line per bounce */
+		log_debug("conversation %" PRId64
+		          ": a message to %s bounced; another of its clients "
+		          "is online, so the chat stays",
 		    c->id, a->jid);
 		return;
 	}
