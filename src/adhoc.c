@@ -122,6 +122,12 @@ adhoc_jid(const struct adhoc_session *s)
 	return s->bare;
 }
 
+const char *
+adhoc_full_jid(const struct adhoc_session *s)
+{
+	return s->jid;
+}
+
 /* What an earlier (or this) step was given for var, latest step first. */
 const char *
 adhoc_value(const struct adhoc_session *s, const char *var)

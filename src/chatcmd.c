@@ -13,6 +13,7 @@
 #define QUOTED 60 /* at most this much of a bad value is quoted back */
 
 static struct config *conf;
+static const char *asker; /* the full JID whose command runs now */
 
 struct chat_cmd {
 	const char *name, *usage, *help;
@@ -489,6 +490,15 @@ cmd_canned(struct conv *c, struct agent *a, const char *args)
 	free(text);
 }
 
+/* /transcript: the header and lines so far, to the client that asked (one that came late). */
+static void
+cmd_transcript(struct conv *c, struct agent *a, const char *args)
+{
+	(void)args;
+	conversation_replay(c, asker ? asker : a->jid, "Transcript of chat",
+	    "The lines so far follow.");
+}
+
 static const struct chat_cmd chat_cmds[] = {
 	{ "close", "/close [resolved|unresolved] [#tag...] [summary]",
 	    "end the chat; without a "
@@ -526,6 +536,7 @@ static const struct chat_cmd chat_cmds[] = {
 	{ "accept", "/accept", "take an offered chat (answering takes it too)", cmd_accept },
 	{ "reject", "/reject", "turn an offered chat down; it goes to another agent", cmd_reject },
 	{ "canned", "/canned NAME", "send the canned response NAME to the customer", cmd_canned },
+	{ "transcript", "/transcript", "the chat so far again, to this client", cmd_transcript },
 	{ "help", "/help", "this list", cmd_help },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -537,7 +548,7 @@ chatcmd_init(struct config *c)
 }
 
 void
-chatcmd_run(struct conv *c, struct agent *a, const struct slash *s)
+chatcmd_run(struct conv *c, struct agent *a, const struct slash *s, const char *from)
 {
 	const struct chat_cmd *cmd;
 
@@ -547,7 +558,9 @@ chatcmd_run(struct conv *c, struct agent *a, const struct slash *s)
 	}
 	for (cmd = chat_cmds; cmd->name; cmd++)
 		if (strcmp(cmd->name, s->name) == 0) {
+			asker = from;
 			cmd->fn(c, a, s->args); /* may free c */
+			asker = NULL;
 			return;
 		}
 	conv_tellf(c, a, "Unknown command /%s.", s->name);

@@ -516,6 +516,34 @@ canned_send_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 	return 0;
 }
 
+static struct form *
+transcript_form(struct adhoc_session *s)
+{
+	struct form *f = form_new(FORM_FORM, "Transcript of a chat",
+	    "The chat's header and lines so far come again to this client, from the chat's "
+	    "address. In a chat, /transcript does the same.");
+	struct form_field *fl = form_add(f, "chat", FIELD_LIST, "Chat");
+
+	fl->required = 1;
+	conv_options(fl, me(s));
+	return f;
+}
+
+static int
+transcript_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
+{
+	struct conv *c = conv_named(in, "chat", err, len);
+
+	if (c == NULL)
+		return -1;
+	if (c->agent != me(s))
+		return fail(err, len, "Chat #%" PRId64 " is not yours.", c->id);
+	conversation_replay(c, adhoc_full_jid(s), "Transcript of chat", "The lines so far follow.");
+	note(r, NOTE_INFO, "Chat #%" PRId64 " is sent to you again from %s.", c->id, c->addr);
+	return 0;
+}
+
 /* --- queues ------------------------------------------------------------------------------- */
 
 static int
@@ -1915,6 +1943,8 @@ const struct command commands[] = {
 	{ "my-tasks", "My tasks", A, { { my_tasks_form, my_tasks_submit } } },
 	{ "canned-send", "Send a canned response", A,
 	    { { canned_send_form, canned_send_submit } } },
+	{ "transcript", "Transcript of one of my chats", A,
+	    { { transcript_form, transcript_submit } } },
 	/* admins: queues */
 	{ "queues", "Queues", ADMIN, { { NULL, queues_submit } } },
 	{ "queue-create", "Create a queue", ADMIN, { { queue_create_form, queue_create_submit } } },

@@ -242,7 +242,7 @@ conv_tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
 
 struct replay {
 	const struct conv *conv;
-	const struct agent *agent;
+	const char *to;
 };
 
 /* Replays the transcript to an agent, each line at its original time. */
@@ -258,28 +258,62 @@ replay_message(const struct stored_message *m, void *arg)
 		text = xasprintf("[%s %s] %s",
 		    strcmp(m->direction, "note") == 0 ? "note by" : "answer by", m->sender_jid,
 		    m->body);
-	component_send(stanza_message_delayed(r->conv->addr, r->agent->jid, text, m->created_at));
+	component_send(stanza_message_delayed(r->conv->addr, r->to, text, m->created_at));
 	free(text);
 	return 0;
 }
 
-/* What an agent sees first of a chat: a header with the contact card, the transcript. */
+/*
+ * A header with the contact card, then the transcript, to one JID; the header's id in id
+ * (may be NULL): a bounce of it says the chat never reached that client.
+ */
 static void
-introduce(const struct conv *c, const struct agent *a, const char *lead, const char *tail)
+replay_to(const struct conv *c, const char *to, const char *lead, const char *tail, char *id,
+    size_t idlen)
 {
-	struct replay r = { c, a };
+	struct replay r = { c, to };
 	struct contact_card k;
-	char *bare = jid_bare(c->customer), card[1024] = "";
+	char *bare = jid_bare(c->customer), card[1024] = "", *text;
+	xmpp_stanza_t *header;
 
 	if ((c->fresh ? store_contact_fields(c->contact_id, &k)
 	              : store_contact_card(c->contact_id, c->id, &k)) == 0)
 		crm_card_text(&k, c->channel, card, sizeof(card));
-	conv_tellf(c, a, "%s #%" PRId64 " from %s in %s (%s). %s%s%s", lead, c->id, bare,
+	text = xasprintf("%s #%" PRId64 " from %s in %s (%s). %s%s%s", lead, c->id, bare,
 	    c->queue->title, c->channel, tail, *card ? "\n" : "", card);
+	header = stanza_message(c->addr, to, text);
+	if (id)
+		str_copy(id, idlen, xmpp_stanza_get_id(header));
+	component_send(header);
 	(void)store_messages_foreach(c->id, replay_message, &r);
 	if (c->matches)
-		conv_tell(c, a, c->matches);
+		component_send(stanza_message(c->addr, to, c->matches));
+	free(text);
 	free(bare);
+}
+
+void
+conversation_replay(const struct conv *c, const char *to, const char *lead, const char *tail)
+{
+	replay_to(c, to, lead, tail, NULL, 0);
+}
+
+/* What an agent sees first of a chat: a header with the contact card, the transcript. */
+static void
+introduce(struct conv *c, const struct agent *a, const char *lead, const char *tail)
+{
+	replay_to(c, a->jid, lead, tail, c->intro_id, sizeof(c->intro_id));
+}
+
+/* The customer hears that an agent joined, unless they heard it from an agent who never got
+ * the chat (a bounce) and nothing since. */
+static void
+tell_joined(struct conv *c)
+{
+	if (c->quiet_rejoin)
+		c->quiet_rejoin = 0;
+	else
+		conv_tell_customer(c, c->queue->assigned_text);
 }
 
 /* --- agents taking and leaving chats ------------------------------------------------- */
@@ -290,6 +324,8 @@ take(struct conv *c, struct agent *a)
 	time_t now = respa_now();
 
 	c->agent = a;
+	c->agent_wrote = c->resend = 0;
+	c->intro_id[0] = '\0';
 	a->chats++;
 	TAILQ_INSERT_TAIL(&a->convs, c, agent_link);
 	router_agent_busy(a);
@@ -320,7 +356,7 @@ conversation_assign(struct conv *c, struct agent *a)
 {
 	take(c, a);
 	introduce(c, a, "New chat", "Write here to answer; /help lists the commands.");
-	conv_tell_customer(c, c->queue->assigned_text);
+	tell_joined(c);
 }
 
 /* Back to the front of its queue's line, for the next free agent. */
@@ -432,6 +468,7 @@ accept(struct conv *c, struct agent *a)
 
 	a->missed = 0;
 	take(c, a); /* first, so that its slot is never free in between */
+	c->agent_wrote = 1;
 	while ((o = c->offers) != NULL) {
 		other = o->agent;
 		offer_remove(o);
@@ -442,7 +479,7 @@ accept(struct conv *c, struct agent *a)
 		}
 	}
 	conv_tellf(c, a, "Chat #%" PRId64 " is yours.", c->id);
-	conv_tell_customer(c, c->queue->assigned_text);
+	tell_joined(c);
 	router_agent_changed(a);
 }
 
@@ -476,6 +513,136 @@ conversation_agent_gone(struct agent *a)
 		requeue(c);
 	}
 	router_agent_changed(a);
+}
+
+/* --- messages to an agent that bounced ------------------------------------------------ */
+
+/*
+ * A client that died without closing its stream keeps its session on the server for a while
+ * (XEP-0198 hibernation): respa still sees the agent online and its messages queue there. When
+ * the server gives up, they come back as errors. What the agent never got is taken back.
+ */
+
+/* The agent's client lost a message of c (id: the one that bounced). */
+static void
+agent_missed(struct conv *c, struct agent *a, const char *id)
+{
+	struct offer *o = offer_find(c, a);
+	struct resource *r;
+	int nres = 0;
+
+	for (r = a->resources; r; r = r->next)
+		nres++;
+	if (nres > 1) { /* another client of theirs got the same message; one line per bounce */
+		log_debug("conversation %" PRId64
+		          ": a message to %s bounced; another of its clients "
+		          "is online, so the chat stays",
+		    c->id, a->jid);
+		return;
+	}
+	if (o) {
+		log_info("conversation %" PRId64 ": the offer did not reach %s (it bounced); back "
+		         "to the front of %s",
+		    c->id, a->jid, c->queue->name);
+		agent_unreachable(a); /* first: the chat must not go straight back to it */
+		offer_remove(o);
+		router_exclude(c, a, conf->reject_delay);
+		if (c->offers == NULL)
+			requeue(c);
+		router_agent_changed(a);
+		return;
+	}
+	if (c->agent != a) {
+		log_debug("conversation %" PRId64
+		          ": a message to %s, who no longer has it, bounced",
+		    c->id, a->jid);
+		return;
+	}
+	if (!c->agent_wrote && id && *id && strcmp(id, c->intro_id) == 0) {
+		/* they never saw it: the customer, told an agent joined, hears nothing new */
+		log_info("conversation %" PRId64 ": %s never got the chat (it bounced); back to "
+		         "the front of %s",
+		    c->id, a->jid, c->queue->name);
+		release(c);
+		agent_unreachable(a); /* before the requeue: not straight back to it */
+		router_exclude(c, a, conf->reject_delay);
+		c->quiet_rejoin = 1;
+		c->told_place = 1; /* the front: no "thank you for waiting" after "joined" */
+		c->told_at = respa_now();
+		requeue(c);
+		router_agent_changed(a);
+		return;
+	}
+	if (!c->resend)
+		log_info("conversation %" PRId64 ": a message to %s bounced; the chat waits for "
+		         "them (agent_grace) and is sent again when they are back",
+		    c->id, a->jid);
+	c->resend = 1;
+	agent_unreachable(a);
+}
+
+/* The agent is back (a new client): each chat it lost messages of comes again, whole. */
+void
+conversation_agent_back(struct agent *a)
+{
+	struct conv *c;
+
+	TAILQ_FOREACH(c, &a->convs, agent_link)
+	{
+		if (!c->resend)
+			continue;
+		c->resend = 0;
+		log_info("conversation %" PRId64 ": sent again to %s", c->id, a->jid);
+		replay_to(c, a->jid, "Chat",
+		    "Your client missed part of this chat: here it is again. Write here to "
+		    "answer; /help lists the commands.",
+		    NULL, 0);
+	}
+}
+
+/* Closed chats whose bounces were logged: each is logged once, not at every bounce. */
+#define BOUNCE_LOGGED 16
+static char bounce_logged[BOUNCE_LOGGED][24];
+static unsigned bounce_next;
+
+static void
+closed_bounce(const char *node, const char *from)
+{
+	unsigned i;
+
+	for (i = 0; i < BOUNCE_LOGGED; i++)
+		if (strcmp(bounce_logged[i], node) == 0) {
+			log_debug("message error from %s to closed %s", from, node);
+			return;
+		}
+	str_copy(bounce_logged[bounce_next++ % BOUNCE_LOGGED], sizeof(bounce_logged[0]), node);
+	log_info("messages of closed conversation %s bounced (from %s): ignored", node, from);
+}
+
+/* A message error to a c-N address from one of its agents; everything else is only logged. */
+static void
+bounced(xmpp_stanza_t *st, const char *from, const char *to)
+{
+	char node[256], domain[256], *bare;
+	struct agent *a;
+	struct conv *c;
+
+	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == -1 ||
+	    strcmp(domain, conf->jid) != 0 || strncmp(node, "c-", 2) != 0 ||
+	    node[2 + strspn(node + 2, "0123456789")] != '\0' || node[2] == '\0' ||
+	    strlen(node) >= sizeof(bounce_logged[0])) {
+		log_debug("message error from %s to %s", from, to);
+		return;
+	}
+	bare = jid_bare(from);
+	a = config_agent_find(bare);
+	free(bare);
+	if (a == NULL)
+		log_debug("message error from %s to %s", from, to);
+	else if ((c = conversation_find(node)) == NULL)
+		closed_bounce(node, from);
+	else
+		agent_missed(c, a, xmpp_stanza_get_id(st));
 }
 
 /* --- closing -------------------------------------------------------------------------- */
@@ -1065,14 +1232,16 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 		    *note ? ": " : "", note);
 		introduce(c, b, "Transferred chat", text);
 		free(text);
-		conv_tell_customer(c,
-		    a ? "You are being transferred to another agent, who has the "
-		        "chat so far."
-		      : c->queue->assigned_text);
+		if (a)
+			conv_tell_customer(c,
+			    "You are being transferred to another agent, who has the chat so far.");
+		else
+			tell_joined(c);
 		router_agent_changed(b);
 	} else {
 		tell_customerf(c, "You are being transferred to %s. Please wait a moment.",
 		    q->title);
+		c->quiet_rejoin = 0; /* they wait for a new agent now, and know it */
 		c->queue = q;
 		c->queued_at = respa_now_ms();
 		requeue(c);
@@ -1144,6 +1313,8 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		    "Only the agent assigned to this conversation may write here."));
 		goto done;
 	}
+	if (c->agent == a)
+		c->agent_wrote = 1; /* even a chat state: their client has the chat open */
 	if ((body = message_text(st)) == NULL)
 		goto done;
 	if (*body == '\0') {
@@ -1156,7 +1327,7 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		if (slash_parse(body, &s) || c->agent != a)
 			goto done;
 	} else if (slash_parse(body, &s)) {
-		chatcmd_run(c, a, &s); /* may free c */
+		chatcmd_run(c, a, &s, from); /* may free c */
 		goto done;
 	}
 	now = respa_now();
@@ -1475,7 +1646,7 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 	if (from == NULL || to == NULL)
 		return 1;
 	if (type && strcmp(type, "error") == 0) {
-		log_debug("message error from %s to %s", from, to); /* never answer an error */
+		bounced(st, from, to); /* never answered */
 		return 1;
 	}
 	if (type && (strcmp(type, "groupchat") == 0 || strcmp(type, "headline") == 0))

@@ -102,6 +102,27 @@ grace_timer(void *arg)
 	conversation_agent_gone(a);
 }
 
+static void ask(struct agent *);
+
+/*
+ * A message to the agent bounced: its client is gone though its presence may still say
+ * available (the server hibernates a dead client's session). No new chats until a presence
+ * says it is there; its open chats wait agent_grace, as when it goes offline.
+ */
+void
+agent_unreachable(struct agent *a)
+{
+	if (!a->unreachable) {
+		a->unreachable = 1;
+		log_info("agent %s did not get a message: no new chats until its client is back",
+		    a->jid);
+		component_send(stanza_presence(conf->jid, a->jid, "probe"));
+		router_agent_changed(a);
+	}
+	if (a->chats > 0 && !timer_armed(&a->grace_timer))
+		timer_in(&a->grace_timer, conf->agent_grace);
+}
+
 static void
 ask(struct agent *a)
 {
@@ -169,6 +190,17 @@ best_show(const struct agent *a)
 	return best;
 }
 
+static int
+resource_known(const struct agent *a, const char *name)
+{
+	const struct resource *r;
+
+	for (r = a->resources; r; r = r->next)
+		if (strcmp(r->name, name) == 0)
+			return 1;
+	return 0;
+}
+
 /* Sets one resource's show; SHOW_OFFLINE removes it. */
 static void
 resource_set(struct agent *a, const char *name, enum show show)
@@ -208,6 +240,7 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 {
 	const char *res = strchr(from, '/');
 	enum show before = a->show;
+	int fresh, back = 0;
 
 	/*
 	 * A bare "unavailable" is the server's answer to a probe or subscription when no
@@ -216,10 +249,26 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 	if (res == NULL)
 		return;
 	heard(a);
+	fresh = type == NULL && !resource_known(a, res + 1); /* a client that logged in */
 	resource_set(a, res + 1, type ? SHOW_OFFLINE : show_parse(stanza_show(st)));
 	a->show = best_show(a);
-	if (a->show == before)
+	if (type == NULL && a->unreachable) {
+		a->unreachable = 0;
+		back = 1;
+		log_info("agent %s is there again after a bounce", a->jid);
+		if (a->show != SHOW_OFFLINE && before != SHOW_OFFLINE &&
+		    timer_armed(&a->grace_timer)) {
+			timer_cancel(&a->grace_timer); /* never went offline: the client lives */
+			log_info("agent %s keeps its chats", a->jid);
+		}
+	}
+	if (fresh)
+		conversation_agent_back(a); /* what its lost client missed */
+	if (a->show == before) {
+		if (back)
+			router_agent_changed(a);
 		return;
+	}
 	log_info("agent %s is %s", a->jid, show_name(a->show));
 	if (a->show == SHOW_OFFLINE)
 		agent_went_offline(a);

@@ -121,8 +121,9 @@ struct agent {
 	struct offer *offer_list;
 	struct resource *resources;
 	struct member *members;
-	int managed;        /* created by an ad-hoc command and kept in SQLite, not respa.conf */
-	int heard;          /* a resource or an approval came from it: it shares its presence */
+	int managed;     /* created by an ad-hoc command and kept in SQLite, not respa.conf */
+	int heard;       /* a resource or an approval came from it: it shares its presence */
+	int unreachable; /* a message to it bounced: no new chats until a presence says it is back */
 	int64_t asked_at;   /* ms: when its writing last made us ask again */
 	struct agent *next; /* config order */
 };
@@ -163,6 +164,10 @@ struct conv {
 	int requeued;           /* goes back to the front of the line */
 	time_t left_at;         /* when the customer went offline (the grace runs); 0: there */
 	int answered;           /* an agent answered while the customer was there */
+	int agent_wrote;        /* its agent wrote in it since taking it: their client has it */
+	int resend;             /* a message to its agent bounced: all again when they are back */
+	int quiet_rejoin;       /* taken back from an agent who never got it: no second "joined" */
+	char intro_id[40];      /* the id of the header its agent was sent last */
 	char *matches;          /* "Possible match" lines for the agent, or NULL */
 	char *held[CONV_HOLDS]; /* limits.c keys it is counted under (JID, session, visitor) */
 	struct timer max_wait_timer, idle_timer, grace_timer;
@@ -533,6 +538,7 @@ xmpp_stanza_t *adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *command);
 xmpp_stanza_t *adhoc_disco_items(xmpp_stanza_t *iq, const char *node);
 xmpp_stanza_t *adhoc_disco_info(xmpp_stanza_t *iq, const char *node);
 const char *adhoc_jid(const struct adhoc_session *); /* the executor's bare JID */
+const char *adhoc_full_jid(const struct adhoc_session *);
 const char *adhoc_value(const struct adhoc_session *, const char *var); /* earlier steps' */
 /* commands.c */
 extern const struct command commands[];
@@ -563,6 +569,7 @@ void presence_sender(const char *from);
 void agent_pause(struct agent *, const char *reason);
 void agent_ready(struct agent *);
 void agent_wrap_up(struct agent *, int seconds);
+void agent_unreachable(struct agent *);
 const char *show_name(enum show);
 
 /* router.c: who takes which chat */
@@ -636,6 +643,9 @@ void conversation_assign(struct conv *, struct agent *);
 void conversation_offer(struct conv *, struct agent *);
 void conversation_withdraw_offers(struct agent *);
 void conversation_agent_gone(struct agent *);
+void conversation_agent_back(struct agent *);
+/* The chat's header and lines so far to one JID (a full JID: the client that asked). */
+void conversation_replay(const struct conv *, const char *to, const char *lead, const char *tail);
 void conversation_customer_presence(struct queue *, const char *from, int available,
     const char *session);
 int conversation_close_offline(struct queue *);
@@ -712,7 +722,8 @@ int slash_fields(const char *args, const char *const *keys, size_t nkeys, char *
 
 /* chatcmd.c: what agents write in a chat after "/" */
 void chatcmd_init(struct config *);
-void chatcmd_run(struct conv *, struct agent *, const struct slash *);
+/* from: the full JID that wrote the command */
+void chatcmd_run(struct conv *, struct agent *, const struct slash *, const char *from);
 /* What an agent writes to the component's own address: /pause /ready /status /tasks /done */
 void chatcmd_agent(struct agent *, const char *body);
 

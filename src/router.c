@@ -97,6 +97,8 @@ router_cannot_take(const struct agent *a, const struct queue *q)
 		return "is not available";
 	if (a->paused)
 		return "is paused";
+	if (a->unreachable)
+		return "did not get the last message sent to them";
 	if (a->wrap_until > respa_now_ms())
 		return "is wrapping up a chat";
 	if (a->chats + a->offers >= cap)

@@ -98,9 +98,10 @@ class Desk:
         return self.r
 
     async def login(self, agent: str, show: Optional[str] = None,
-                    resource: Optional[str] = None) -> Client:
+                    resource: Optional[str] = None, smacks: bool = False) -> Client:
         """Logs an (already registered) agent in, one more resource if already online."""
-        client = await self._make_client(agent, register=False, show=show, resource=resource)
+        client = await self._make_client(agent, register=False, show=show, resource=resource,
+                                         smacks=smacks)
         self.agents.setdefault(agent, client)
         return client
 

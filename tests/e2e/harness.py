@@ -250,7 +250,7 @@ log = {{
 
 VirtualHost "localhost"
 	authentication = "internal_hashed"
-
+{agent_hibernation}
 VirtualHost "guest.localhost"
 	authentication = "anonymous"
 	-- a closed client otherwise hibernates under XEP-0198 for 600 s before going unavailable
@@ -270,11 +270,15 @@ class Prosody:
 
     def __init__(self, workdir: Union[str, Path], secret: str = COMPONENT_SECRET,
                  admins: Iterable[str] = ("admin@localhost",),
-                 c2s_stanza_size_limit: int = 65536, smacks_hibernation_time: int = 20):
+                 c2s_stanza_size_limit: int = 65536, smacks_hibernation_time: int = 20,
+                 agent_hibernation_time: Optional[int] = None):
+        """agent_hibernation_time: smacks_hibernation_time of localhost (agents, customers);
+        None keeps Prosody's default (600 s)."""
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "data").mkdir(exist_ok=True)
         (self.dir / "certs").mkdir(exist_ok=True)
+        self.agent_hibernation_time = agent_hibernation_time
         self.config_path = self.dir / "prosody.cfg.lua"
         self.log_path = self.dir / "prosody.log"
         self.console_log_path = self.dir / "prosody.console.log"
@@ -312,6 +316,8 @@ class Prosody:
             component_port=self.component_port,
             http_port=self.http_port, c2s_stanza_size_limit=self.c2s_stanza_size_limit,
             smacks_hibernation_time=self.smacks_hibernation_time,
+            agent_hibernation=("" if self.agent_hibernation_time is None else
+                               f"\tsmacks_hibernation_time = {self.agent_hibernation_time}\n"),
             admins="; ".join(f'"{a}"' for a in self.admins), components=comps))
 
     def start(self, timeout: float = 10.0) -> None:
@@ -1121,7 +1127,10 @@ class Client:
     `jid` holds the server-assigned bare JID afterwards. The slixmpp stream is `xmpp`.
     """
 
-    def __init__(self, jid: str, password: str = "", address: tuple[str, int] = ("127.0.0.1", 5222)):
+    def __init__(self, jid: str, password: str = "", address: tuple[str, int] = ("127.0.0.1", 5222),
+                 smacks: bool = False):
+        """smacks: XEP-0198 stream management with resumption, as mobile and web clients do
+        (see kill())."""
         self.xmpp = x = _Stream(jid, password, address)
         x.auto_authorize = True      # approve subscription requests (respa subscribes to agents)
         x.auto_subscribe = False     # but do not subscribe back on our own
@@ -1130,6 +1139,8 @@ class Client:
         self._session: asyncio.Future = asyncio.get_running_loop().create_future()
         for plugin in ("xep_0030", "xep_0199", "xep_0092", "xep_0203"):   # 0203: msg['delay']
             x.register_plugin(plugin)
+        if smacks:
+            x.register_plugin("xep_0198")
         # 'message' fires only for messages with a <body>; errors with a body fire both events
         x.add_event_handler("message", lambda m: m["type"] == "error" or self.messages.put(m))
         x.add_event_handler("message_error", self.messages.put)
@@ -1272,6 +1283,14 @@ class Client:
         if self.connected:
             await asyncio.wait_for(asyncio.shield(self.xmpp.disconnected), timeout)
 
+    def kill(self) -> None:
+        """The client dies (a crash, a phone losing the network): its TCP connection drops
+        without the stream being closed. With smacks the server keeps its session
+        hibernating (smacks_hibernation_time) and still shows it online."""
+        self.xmpp.cancel_connection_attempt()
+        if self.xmpp.transport is not None:
+            self.xmpp.transport.abort()
+
     # --- shutdown ------------------------------------------------------------
     def _give_up(self) -> None:
         # slixmpp retries a refused connection forever in the background: stop that too
@@ -1300,7 +1319,7 @@ class Clients:
     async def __call__(self, user: Optional[str] = None, *, host: str = "localhost",
                        password: str = "pw", register: bool = True, show: Optional[str] = None,
                        presence: bool = True, anonymous: bool = False,
-                       resource: Optional[str] = None) -> Client:
+                       resource: Optional[str] = None, smacks: bool = False) -> Client:
         """A started client. user@host is registered first (unless register=False);
         anonymous=True logs in on guest.localhost instead."""
         if anonymous:
@@ -1313,7 +1332,7 @@ class Clients:
                 self.prosody.register(user, host, password)
             # distinct default resources: the same account may log in twice (agent on 2 devices)
             jid = f"{user}@{host}/{resource or f'e2e-{len(self.clients) + 1}'}"
-        client = Client(jid, password, self.prosody.c2s_address)
+        client = Client(jid, password, self.prosody.c2s_address, smacks=smacks)
         self.clients.append(client)
         return await client.start(show=show, presence=presence)
 

@@ -51,7 +51,7 @@ static struct {
 
 /* One stanza respa queued, as read from the outbox. */
 struct sent {
-	char *name, *type, *to, *from, *body, *cond;
+	char *name, *type, *to, *from, *body, *cond, *id;
 	int delayed, used;
 };
 static struct sent *sent;
@@ -80,6 +80,7 @@ record(xmpp_stanza_t *st)
 	s->type = dup_or_null(xmpp_stanza_get_type(st));
 	s->to = dup_or_null(xmpp_stanza_get_to(st));
 	s->from = dup_or_null(xmpp_stanza_get_from(st));
+	s->id = dup_or_null(xmpp_stanza_get_id(st));
 	if (strcmp(s->name, "message") == 0)
 		s->body = stanza_body(st);
 	if ((err = xmpp_stanza_get_child_by_name(st, "error")) != NULL &&
@@ -100,6 +101,7 @@ forget_sent(void)
 		free(sent[i].from);
 		free(sent[i].body);
 		free(sent[i].cond);
+		free(sent[i].id);
 	}
 	nsent = 0;
 }
@@ -374,6 +376,19 @@ agent_command(const char *name, const char *text)
 {
 	feed(conversation_handler, "<message from='%s/desk' to='" DOMAIN "' type='chat'>"
 	    "<body>%s</body></message>", jid(name), text);
+}
+
+/*
+ * The agent's server returns respa's message `id` in chat #n as an error: the client died
+ * and its hibernated session ended (XEP-0198), or the agent is offline.
+ */
+static void
+bounce(const char *name, long n, const char *id)
+{
+	feed(conversation_handler, "<message from='%s' to='%s' type='error' id='%s'>"
+	    "<body>lost</body><error type='cancel'><recipient-unavailable "
+	    "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>", jid(name), conv(n),
+	    id ? id : "");
 }
 
 /* --- what respa sent ---------------------------------------------------------------------- */
@@ -1244,6 +1259,289 @@ pause_holds_through_presence_until_ready(void)
 	EXPECT(jid("alice"), DOMAIN, READY);
 	EXPECT_NEW_CHAT("alice", 1, "cust1", "hello?");
 	EXPECT(jid("cust1"), QUEUE, ASSIGNED);
+	down();
+}
+
+/* --- messages to agents that bounce (a client killed while its session hibernates) ---- */
+
+/* respa asked the server for the agent's presence since the checks last started afresh. */
+static int
+probed(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < nsent; i++)
+		if (!sent[i].used && strcmp(sent[i].name, "presence") == 0 && sent[i].type &&
+		    strcmp(sent[i].type, "probe") == 0 && bare_is(sent[i].to, jid(name))) {
+			sent[i].used = 1;
+			return 1;
+		}
+	return 0;
+}
+
+static void
+bounced_offer_goes_back_to_the_front_of_the_line(void)
+{
+	struct sent *header;
+	struct agent *alice;
+	char *id;
+
+	up(OFFER_QUEUE "agents = alice@localhost bob@localhost\n"
+	    "[agent alice@localhost]\ncapacity = 1\n[agent bob@localhost]\ncapacity = 1\n");
+	agent_online("alice", NULL);
+	agent_online("bob", NULL);
+	alice = config_agent_find(jid("alice"));
+	customer_says("carol", "support", "my parcel is late");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	id = offer_text(1, "carol");
+	header = EXPECT_HEADER(jid("alice"), conv(1), id);
+	free(id);
+	id = xstrdup(header && header->id ? header->id : "none");
+	EXPECT(jid("alice"), conv(1), "my parcel is late");
+	customer_says("dave", "support", "dave here");
+	EXPECT(jid("dave"), QUEUE, GREETING);
+	EXPECT_OFFER("bob", 2, "dave", "dave here");
+	queue_up("erin", "erin waits", 1);
+	read_all();
+
+	advance(3);
+	bounce("alice", 1, id); /* the header, then the first line */
+	bounce("alice", 1, "other");
+	CHECK_STR(state(1), "queued");
+	CHECK(TAILQ_FIRST(&chat(1)->queue->waiting) == chat(1)); /* before erin */
+	CHECK(chat(1)->queued_at == T0);                         /* its wait counts from then */
+	CHECK_INT(alice->missed, 0);                             /* not a miss: not paused */
+	CHECK(alice->unreachable);
+	CHECK(probed("alice"));
+	QUIET(jid("alice"));
+	QUIET(jid("carol")); /* nothing: she was never told an agent joined */
+
+	agent_says("bob", 2, "/accept");
+	EXPECT(jid("bob"), conv(2), "Chat #2 is yours.");
+	EXPECT(jid("dave"), QUEUE, ASSIGNED);
+	close_chat("bob", 2, "dave");
+	/* bob is free: the front of the line is carol's chat, with the transcript */
+	EXPECT_OFFER("bob", 1, "carol", "my parcel is late");
+	agent_says("bob", 1, "Bob here");
+	EXPECT(jid("bob"), conv(1), "Chat #1 is yours.");
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	EXPECT(jid("carol"), QUEUE, "Bob here");
+	CHECK_STR(state(3), "queued");
+
+	/* the probe's answer: alice's client is there; she takes chats again */
+	agent_online("alice", NULL);
+	CHECK(!alice->unreachable);
+	EXPECT_OFFER("alice", 3, "erin", "erin waits");
+	free(id);
+	down();
+}
+
+static void
+new_chat_an_agent_never_got_goes_to_the_next_agent_quietly(void)
+{
+	struct sent *header;
+	struct agent *alice;
+	char *id, *t;
+	const char *got;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n"
+	    "notice_interval = 5\n[routing]\nagent_grace = 30\n");
+	agent_online("alice", NULL);
+	alice = config_agent_find(jid("alice"));
+	/* alice's client is dead, but its session hibernates: respa still sees her online */
+	customer_says("carol", "support", "hello?");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	t = new_chat_text(1, "carol", "Support");
+	header = EXPECT_HEADER(jid("alice"), conv(1), t);
+	free(t);
+	id = xstrdup(header && header->id ? header->id : "none");
+	customer_says("carol", "support", "is anyone there?");
+	advance(2);
+	bounce("alice", 1, id); /* the session ended: what it held comes back */
+	bounce("alice", 1, "line-2");
+	agent_offline("alice");
+	CHECK_STR(state(1), "queued");
+	CHECK_STR(holder(1), "nobody");
+	CHECK_INT(alice->chats, 0);
+	CHECK(!timer_armed(&alice->grace_timer)); /* no chat of hers to wait for */
+	advance(10); /* past notice_interval: she is not told she waits in line */
+	QUIET(jid("carol"));
+	CHECK_STR(transcript(1), "in carol@localhost/web hello?\n"
+	    "in carol@localhost/web is anyone there?");
+
+	agent_online("bob", NULL);
+	t = new_chat_text(1, "carol", "Support");
+	EXPECT_HEADER(jid("bob"), conv(1), t);
+	free(t);
+	EXPECT(jid("bob"), conv(1), "hello?");
+	EXPECT(jid("bob"), conv(1), "is anyone there?");
+	QUIET(jid("carol")); /* no second "An agent has joined" */
+	agent_says("bob", 1, "Bob here, sorry for the wait");
+	EXPECT(jid("carol"), QUEUE, "Bob here, sorry for the wait");
+	CHECK_STR(holder(1), jid("bob"));
+
+	/* alice's new client: she gets new chats again */
+	agent_presence("alice", "laptop", NULL);
+	CHECK(!alice->unreachable);
+	chat_goes_to("dave", "dave here", &got);
+	CHECK_STR(got, jid("alice"));
+	free(id);
+	down();
+}
+
+static void
+bounce_in_an_answered_chat_resends_it_when_the_agent_is_back(void)
+{
+	static const char *const replay[] = { "my card was declined",
+		"[answer by alice@localhost] Which card?", "the visa" };
+	struct agent *alice;
+	const char *got;
+	size_t i;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n"
+	    "[routing]\nagent_grace = 5\n");
+	agent_online("alice", NULL);
+	alice = config_agent_find(jid("alice"));
+	chat_goes_to("carol", "my card was declined", &got);
+	agent_says("alice", 1, "Which card?");
+	EXPECT(jid("carol"), QUEUE, "Which card?");
+	customer_says("carol", "support", "the visa");
+	EXPECT(jid("alice"), conv(1), "the visa");
+	read_all();
+
+	bounce("alice", 1, "any"); /* her client died; the server gave up on its session */
+	bounce("alice", 1, "any-2");
+	CHECK_STR(holder(1), jid("alice")); /* kept: she answered, she may be back */
+	CHECK(alice->unreachable);
+	CHECK(timer_armed(&alice->grace_timer));
+	CHECK(probed("alice"));
+	agent_offline("alice");
+	agent_online("bob", NULL);
+	chat_goes_to("dave", "dave here", &got);
+	CHECK_STR(got, jid("bob")); /* not alice: she is offline */
+	read_all();
+	advance(4);
+	QUIET(jid("carol"));
+
+	agent_presence("alice", "phone", NULL); /* her new client, within the grace */
+	EXPECT_HEADER(jid("alice"), conv(1), "Chat #1 from carol@localhost in Support (xmpp). "
+	    "Your client missed part of this chat: here it is again. Write here to answer; /help "
+	    "lists the commands.");
+	for (i = 0; i < 3; i++) {
+		struct sent *s = EXPECT(jid("alice"), conv(1), replay[i]);
+
+		CHECK(s && s->delayed);
+	}
+	advance(5); /* past the grace: nothing moves */
+	QUIET(jid("carol"));
+	CHECK_STR(holder(1), jid("alice"));
+	CHECK(!alice->unreachable);
+	agent_says("alice", 1, "Back: the visa it is");
+	EXPECT(jid("carol"), QUEUE, "Back: the visa it is");
+	down();
+}
+
+static void
+bounce_in_an_answered_chat_moves_it_after_the_grace(void)
+{
+	const char *got;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n"
+	    "[routing]\nagent_grace = 2\n");
+	agent_online("alice", NULL);
+	chat_goes_to("carol", "hi", &got);
+	agent_says("alice", 1, "Hello Carol");
+	EXPECT(jid("carol"), QUEUE, "Hello Carol");
+	bounce("alice", 1, "x"); /* the session ended, but its presence has not come yet */
+	advance(1.9);
+	QUIET(jid("carol"));
+	advance(0.1);
+	EXPECT(jid("carol"), QUEUE, DISCONNECTED);
+	CHECK_STR(state(1), "queued");
+	down();
+}
+
+static void
+bounce_from_one_of_two_clients_moves_nothing(void)
+{
+	struct sent *header;
+	struct agent *alice;
+	char *t;
+	const char *id;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n");
+	agent_presence("alice", "desk", NULL);
+	agent_presence("alice", "phone", NULL);
+	agent_online("bob", NULL);
+	alice = config_agent_find(jid("alice"));
+	customer_says("carol", "support", "hello");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	t = new_chat_text(1, "carol", "Support");
+	header = EXPECT_HEADER(jid("alice"), conv(1), t);
+	free(t);
+	id = header && header->id ? header->id : "none";
+	bounce("alice", 1, id); /* the dead one's copy: the other client got it */
+	CHECK_STR(holder(1), jid("alice"));
+	CHECK(!alice->unreachable);
+	QUIET(jid("bob"));
+	down();
+}
+
+static void
+bounce_for_a_closed_chat_is_ignored(void)
+{
+	const char *got;
+	int i;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	agent_online("alice", NULL);
+	chat_goes_to("carol", "hi", &got);
+	close_chat("alice", 1, "carol");
+	read_all();
+	for (i = 0; i < 3; i++)
+		bounce("alice", 1, "late");
+	bounce("alice", 99, "never");
+	CHECK(nsent == 0 || sent[nsent - 1].used); /* nothing answered, nobody told */
+	CHECK(!config_agent_find(jid("alice"))->unreachable);
+	chat_goes_to("dave", "dave here", &got); /* alice still takes chats */
+	CHECK_STR(got, jid("alice"));
+	down();
+}
+
+static void
+transcript_goes_to_the_client_that_asked(void)
+{
+	const char *got;
+	struct sent *s;
+	size_t i;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n");
+	agent_online("alice", NULL);
+	agent_online("bob", NULL);
+	chat_goes_to("carol", "my order is late", &got);
+	CHECK_STR(got, jid("alice"));
+	agent_says("alice", 1, "Which order?");
+	customer_says("carol", "support", "number 42");
+	read_all();
+	/* alice's second client, logged in mid-chat */
+	feed(conversation_handler, "<message from='alice@localhost/phone' to='%s' type='chat'>"
+	    "<body>/transcript</body></message>", conv(1));
+	s = EXPECT_HEADER(jid("alice"), conv(1), "Transcript of chat #1 from carol@localhost in "
+	    "Support (xmpp). The lines so far follow.");
+	CHECK(s && strcmp(s->to, "alice@localhost/phone") == 0);
+	for (i = 0; i < 3; i++) {
+		static const char *const lines[] = { "my order is late",
+			"[answer by alice@localhost] Which order?", "number 42" };
+
+		s = EXPECT(jid("alice"), conv(1), lines[i]);
+		CHECK(s && strcmp(s->to, "alice@localhost/phone") == 0 && s->delayed);
+	}
+	QUIET(jid("alice"));
+	QUIET(jid("carol")); /* a command, not relayed */
+	agent_says("bob", 1, "/transcript"); /* not his chat */
+	EXPECT_ERROR(jid("bob"), "forbidden");
+	QUIET(jid("bob"));
 	down();
 }
 
@@ -2216,6 +2514,14 @@ main(void)
 	capacity_holds_under_a_burst();
 	wrap_up_holds_new_chats_after_a_close();
 	pause_holds_through_presence_until_ready();
+
+	bounced_offer_goes_back_to_the_front_of_the_line();
+	new_chat_an_agent_never_got_goes_to_the_next_agent_quietly();
+	bounce_in_an_answered_chat_resends_it_when_the_agent_is_back();
+	bounce_in_an_answered_chat_moves_it_after_the_grace();
+	bounce_from_one_of_two_clients_moves_nothing();
+	bounce_for_a_closed_chat_is_ignored();
+	transcript_goes_to_the_client_that_asked();
 
 	agent_back_within_the_grace_keeps_its_chats();
 	agent_present_but_away_keeps_the_chat("away");
