@@ -202,16 +202,17 @@ class RespaFactory:
         self.instances: list[Respa] = []
 
     def __call__(self, config=None, *, raw_config=None, start=True, wait=True,
-                 workdir=None, allow_disk_full=False, env=None) -> Respa:
+                 workdir=None, allow_disk_full=False, env=None, binary=None) -> Respa:
         """config: {"section": {key: value}} merged over the defaults ([component] pointing
         at this Prosody, [storage] database in the test dir); None removes a section/key.
         start=False returns it unstarted (for check_config(), or start() later);
         wait=False skips waiting for `ready` (for start-up failure tests);
         allow_disk_full=True lets the test call r.disk_full() later;
-        env: extra environment (e.g. {"RESPA_TIME_OFFSET": "57"} shifts respa's clock)."""
+        env: extra environment (e.g. {"RESPA_TIME_OFFSET": "57"} shifts respa's clock);
+        binary: another respa than RESPA_BIN's (the packaged one)."""
         n = len(self.instances)
         where = workdir or self.workdir / ("respa" if n == 0 else f"respa{n + 1}")
-        daemon = Respa(where, self.prosody, config=config, raw_config=raw_config)
+        daemon = Respa(where, self.prosody, config=config, raw_config=raw_config, binary=binary)
         if allow_disk_full:
             daemon.allow_disk_full()
         daemon.env.update(env or {})
