@@ -453,6 +453,8 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 	else if (!comp.stopping)
 		log_warnx("disconnected from %s:%d%s%s", comp.conf->host, comp.conf->port,
 		    err ? ": " : "", err ? strerror(err) : "");
+	if (!comp.stopping && !comp.fatal)
+		counters[C_RECONNECTS]++;
 	schedule_reconnect();
 }
 

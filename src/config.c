@@ -25,7 +25,8 @@ enum section {
 	SEC_AGENT,
 	SEC_QUEUE,
 	SEC_DOMAIN,
-	SEC_LIMITS
+	SEC_LIMITS,
+	SEC_METRICS
 };
 
 struct parser {
@@ -410,6 +411,29 @@ DURATION_SETTER(set_wrap_up, "wrap_up", 0, 3600, &p->queue->wrap_up)
 DURATION_SETTER(set_idle_close, "idle_close", 1, 30 * 86400, &p->queue->idle_close)
 DURATION_SETTER(set_customer_grace, "customer_grace", 0, 86400, &p->queue->customer_grace)
 DURATION_SETTER(set_notice_interval, "notice_interval", 1, 3600, &p->queue->notice_interval)
+DURATION_SETTER(set_metrics_interval, "interval", 1, 3600, &p->conf->metrics_interval)
+
+/* The metrics file's directory must be there now: a mistake shows at start, not 15 s later. */
+static void
+set_metrics_file(struct parser *p, const char *v)
+{
+	char *dir = xstrdup(v), *slash = strrchr(dir, '/');
+	struct stat sb;
+
+	if (v[0] != '/')
+		perr(p, "file must be an absolute path, not \"%.*s\"", (int)utf8_prefix(v, 200), v);
+	else {
+		slash[slash == dir ? 1 : 0] = '\0';
+		if (stat(dir, &sb) == -1 || !S_ISDIR(sb.st_mode))
+			perr(p, "file: the directory %.*s does not exist",
+			    (int)utf8_prefix(dir, 200), dir);
+		else if (access(dir, W_OK | X_OK) == -1)
+			perr(p, "file: respa cannot write in %.*s (%s)", (int)utf8_prefix(dir, 200),
+			    dir, strerror(errno));
+	}
+	free(dir);
+	set_str(&p->conf->metrics_file, v);
+}
 
 static void
 set_max_no_answer(struct parser *p, const char *v)
@@ -716,6 +740,8 @@ static const struct key {
 	{ SEC_LIMITS, "opens_per_minute", set_opens_per_minute, 0 },
 	{ SEC_LIMITS, "message_burst", set_message_burst, 0 },
 	{ SEC_LIMITS, "messages_per_minute", set_messages_per_minute, 0 },
+	{ SEC_METRICS, "file", set_metrics_file, 0 },
+	{ SEC_METRICS, "interval", set_metrics_interval, 0 },
 };
 
 static const char *const section_names[] = {
@@ -728,6 +754,7 @@ static const char *const section_names[] = {
 	[SEC_QUEUE] = "queue",
 	[SEC_DOMAIN] = "domain",
 	[SEC_LIMITS] = "limits",
+	[SEC_METRICS] = "metrics",
 };
 
 static void
@@ -1131,6 +1158,7 @@ config_load(const char *path, FILE *err)
 	p.conf->reject_delay = 20;
 	p.conf->subscribe_retry = 300;
 	p.conf->hook_timeout = 30;
+	p.conf->metrics_interval = 15;
 	p.conf->hook_retries = 10;
 	p.conf->command_timeout = 600;
 	p.conf->max_sessions_per_jid = 8;
@@ -1281,5 +1309,6 @@ config_free(struct config *c)
 	free(c->host);
 	free(c->secret);
 	free(c->database);
+	free(c->metrics_file);
 	free(c);
 }

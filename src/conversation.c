@@ -409,6 +409,7 @@ offer_failed(struct offer *o, int missed)
 	router_exclude(c, a, conf->reject_delay);
 	if (missed) {
 		a->missed++;
+		counters[C_OFFERS_MISSED]++;
 		conv_tellf(c, a,
 		    "You did not answer chat #%" PRId64 " within %d s, so it goes to "
 		    "another agent.",
@@ -805,6 +806,7 @@ max_wait_timer(void *arg)
 	log_info("conversation %" PRId64 ": no answer within %d s; follow-up task for %s", c->id,
 	    c->queue->max_wait, c->queue->name);
 	conv_tell_customer(c, c->queue->max_wait_text);
+	counters[C_MAX_WAIT_NOTICES]++;
 	followup(c, "follow-up", "No answer in time");
 }
 
@@ -1157,6 +1159,7 @@ conversation_say(struct conv *c, struct agent *a, const char *text)
 	}
 	activity(c, now);
 	conv_tell_customer(c, text);
+	counters[C_MESSAGES_OUT]++;
 	return 0;
 }
 
@@ -1341,6 +1344,7 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 	}
 	activity(c, now);
 	relay_message(c->ids, st, RELAY_AGENT, c->entry->jid, c->customer, text);
+	counters[C_MESSAGES_OUT]++;
 done:
 	free(body);
 	free(bare);
@@ -1352,6 +1356,8 @@ to_agents(struct conv *c, xmpp_stanza_t *st, const char *body)
 {
 	struct offer *o;
 
+	if (body) /* stored: to the agent now, or with the chat to whoever takes it */
+		counters[C_MESSAGES_IN]++;
 	if (c->state == CONV_ACTIVE)
 		relay_message(c->ids, st, RELAY_CUSTOMER, c->addr, c->agent->jid, body);
 	for (o = c->offers; o; o = o->next_of_conv)
@@ -1432,6 +1438,7 @@ conversation_open(struct queue *q, const char *from, const struct visitor *v, ti
 	if (id == -1)
 		return NULL;
 	log_info("conversation %" PRId64 " opened in %s (%s)", id, q->name, channel);
+	counters[C_CONVERSATIONS_OPENED]++;
 	c = conv_new(id, q, q, from, session, channel, contact, now);
 	if (v && v->id)
 		conv_hold(c, 'v', v->id);

@@ -133,6 +133,7 @@ failed(int64_t conv, int attempts, const char *why)
 	int delay;
 
 	attempts++;
+	counters[C_HOOK_FAILURES]++;
 	if (attempts > conf->hook_retries) {
 		log_warnx("hook %s: conversation %" PRId64 ": %s; giving up after %d attempts",
 		    conf->hook[0], conv, why, attempts);

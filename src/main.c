@@ -104,6 +104,22 @@ read_batch(xmpp_ctx_t *ctx)
 	} while (component_handled() != last);
 }
 
+/* store_commit(), counted for the metrics: its latency, and whether it failed */
+static int
+commit_timed(void)
+{
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = store_commit();
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	counters_commit((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	if (rc == -1)
+		counters[C_COMMITS_FAILED]++;
+	return rc;
+}
+
 /* One pass: read and decide, commit what was decided, then send it. */
 static void
 run(xmpp_ctx_t *ctx)
@@ -114,7 +130,7 @@ run(xmpp_ctx_t *ctx)
 		read_batch(ctx);
 		if (component_is_connected())
 			timer_run();
-		failed = store_commit() == -1;
+		failed = commit_timed() == -1;
 		if (!failed)
 			component_flush();
 		else {
@@ -219,6 +235,7 @@ main(int argc, char **argv)
 	hook_init(conf);
 	care_init(conf);
 	limits_init(conf);
+	metrics_init(conf);
 	adhoc_init(conf);
 	commands_init(conf);
 	adhoc_register(commands, ncommands);
@@ -240,6 +257,8 @@ main(int argc, char **argv)
 
 	adhoc_free_all();
 	conversation_free_all();
+	metrics_write(); /* the last figures, with the link down */
+	metrics_free();
 	limits_free();
 	queue_free_all();
 	router_free();

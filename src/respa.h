@@ -10,13 +10,13 @@
  * handlers stanzas go to and adhoc.c the commands. scripts/check-layers checks it (tests/run).
  *
  *   7  main.c export.c                  entry points
- *   6  iq.c adhoc.c commands.c desk.c   what admins and agents ask for over iq
+ *   6  iq.c adhoc.c commands.c desk.c metrics.c   what admins, agents and monitoring ask for
  *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
  *   4  tasks.c hook.c care.c limits.c   work that outlives a chat; what a customer may do
  *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
  *   2  config.c store*.c                the configuration and its lookups; all SQL
  *   1  slash.c due.c hours.c forms.c crm.c   pure parsers and rules: no I/O
- *   0  util.c log.c map.c heap.c timer.c   leaves
+ *   0  util.c log.c map.c heap.c timer.c counters.c   leaves
  */
 #ifndef RESPA_H
 #define RESPA_H
@@ -50,6 +50,29 @@
 
 /* A presence <show/>, ordered from least to most available. */
 enum show { SHOW_OFFLINE, SHOW_DND, SHOW_XA, SHOW_AWAY, SHOW_AVAILABLE, SHOW_CHAT };
+
+/* counters.c: what metrics.c writes out; any layer counts with counters[C_...]++ */
+enum counter {
+	C_CONVERSATIONS_OPENED,
+	C_MESSAGES_IN,  /* customers' messages relayed to agents */
+	C_MESSAGES_OUT, /* agents' messages relayed to customers */
+	C_ASSIGNMENTS,
+	C_OFFERS_MISSED,
+	C_MAX_WAIT_NOTICES,
+	C_TASKS_CREATED,
+	C_TASKS_DONE,
+	C_COMMITS_FAILED,
+	C_HOOK_FAILURES,
+	C_MAIL_FAILURES,
+	C_RECONNECTS,
+	COUNTER_MAX
+};
+extern uint64_t counters[COUNTER_MAX];
+#define COMMIT_BUCKETS 12
+extern const double commit_buckets[COMMIT_BUCKETS];
+extern uint64_t commit_bucket_counts[COMMIT_BUCKETS], commit_count;
+extern double commit_seconds;
+void counters_commit(double seconds);
 
 /* heap.c: a binary heap of pointers; each element holds its index + 1 at slot_off (0: out). */
 struct heap {
@@ -243,6 +266,8 @@ struct config {
 	int max_open_per_customer;
 	int open_burst, opens_per_minute;       /* token bucket on opening conversations */
 	int message_burst, messages_per_minute; /* token bucket on messages */
+	char *metrics_file; /* [metrics] file: written every metrics_interval s; NULL: none */
+	int metrics_interval;
 	struct domain *domains;
 	struct map *domain_map;              /* domain name -> struct domain */
 	struct queue *queues, **queues_tail; /* config order; the tail makes appending O(1) */
@@ -983,6 +1008,11 @@ void hook_init(struct config *);
 void hook_queue(int64_t conv);
 void hook_free(void);
 int hook_backoff(int failures);
+
+/* metrics.c: the [metrics] file, rewritten on a timer */
+void metrics_init(struct config *);
+int metrics_write(void);
+void metrics_free(void);
 
 /* care.c: retention, the database lock, respa erase-contact, respa backup */
 int care_lock(const char *database);

@@ -278,6 +278,7 @@ hand_over(struct conv *c, struct member *m)
 	struct agent *a = m->agent;
 
 	router_dequeue(c);
+	counters[C_ASSIGNMENTS]++;
 	m->turn = ++clock_turn;
 	if (c->queue->mode == MODE_OFFER)
 		conversation_offer(c, a);

@@ -563,6 +563,7 @@ store_task_add(int64_t conv, int64_t contact, const char *assignee, const char *
     const char *title, time_t due, time_t now)
 {
 	sqlite3_stmt *s = stmts[ST_TASK_ADD];
+	int64_t id;
 
 	if (batch() == -1)
 		return -1;
@@ -579,7 +580,9 @@ store_task_add(int64_t conv, int64_t contact, const char *assignee, const char *
 	bind_text(s, 5, title);
 	bind_time(s, 6, due);
 	bind_time(s, 7, now);
-	return insert(ST_TASK_ADD);
+	if ((id = insert(ST_TASK_ADD)) != -1)
+		counters[C_TASKS_CREATED]++;
+	return id;
 }
 
 int64_t
@@ -724,7 +727,10 @@ store_task_done_by(int64_t id, const char *assignee, time_t now)
 	bind_time(s, 3, now);
 	if (run(ST_TASK_DONE) == -1)
 		return -1;
-	return sqlite3_changes(store_db()) > 0;
+	if (sqlite3_changes(store_db()) == 0)
+		return 0;
+	counters[C_TASKS_DONE]++;
+	return 1;
 }
 
 /* Open tasks matching the filter, the earliest due first (at most 200). */
