@@ -402,6 +402,7 @@ set_seconds(struct parser *p, const char *key, const char *v, long min, long max
 DURATION_SETTER(set_agent_grace, "agent_grace", 0, 86400, &p->conf->agent_grace)
 DURATION_SETTER(set_reject_delay, "reject_delay", 0, 3600, &p->conf->reject_delay)
 DURATION_SETTER(set_subscribe_retry, "subscribe_retry", 1, 86400, &p->conf->subscribe_retry)
+DURATION_SETTER(set_presence_check, "presence_check", 0, 86400, &p->conf->presence_check)
 DURATION_SETTER(set_hook_timeout, "hook_timeout", 1, 3600, &p->conf->hook_timeout)
 DURATION_SETTER(set_command_timeout, "command_timeout", 1, 86400, &p->conf->command_timeout)
 DURATION_SETTER(set_tier_wait, "tier_wait", 0, 86400, &p->queue->tier_wait)
@@ -703,6 +704,7 @@ static const struct key {
 	{ SEC_ROUTING, "max_no_answer", set_max_no_answer, 0 },
 	{ SEC_ROUTING, "reject_delay", set_reject_delay, 0 },
 	{ SEC_ROUTING, "subscribe_retry", set_subscribe_retry, 0 },
+	{ SEC_ROUTING, "presence_check", set_presence_check, 0 },
 	{ SEC_CRM, "default_country", set_default_country, 0 },
 	{ SEC_CRM, "hook", set_hook, 0 },
 	{ SEC_CRM, "hook_timeout", set_hook_timeout, 0 },
@@ -1157,6 +1159,7 @@ config_load(const char *path, FILE *err)
 	p.conf->max_no_answer = 3;
 	p.conf->reject_delay = 20;
 	p.conf->subscribe_retry = 300;
+	p.conf->presence_check = 300;
 	p.conf->hook_timeout = 30;
 	p.conf->metrics_interval = 15;
 	p.conf->hook_retries = 10;

@@ -16,6 +16,7 @@
 static struct config *conf;
 static int unheard;              /* agents not heard from: 0 skips every lookup */
 static struct timer retry_timer; /* asks them again every subscribe_retry */
+static struct timer check_timer; /* probes those counted online every presence_check */
 
 static const char *const show_names[] = {
 	[SHOW_OFFLINE] = "offline",
@@ -158,6 +159,25 @@ retry_timer_fn(void *arg)
 				ask(a);
 			}
 	timer_in(&retry_timer, conf->subscribe_retry);
+}
+
+/*
+ * Whether those counted online still are. The server tells respa when a client goes, but not
+ * always: on an ejabberd cluster whose node was killed, its sessions vanish without a word.
+ * A probe is answered with what is online now, a bare "unavailable" when nothing is.
+ */
+static void
+check_timer_fn(void *arg)
+{
+	struct agent *a;
+
+	(void)arg;
+	if (!component_is_connected())
+		return; /* the next connect probes everyone and arms us again */
+	for (a = conf->agents; a; a = a->next)
+		if (a->show != SHOW_OFFLINE)
+			component_send(stanza_presence(conf->jid, a->jid, "probe"));
+	timer_in(&check_timer, conf->presence_check);
 }
 
 void
@@ -339,6 +359,7 @@ presence_init(struct config *c)
 
 	conf = c;
 	timer_init(&retry_timer, retry_timer_fn, NULL);
+	timer_init(&check_timer, check_timer_fn, NULL);
 	for (a = conf->agents; a; a = a->next) {
 		timer_init(&a->wrap_timer, wrap_timer, a);
 		timer_init(&a->grace_timer, grace_timer, a);
@@ -391,4 +412,6 @@ presence_connected(void)
 		ask(a);
 	}
 	timer_in(&retry_timer, conf->subscribe_retry);
+	if (conf->presence_check > 0)
+		timer_in(&check_timer, conf->presence_check);
 }

@@ -256,6 +256,7 @@ struct config {
 	size_t nadmins;
 	int agent_grace, max_no_answer, reject_delay;
 	int subscribe_retry;   /* s: agents not heard from are asked for a subscription again */
+	int presence_check;    /* s: agents counted online are probed again; 0: never */
 	int command_timeout;   /* an idle ad-hoc command session ends after this (s) */
 	char *default_country; /* calling code for phone numbers written without one */
 	char **hook;           /* [crm] hook: the program and its arguments; NULL for none */
