@@ -214,6 +214,7 @@ main(int argc, char **argv)
 	chatcmd_init(conf);
 	conversation_init(conf);
 	hook_init(conf);
+	mailer_init(conf);
 	care_init(conf);
 	limits_init(conf);
 	adhoc_init(conf);
@@ -241,6 +242,8 @@ main(int argc, char **argv)
 	queue_free_all();
 	router_free();
 	hook_free();
+	mailer_free();
+	transcript_free();
 	care_free();
 	timer_free_all();
 	store_close();
