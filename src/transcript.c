@@ -25,6 +25,7 @@ struct asked {
 	char *key;
 	int64_t conv, contact;
 	char *email; /* where it goes on a yes */
+	char *name;  /* the contact's name, "" when none */
 	char *queue; /* the queue's name (its title, time zone and texts) */
 	time_t expires;
 };
@@ -36,6 +37,7 @@ asked_free(struct asked *a)
 {
 	free(a->key);
 	free(a->email);
+	free(a->name);
 	free(a->queue);
 	free(a);
 }
@@ -140,7 +142,7 @@ with_email(const char *text, const char *email)
 
 /* Queues the customer's copy of a conversation to email; 0 / -1. */
 static int
-send_copy(const struct queue *q, int64_t conv, int64_t contact, const char *email)
+send_copy(const struct queue *q, int64_t conv, int64_t contact, const char *email, const char *name)
 {
 	char *lines = transcript_text(conv, q->timezone, q->title, "You"), *body, *subject;
 	char day[16];
@@ -151,7 +153,7 @@ send_copy(const struct queue *q, int64_t conv, int64_t contact, const char *emai
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
 	subject = xasprintf("%s, %s", q->title, day);
 	body = xasprintf("%s, %s (%s)\n\n%s", q->title, day, q->timezone, lines);
-	id = mailer_queue("transcript", conv, contact, email, NULL, q->title, subject, body);
+	id = mailer_queue("transcript", conv, contact, email, name, q->title, subject, body);
 	free(subject);
 	free(body);
 	free(lines);
@@ -212,7 +214,7 @@ transcript_closed(const struct conv *c)
 	if (store_contact_fields(c->contact_id, &k) == -1 || !mail_addr_ok(k.email))
 		return;
 	if (q->transcript == TRANSCRIPT_ALWAYS) {
-		(void)send_copy(q, c->id, k.id, k.email);
+		(void)send_copy(q, c->id, k.id, k.email, k.name);
 		return;
 	}
 	sweep();
@@ -225,6 +227,7 @@ transcript_closed(const struct conv *c)
 	a->conv = c->id;
 	a->contact = k.id;
 	a->email = xstrdup(k.email);
+	a->name = xstrdup(k.name);
 	a->queue = xstrdup(q->name);
 	a->expires = respa_now() + TRANSCRIPT_WINDOW;
 	map_put(asked_map, a->key, a);
@@ -288,7 +291,7 @@ transcript_reply(struct queue *entry, const char *key, const char *from, const c
 		asked_free(a); /* not an answer: the customer has moved on */
 		return 0;
 	}
-	if (send_copy(q, a->conv, a->contact, *email ? email : a->email) == 0)
+	if (send_copy(q, a->conv, a->contact, *email ? email : a->email, a->name) == 0)
 		text = with_email(q->transcript_yes_text, *email ? email : a->email);
 	else
 		text = xstrdup("Sorry: the copy could not be sent. Please ask again in a moment.");
