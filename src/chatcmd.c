@@ -364,6 +364,7 @@ cmd_handoff(struct conv *c, struct agent *a, const char *args)
 	if (new_task(c, a, to, "handoff", text, details, found ? due : respa_now(), &id) == 0) {
 		if (found)
 			local_when(c, due, when, sizeof(when));
+		memset(&k, 0, sizeof(k));
 		if (store_contact_card(c->contact_id, c->id, &k) == 0)
 			crm_card_text(&k, c->channel, card, sizeof(card));
 		customer = *k.name ? xstrdup(k.name) : jid_bare(c->customer);

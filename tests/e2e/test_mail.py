@@ -143,6 +143,7 @@ async def test_transcript_no_another_address_and_a_reply_that_is_no_answer(desk,
     await bob.expect(QUESTION, frm=QUEUE)
     bob.send(QUEUE, "actually I have another question")
     await bob.expect(GREETING, frm=QUEUE)
+    await desk.agent("alice").expect("New chat #4")
     await desk.agent("alice").expect(exact("actually I have another question"))
     assert len(desk.rows("SELECT id FROM conversations")) == 4
     # no email known: no question
