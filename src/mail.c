@@ -15,8 +15,8 @@
 
 #include "respa.h"
 
-#define LINE_SOFT 76 /* a header line is folded before this many characters */
-#define WORD_RAW 45  /* bytes of text in one encoded-word: 60 base64 characters, 75 in all */
+#define LINE_SOFT 76  /* a header line is folded before this many characters */
+#define QUOTED_MAX 60 /* a longer name is encoded, which folds, rather than quoted */
 #define PHRASE_MAX 200
 #define SUBJECT_MAX 900
 
@@ -167,24 +167,40 @@ base64(struct sbuf *b, const unsigned char *s, size_t n)
 	}
 }
 
-/* Encoded-words (RFC 2047, B) for all of s, each on its own folded line after the first. */
+/* Characters on the last line of b. */
+static size_t
+column(const struct sbuf *b)
+{
+	const char *nl = b->s ? strrchr(b->s, '\n') : NULL;
+
+	return b->s == NULL ? 0 : nl ? strlen(nl + 1) : b->len;
+}
+
+/*
+ * Encoded-words (RFC 2047, B) for all of s, folded so that no line passes LINE_SOFT: each
+ * word holds as many whole characters as its line has room for (a word is 12 characters
+ * besides its base64, 4 for each 3 bytes).
+ */
 static void
 encoded_words(struct sbuf *b, const char *s)
 {
-	size_t n;
-	int first = 1;
+	size_t n, room;
 
 	while (*s) {
-		n = utf8_prefix(s, WORD_RAW);
-		if (n == 0) /* cannot be: a character is at most 4 bytes */
-			n = 1;
-		if (!first)
+		if (column(b) + 12 + 8 > LINE_SOFT) /* not even 6 bytes fit: a new line */
 			sb_add(b, "\n ");
+		room = (LINE_SOFT - column(b) - 12) / 4 * 3;
+		n = utf8_prefix(s, room);
+		if (n == 0) { /* a character longer than the room: next line */
+			sb_add(b, "\n ");
+			continue;
+		}
 		sb_add(b, "=?UTF-8?B?");
 		base64(b, (const unsigned char *)s, n);
 		sb_add(b, "?=");
 		s += n;
-		first = 0;
+		if (*s)
+			sb_add(b, "\n ");
 	}
 }
 
@@ -252,10 +268,10 @@ phrase(struct sbuf *b, const char *name)
 	char *n = one_line(name, PHRASE_MAX);
 	const char *p;
 
-	if (!plain_ascii(n))
+	if (!plain_ascii(n) || (strlen(n) > QUOTED_MAX && !(atoms(n) && !strchr(n, '.'))))
 		encoded_words(b, n);
 	else if (atoms(n) && !strchr(n, '.'))
-		sb_add(b, n);
+		folded_words(b, n, column(b));
 	else {
 		sb_add(b, "\"");
 		for (p = n; *p; p++) {
@@ -276,7 +292,7 @@ mailbox(struct sbuf *b, const char *field, const char *name, const char *addr)
 	sb_add(b, ": ");
 	if (name && *name) {
 		phrase(b, name);
-		sb_add(b, strlen(name) + strlen(addr) > 60 ? "\n <" : " <");
+		sb_add(b, column(b) + strlen(addr) + 3 > LINE_SOFT + 2 ? "\n <" : " <");
 		sb_add(b, addr);
 		sb_add(b, ">");
 	} else

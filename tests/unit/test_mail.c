@@ -190,6 +190,97 @@ compose(void)
 	free(s);
 }
 
+/* Picks from bytes that make trouble: line breaks, quotes, specials, UTF-8, "=?". */
+static void
+random_text(unsigned *seed, char *buf, size_t max)
+{
+	static const char *const parts[] = { "\r", "\n", "\r\n", "\"", "\\", "<", ">", ",", ";",
+		":", "@", ".", "=?", "?=", " ", "\t", "ä", "Ö", "å", "€", "😀", "Bcc: x@y.z", "a", "Zz",
+		"From ", "=", "_", "(", ")", "\x01", "longwordlongwordlongwordlongwordlongword" };
+	size_t len = 0, n = (size_t)(rand_r(seed) % 60), i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const char *p = parts[rand_r(seed) % (sizeof(parts) / sizeof(parts[0]))];
+
+		if (len + strlen(p) + 1 > max)
+			break;
+		strcpy(buf + len, p);
+		len += strlen(p);
+	}
+}
+
+/*
+ * Whatever names and subjects hold, the header block is 7-bit, each line at most 78
+ * characters, and each line is a continuation (starts with a space) or one of the fields
+ * respa writes, each once: nothing typed can add a header.
+ */
+static void
+no_header_can_be_added(void)
+{
+	static const char *const fields[] = { "From: ", "To: ", "Subject: ", "Date: ",
+		"Message-ID: ", "MIME-Version: ", "Content-Type: ", "Content-Transfer-Encoding: ",
+		"Auto-Submitted: " };
+	char name[512], to_name[512], subject[512], body[512];
+	unsigned seed = 15;
+	int round, bad = 0;
+
+	for (round = 0; round < 3000; round++) {
+		struct mail m = { .from_addr = "support@example.com",
+			.to_addr = "bob@example.com",
+			.date = 1796209676,
+			.msgid = "00ff" };
+		int seen[sizeof(fields) / sizeof(fields[0])] = { 0 };
+		char *s, *head, *line, *save = NULL;
+		size_t i;
+
+		random_text(&seed, name, sizeof(name));
+		random_text(&seed, to_name, sizeof(to_name));
+		random_text(&seed, subject, sizeof(subject));
+		random_text(&seed, body, sizeof(body));
+		m.from_name = name;
+		m.to_name = to_name;
+		m.subject = subject;
+		m.body = body;
+		if ((s = mail_compose(&m)) == NULL) {
+			fprintf(stderr, "\tround %d: nothing composed\n", round);
+			bad++;
+			continue;
+		}
+		head = strstr(s, "\n\n");
+		if (head == NULL) {
+			bad++;
+			free(s);
+			continue;
+		}
+		head[1] = '\0';
+		for (i = 0; s[i]; i++)
+			if ((unsigned char)s[i] > 126 || s[i] == '\r' || s[i] == '\t' ||
+			    ((unsigned char)s[i] < 32 && s[i] != '\n')) {
+				bad++;
+				fprintf(stderr, "\tround %d: byte %02x in the header\n", round,
+				    (unsigned char)s[i]);
+			}
+		for (line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			if (strlen(line) > 78) {
+				bad++;
+				fprintf(stderr, "\tround %d: long line \"%s\"\n", round, line);
+			}
+			if (line[0] == ' ')
+				continue;
+			for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+				if (strncmp(line, fields[i], strlen(fields[i])) == 0)
+					break;
+			if (i == sizeof(fields) / sizeof(fields[0]) || seen[i]++) {
+				bad++;
+				fprintf(stderr, "\tround %d: header line \"%s\"\n", round, line);
+			}
+		}
+		free(s);
+	}
+	CHECK_INT(bad, 0);
+}
+
 int
 main(void)
 {
@@ -199,5 +290,6 @@ main(void)
 	long_encoded();
 	quoted_printable();
 	compose();
+	no_header_can_be_added();
 	return check_done();
 }
