@@ -99,6 +99,7 @@ async def test_transcript_offered_and_sent_with_finnish_text_and_no_jid_or_note(
     # on the wire it is 7-bit: encoded-words in the headers, quoted-printable below
     assert all(b < 128 for b in msg.raw)
     assert b"=?UTF-8?B?" in head(msg)
+    assert max(len(line) for line in msg.raw.split(b"\r\n")) <= 78
     text = body(msg)
     customer_at, agent_at = local_hm(desk, cid, "in"), local_hm(desk, cid, "out")
     assert (f"[{customer_at[0]}] You: Hei! Sähköpostini on bob@example.com, kysyn laskusta"
