@@ -199,7 +199,6 @@ sweep(void)
 	}
 }
 
-
 /* A chat ended: its transcript goes out now (always), or the customer is asked (offer). */
 void
 transcript_closed(const struct conv *c)
@@ -267,7 +266,7 @@ transcript_reply(struct queue *entry, const char *key, const char *from, const c
 	static const char *const yes[] = { "yes", "y", "yeah", "yep", "ok", "okay", "sure",
 		"please", "yes please", "kyllä", "kylla", "joo", "juu", "k", "ja", NULL };
 	static const char *const no[] = { "no", "n", "nope", "no thanks", "no thank you", "ei",
-		"ei kiitos", "e", "nej", NULL };
+		"ei kiitos", "nej", NULL };
 	struct asked *a;
 	struct queue *q;
 	char email[128], *text = NULL;
