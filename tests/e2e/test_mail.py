@@ -12,6 +12,7 @@ import pytest
 from adhoc import Commander
 from desk import CLOSED, GREETING, QUEUE, conv_id, exact
 from mailsink import MailSink
+from test_care import erase
 
 ALICE = "alice@localhost"
 TITLE = "Tuki Äänekoski"          # the queue's title: From's name and the agents' lines
@@ -356,6 +357,11 @@ async def test_missing_mail_program_is_given_up_and_shown_failed(desk, sink):
     seen = out.row("to", "bob@example.com")
     assert seen["status"] == "failed" and "No such file" in seen["error"]
     assert "0 waiting, 1 failed" in out.note()
+    # erasing the contact takes their mail with it, and leaves nothing of it in the file
+    res = erase(r, "bob@localhost")
+    assert res.returncode == 0, res.stderr
+    assert desk.rows("SELECT count(*) AS n FROM mail_outbox")[0]["n"] == 0
+    assert b"bob@example.com" not in r.db_path.read_bytes()
 
 
 async def test_mail_settings_are_checked(respa, tmp_path):
