@@ -339,8 +339,8 @@ transcript_tell(const char *kind, const char *who, const char *text, const char 
 	if (x) {
 		jid = x->jid;
 		email = x->email;
-	} else
-		jid = who;
+	} else if (jid_valid_bare(who) && strpbrk(who, "'&:") == NULL)
+		jid = who; /* o'brien@example.com is an email address, not a JID (RFC 7622) */
 	a = jid ? config_agent_find(jid) : NULL;
 	if (a && email == NULL)
 		email = a->email;
