@@ -310,20 +310,50 @@ cmd_merge(struct conv *c, struct agent *a, const char *args)
 	conversation_merge(c, a, (int64_t)n);
 }
 
+/*
+ * Who /handoff names: a [person] (by name, JID or email), or an address (a JID, an email
+ * address: respa cannot tell them apart, so one it does not know gets both). The task's
+ * assignee: the person's JID, else their email; NULL (the agent told) when there is none.
+ */
+static const char *
+handoff_to(struct conv *c, struct agent *a, const char *who, const char *usage)
+{
+	const struct person *x = config_person(who);
+
+	if (x)
+		return x->jid ? x->jid : x->email;
+	if (strchr(who, '@') == NULL)
+		conv_tellf(c, a,
+		    "There is no colleague \"%.*s\" ([person] in respa.conf). Usage: %s (for a "
+		    "named colleague, e.g. a salesperson)",
+		    (int)utf8_prefix(who, QUOTED), who, usage);
+	else if (!jid_valid_bare(who) && !mail_addr_ok(who))
+		conv_tellf(c, a, "\"%.*s\" is neither a bare JID nor an email address. Usage: %s",
+		    (int)utf8_prefix(who, QUOTED), who, usage);
+	else
+		return who;
+	return NULL;
+}
+
 static void
 cmd_handoff(struct conv *c, struct agent *a, const char *args)
 {
-	const char *usage = "/handoff COLLEAGUE-JID [due] text", *text;
-	char who[256], when[64] = "", summary[1024], *details, *msg;
+	const char *usage = "/handoff COLLEAGUE [due] text", *text, *to;
+	char who[256], when[64] = "", summary[1024], card[1024] = "", *details, *msg, *lines,
+	               *mailtext, *subject, *customer;
+	struct contact_card k;
 	time_t due;
 	int64_t id;
 	int found;
 
 	first_word(args, who, sizeof(who), &text);
-	if (strchr(who, '@') == NULL || strchr(who, '/')) {
-		conv_tellf(c, a, "Usage: %s (for a named colleague, e.g. a salesperson)", usage);
+	if (*who == '\0') {
+		conv_tellf(c, a, "Usage: %s, COLLEAGUE a JID, an email address or a [person] name",
+		    usage);
 		return;
 	}
+	if ((to = handoff_to(c, a, who, usage)) == NULL)
+		return;
 	if ((found = read_due(c, a, text, usage, &due, &text)) == -1)
 		return;
 	if (*text == '\0') {
@@ -332,15 +362,38 @@ cmd_handoff(struct conv *c, struct agent *a, const char *args)
 	}
 	conversation_summary(c, NULL, 1, summary, sizeof(summary));
 	details = xasprintf("Handed on by %s. Summary so far: %s", a->jid, summary);
-	if (new_task(c, a, who, "handoff", text, details, found ? due : respa_now(), &id) == 0) {
+	if (new_task(c, a, to, "handoff", text, details, found ? due : respa_now(), &id) == 0) {
 		if (found)
 			local_when(c, due, when, sizeof(when));
-		msg = xasprintf("%s hands a customer on to you, task %" PRId64 "%s%s: %s\n%s",
-		    a->jid, id, *when ? ", due " : "", when, text, details);
-		component_send(stanza_message(component_jid(), who, msg));
+		memset(&k, 0, sizeof(k));
+		if (store_contact_card(c->contact_id, c->id, &k) == 0)
+			crm_card_text(&k, c->channel, card, sizeof(card));
+		customer = *k.name ? xstrdup(k.name) : jid_bare(c->customer);
+		lines = transcript_text(c->id, c->queue->timezone, c->queue->title, customer);
+		msg = xasprintf("%s hands a customer on to you, task %" PRId64 "%s%s: %s\n%s%s%s"
+		                "\n\nTranscript:\n%.*s%s",
+		    a->jid, id, *when ? ", due " : "", when, text, details, *card ? "\n" : "", card,
+		    (int)utf8_prefix(lines, 8000), lines,
+		    strlen(lines) > 8000 ? "\n[... the rest is in the record]" : "");
+		mailtext = xasprintf("%s hands a customer on to you: task %" PRId64 "%s%s.\n\n"
+		                     "%s\n\n%s\n\n%s\n\nTranscript (%s):\n%s",
+		    a->jid, id, *when ? ", due " : "", when, text, details, card,
+		    c->queue->timezone, lines);
+		subject = xasprintf("Task %" PRId64 " handed to you: %s", id, text);
+		if (transcript_tell("handoff", to, msg, subject, mailtext, c->id, c->contact_id,
+		        1) > 0)
+			conv_tellf(c, a, "Task %" PRId64 " handed to %s%s%s; they were told.", id,
+			    who, *when ? ", due " : "", when);
+		else
+			conv_tellf(c, a,
+			    "Task %" PRId64 " handed to %s%s%s; they will see it "
+			    "when they log in.",
+			    id, who, *when ? ", due " : "", when);
+		free(customer);
+		free(lines);
 		free(msg);
-		conv_tellf(c, a, "Task %" PRId64 " handed to %s%s%s; they were told.", id, who,
-		    *when ? ", due " : "", when);
+		free(mailtext);
+		free(subject);
 	}
 	free(details);
 }
@@ -508,9 +561,10 @@ static const struct chat_cmd chat_cmds[] = {
 	    "a follow-up task for you; due as +2h, +1d, "
 	    "tomorrow 10:00 or 2026-12-01 14:30 (default: tomorrow 09:00)",
 	    cmd_task },
-	{ "handoff", "/handoff JID [due] text",
-	    "a task for a named colleague, with the "
-	    "summary; they are told",
+	{ "handoff", "/handoff COLLEAGUE [due] text",
+	    "a task for a colleague (a JID, an email "
+	    "address or a [person] name) with the summary, the contact card and the transcript; "
+	    "they are told by XMPP when online, else by email",
 	    cmd_handoff },
 	{ "callback", "/callback [phone] [due]",
 	    "a task for you to call the customer back "

@@ -1454,6 +1454,70 @@ canned_list_submit(struct adhoc_session *s, const struct form *in, struct adhoc_
 	return 0;
 }
 
+/* --- the mail outbox ------------------------------------------------------------------ */
+
+#define OUTBOX_SHOWN 200
+
+struct outbox_list {
+	struct form *f;
+	int failed, waiting;
+};
+
+static int
+outbox_row(const struct stored_mail *m, void *arg)
+{
+	struct outbox_list *l = arg;
+	char id[24], tries[16], next[32] = "";
+	const char *cells[8] = { id, m->kind, m->to_addr, m->subject,
+		strcmp(m->status, "failed") == 0 ? "failed" : "waiting", tries, next,
+		m->last_error ? m->last_error : "" };
+
+	snprintf(id, sizeof(id), "%" PRId64, m->id);
+	snprintf(tries, sizeof(tries), "%d", m->attempts);
+	if (m->next_at)
+		time_iso(m->next_at, next);
+	if (strcmp(m->status, "failed") == 0)
+		l->failed++;
+	else
+		l->waiting++;
+	form_row(l->f, cells);
+	return 0;
+}
+
+/* Mails not sent yet: the failed ones (given up) first, then those waiting, with why. */
+static int
+outbox_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
+{
+	struct outbox_list l = { .f = form_new(FORM_RESULT, "Mail outbox", NULL) };
+
+	(void)s, (void)in;
+	form_column(l.f, "id", "Mail");
+	form_column(l.f, "kind", "Kind");
+	form_column(l.f, "to", "To");
+	form_column(l.f, "subject", "Subject");
+	form_column(l.f, "status", "Status");
+	form_column(l.f, "attempts", "Failed attempts");
+	form_column(l.f, "next", "Next attempt (UTC)");
+	form_column(l.f, "error", "Last error");
+	if (store_mail_foreach(OUTBOX_SHOWN, outbox_row, &l) == -1) {
+		form_free(l.f);
+		snprintf(err, len, "The outbox could not be read: the database failed.");
+		return -1;
+	}
+	r->form = l.f;
+	if (conf->mail_from == NULL)
+		note(r, NOTE_WARN,
+		    "Mail is off: respa.conf has no [mail] from. %d waiting, %d failed.", l.waiting,
+		    l.failed);
+	else
+		note(r, l.failed ? NOTE_WARN : NOTE_INFO,
+		    "%d waiting, %d failed (given up after [mail] retries); sent mails leave "
+		    "the outbox.",
+		    l.waiting, l.failed);
+	return 0;
+}
+
 static struct form *
 canned_add_form(struct adhoc_session *s)
 {
@@ -1983,6 +2047,7 @@ const struct command commands[] = {
 	/* statistics, announcement */
 	{ "stats", "Statistics", ADMIN, { { stats_form, stats_submit } } },
 	{ "announce", "Send an announcement", ADMIN, { { announce_form, announce_submit } } },
+	{ "outbox", "Mail outbox", ADMIN, { { NULL, outbox_submit } } },
 	/* the CRM */
 	{ "merge-undo", "Undo a contact merge", ADMIN, { { merge_undo_form, merge_undo_submit } } },
 	{ "contact-erase", "Erase a contact (privacy request)", ADMIN,

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,7 +27,9 @@ enum section {
 	SEC_QUEUE,
 	SEC_DOMAIN,
 	SEC_LIMITS,
-	SEC_METRICS
+	SEC_METRICS,
+	SEC_MAIL,
+	SEC_PERSON
 };
 
 struct parser {
@@ -41,6 +44,8 @@ struct parser {
 	struct queue *queue;   /* current [queue NAME] */
 	struct agent *agent;   /* current [agent JID] */
 	struct domain *domain; /* current [domain NAME] */
+	struct person *person; /* current [person NAME] */
+	int mail;              /* a [mail] section was given */
 	struct map *seen;      /* "section\nkey" already set: duplicates are errors */
 	char **seenkeys;
 	size_t nseen;
@@ -404,6 +409,7 @@ DURATION_SETTER(set_reject_delay, "reject_delay", 0, 3600, &p->conf->reject_dela
 DURATION_SETTER(set_subscribe_retry, "subscribe_retry", 1, 86400, &p->conf->subscribe_retry)
 DURATION_SETTER(set_presence_check, "presence_check", 0, 86400, &p->conf->presence_check)
 DURATION_SETTER(set_hook_timeout, "hook_timeout", 1, 3600, &p->conf->hook_timeout)
+DURATION_SETTER(set_mail_timeout, "timeout", 1, 3600, &p->conf->mail_timeout)
 DURATION_SETTER(set_command_timeout, "command_timeout", 1, 86400, &p->conf->command_timeout)
 DURATION_SETTER(set_tier_wait, "tier_wait", 0, 86400, &p->queue->tier_wait)
 DURATION_SETTER(set_offer_timeout, "offer_timeout", 1, 3600, &p->queue->offer_timeout)
@@ -616,9 +622,12 @@ free_words(char **words)
 	free(words);
 }
 
-/* The hook: a program and its arguments, split on white space; it runs without a shell. */
-static void
-set_hook(struct parser *p, const char *v)
+/*
+ * A program and its arguments, split on white space (it runs without a shell): a new
+ * NULL-ended array, or NULL (reported) when it does not start with an absolute path.
+ */
+static char **
+program_words(struct parser *p, const char *key, const char *v)
 {
 	char *copy = xstrdup(v), *w, *save = NULL, **argv = NULL;
 	size_t n = 0;
@@ -631,13 +640,138 @@ set_hook(struct parser *p, const char *v)
 	free(copy);
 	if (argv == NULL || argv[0][0] != '/') {
 		perr(p,
-		    "hook must start with the absolute path of a program (it runs without a "
+		    "%s must start with the absolute path of a program (it runs without a "
 		    "shell), not \"%s\"",
-		    v);
+		    key, v);
 		free_words(argv);
+		return NULL;
+	}
+	return argv;
+}
+
+/* The hook: a program and its arguments, split on white space; it runs without a shell. */
+static void
+set_hook(struct parser *p, const char *v)
+{
+	char **argv = program_words(p, "hook", v);
+
+	if (argv)
+		p->conf->hook = argv;
+}
+
+static void
+set_sendmail(struct parser *p, const char *v)
+{
+	char **argv = program_words(p, "sendmail", v);
+
+	if (argv) {
+		free_words(p->conf->sendmail);
+		p->conf->sendmail = argv;
+	}
+}
+
+/* An address of [mail] (from: "Name <a@b>" or "a@b"; reply_to: "a@b"). */
+static void
+set_mail_from(struct parser *p, const char *v)
+{
+	char name[256], addr[256];
+
+	if (mail_parse_mailbox(v, name, sizeof(name), addr, sizeof(addr)) == -1) {
+		perr(p,
+		    "from must be an email address, as support@example.com or "
+		    "\"Example Support <support@example.com>\", not \"%s\"",
+		    v);
 		return;
 	}
-	p->conf->hook = argv;
+	set_str(&p->conf->mail_from, addr);
+	set_str(&p->conf->mail_from_name, name);
+}
+
+static void
+set_reply_to(struct parser *p, const char *v)
+{
+	if (!mail_addr_ok(v))
+		perr(p, "reply_to must be an email address such as help@example.com, not \"%s\"",
+		    v);
+	else
+		set_str(&p->conf->mail_reply_to, v);
+}
+
+static void
+set_mail_retries(struct parser *p, const char *v)
+{
+	long n;
+
+	if (parse_int(v, 0, 1000, &n) == -1)
+		perr(p, "retries must be a number from 0 to 1000, not \"%s\"", v);
+	else
+		p->conf->mail_retries = (int)n;
+}
+
+static void
+set_handoff_mail(struct parser *p, const char *v)
+{
+	if (strcmp(v, "offline") == 0)
+		p->conf->handoff_mail_always = 0;
+	else if (strcmp(v, "always") == 0)
+		p->conf->handoff_mail_always = 1;
+	else
+		perr(p, "handoff_mail must be offline or always, not \"%s\"", v);
+}
+
+/* [agent JID] email, [person NAME] email */
+static void
+set_email(struct parser *p, const char *v)
+{
+	char **dst = p->agent ? &p->agent->email : &p->person->email;
+
+	if (!mail_addr_ok(v))
+		perr(p, "email must be an email address such as anna@example.com, not \"%s\"", v);
+	else
+		set_str(dst, v);
+}
+
+static void
+set_person_jid(struct parser *p, const char *v)
+{
+	char *jid = jid_fold(v);
+
+	if (!jid_valid_bare(jid))
+		perr(p, "jid must be a bare JID such as anna@example.com, not \"%s\"", v);
+	else
+		set_str(&p->person->jid, jid);
+	free(jid);
+}
+
+static void
+set_transcript(struct parser *p, const char *v)
+{
+	if (strcmp(v, "offer") == 0)
+		p->queue->transcript = TRANSCRIPT_OFFER;
+	else if (strcmp(v, "always") == 0)
+		p->queue->transcript = TRANSCRIPT_ALWAYS;
+	else if (strcmp(v, "never") == 0)
+		p->queue->transcript = TRANSCRIPT_NEVER;
+	else
+		perr(p, "transcript must be offer, always or never, not \"%s\"", v);
+}
+
+static void
+set_transcript_question(struct parser *p, const char *v)
+{
+	set_str(&p->queue->transcript_question, v);
+}
+
+static void
+set_transcript_yes(struct parser *p, const char *v)
+{
+	set_str(&p->queue->transcript_yes_text, v);
+}
+
+static void
+set_transcript_no(struct parser *p, const char *v)
+{
+	set_str(&p->queue->transcript_no_text, v);
 }
 
 static void
@@ -712,6 +846,19 @@ static const struct key {
 	{ SEC_CRM, "retention_days", set_retention_days, 0 },
 	{ SEC_DOMAIN, "channel", set_channel, 0 },
 	{ SEC_AGENT, "capacity", set_capacity, 0 },
+	{ SEC_AGENT, "email", set_email, 0 },
+	{ SEC_PERSON, "jid", set_person_jid, 0 },
+	{ SEC_PERSON, "email", set_email, 0 },
+	{ SEC_MAIL, "sendmail", set_sendmail, 0 },
+	{ SEC_MAIL, "from", set_mail_from, 0 },
+	{ SEC_MAIL, "reply_to", set_reply_to, 0 },
+	{ SEC_MAIL, "timeout", set_mail_timeout, 0 },
+	{ SEC_MAIL, "retries", set_mail_retries, 0 },
+	{ SEC_MAIL, "handoff_mail", set_handoff_mail, 0 },
+	{ SEC_QUEUE, "transcript", set_transcript, 0 },
+	{ SEC_QUEUE, "transcript_question", set_transcript_question, 0 },
+	{ SEC_QUEUE, "transcript_yes_text", set_transcript_yes, 0 },
+	{ SEC_QUEUE, "transcript_no_text", set_transcript_no, 0 },
 	{ SEC_QUEUE, "name", set_q_name, 0 },
 	{ SEC_QUEUE, "agents", set_agents, 1 },
 	{ SEC_QUEUE, "timezone", set_timezone, 0 },
@@ -757,6 +904,8 @@ static const char *const section_names[] = {
 	[SEC_DOMAIN] = "domain",
 	[SEC_LIMITS] = "limits",
 	[SEC_METRICS] = "metrics",
+	[SEC_MAIL] = "mail",
+	[SEC_PERSON] = "person",
 };
 
 static void
@@ -808,7 +957,7 @@ config_queue_alloc(const char *name)
 static int
 named(enum section s)
 {
-	return s == SEC_QUEUE || s == SEC_AGENT || s == SEC_DOMAIN;
+	return s == SEC_QUEUE || s == SEC_AGENT || s == SEC_DOMAIN || s == SEC_PERSON;
 }
 
 /* [domain NAME]: customers whose JIDs are on NAME (a gateway, the web widget's host). */
@@ -837,6 +986,28 @@ begin_domain(struct parser *p, const char *name)
 	p->domain = d;
 }
 
+/* [person NAME]: a name such as sales-anna, for /handoff NAME. */
+static void
+begin_person(struct parser *p, const char *name)
+{
+	struct person *x;
+
+	if (!config_queue_name_ok(name)) {
+		perr(p, "bad person name \"%s\": lower-case letters, digits, '.', '_', '-'", name);
+		return;
+	}
+	for (x = p->conf->people; x; x = x->next)
+		if (strcmp(x->name, name) == 0) {
+			perr(p, "person %s is defined twice", name);
+			return;
+		}
+	x = xcalloc(1, sizeof(*x));
+	x->name = xstrdup(name);
+	x->next = p->conf->people;
+	p->conf->people = x;
+	p->person = x;
+}
+
 static void
 begin_section(struct parser *p, char *s)
 {
@@ -851,6 +1022,7 @@ begin_section(struct parser *p, char *s)
 	p->queue = NULL;
 	p->agent = NULL;
 	p->domain = NULL;
+	p->person = NULL;
 	p->skip = 1;
 	for (i = 1; i < sizeof(section_names) / sizeof(section_names[0]); i++)
 		if (strcmp(s, section_names[i]) == 0)
@@ -861,9 +1033,10 @@ begin_section(struct parser *p, char *s)
 	}
 	if (named(p->section) && *arg == '\0') {
 		perr(p, "[%s] needs a name, as in [%s]", s,
-		    p->section == SEC_QUEUE       ? "queue support"
-		        : p->section == SEC_AGENT ? "agent alice@example.com"
-		                                  : "domain whatsapp.example.com");
+		    p->section == SEC_QUEUE        ? "queue support"
+		        : p->section == SEC_AGENT  ? "agent alice@example.com"
+		        : p->section == SEC_PERSON ? "person sales-anna"
+		                                   : "domain whatsapp.example.com");
 		p->section = SEC_NONE;
 		return;
 	}
@@ -881,12 +1054,19 @@ begin_section(struct parser *p, char *s)
 			p->agent = agent_get(p->conf, arg);
 	} else if (p->section == SEC_DOMAIN)
 		begin_domain(p, arg);
+	else if (p->section == SEC_PERSON)
+		begin_person(p, arg);
+	else if (p->section == SEC_MAIL)
+		p->mail = 1;
 }
 
 static int
 seen_before(struct parser *p, const char *key)
 {
-	void *owner = p->queue ? (void *)p->queue : p->agent ? (void *)p->agent : (void *)p->domain;
+	void *owner = p->queue ? (void *)p->queue
+	    : p->agent         ? (void *)p->agent
+	    : p->person        ? (void *)p->person
+	                       : (void *)p->domain;
 	char *k = xasprintf("%p\n%d\n%s", owner, (int)p->section, key);
 
 	if (map_get(p->seen, k)) {
@@ -912,7 +1092,8 @@ set_key(struct parser *p, char *key, char *value)
 	}
 	if ((p->section == SEC_QUEUE && p->queue == NULL) ||
 	    (p->section == SEC_AGENT && p->agent == NULL) ||
-	    (p->section == SEC_DOMAIN && p->domain == NULL))
+	    (p->section == SEC_DOMAIN && p->domain == NULL) ||
+	    (p->section == SEC_PERSON && p->person == NULL))
 		return; /* its section header was already reported */
 	if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
 		value[n - 1] = '\0';
@@ -1022,6 +1203,30 @@ parse_line(struct parser *p, char *s)
 	set_key(p, s, eq + 1);
 }
 
+/* [mail] needs a from; [person] needs a jid or an email. */
+static void
+finish_mail(struct parser *p)
+{
+	struct config *c = p->conf;
+	struct person *x;
+
+	if (p->mail && c->mail_from == NULL)
+		fprintf(p->err, "%s: [mail] from is missing\n", p->file), p->errors++;
+	if (c->mail_from && c->sendmail == NULL) {
+		char *argv[] = { "/usr/sbin/sendmail", "-t", "-i", NULL };
+		size_t i;
+
+		c->sendmail = xcalloc(4, sizeof(*c->sendmail));
+		for (i = 0; argv[i]; i++)
+			c->sendmail[i] = xstrdup(argv[i]);
+	}
+	for (x = c->people; x; x = x->next)
+		if (x->jid == NULL && x->email == NULL)
+			fprintf(p->err, "%s: [person %s] needs a jid or an email\n", p->file,
+			    x->name),
+			    p->errors++;
+}
+
 /* Settings that depend on others, and what every desk needs. */
 static void
 finish(struct parser *p)
@@ -1043,6 +1248,7 @@ finish(struct parser *p)
 			    p->errors++;
 	for (q = c->queues; q && c->jid; q = q->next)
 		config_queue_finish(c, q);
+	finish_mail(p);
 }
 
 /* The queue's address, and the default of every text not set. */
@@ -1076,6 +1282,15 @@ config_queue_finish(const struct config *c, struct queue *q)
 		    "yet. Please write your email address or phone number here, and we will "
 		    "get back to you. If an agent becomes free in the meantime, they will "
 		    "answer here.");
+	if (q->transcript_question == NULL)
+		q->transcript_question = xstrdup(
+		    "Would you like a copy of this chat by email to {email}? Reply yes or no, or "
+		    "write the email address to send it to.");
+	if (q->transcript_yes_text == NULL)
+		q->transcript_yes_text = xstrdup("Thank you: a copy of the chat is on its way to "
+		                                 "{email}.");
+	if (q->transcript_no_text == NULL)
+		q->transcript_no_text = xstrdup("All right: no copy will be sent.");
 	if (q->max_queue_text == NULL)
 		q->max_queue_text = xstrdup(
 		    "We are sorry: so many customers are waiting right "
@@ -1163,6 +1378,8 @@ config_load(const char *path, FILE *err)
 	p.conf->hook_timeout = 30;
 	p.conf->metrics_interval = 15;
 	p.conf->hook_retries = 10;
+	p.conf->mail_timeout = 60;
+	p.conf->mail_retries = 30; /* past a day and a half of hourly retries */
 	p.conf->command_timeout = 600;
 	p.conf->max_sessions_per_jid = 8;
 	p.conf->max_open_per_customer = 3;
@@ -1200,6 +1417,18 @@ config_load(const char *path, FILE *err)
 	}
 	loaded = p.conf;
 	return p.conf;
+}
+
+const struct person *
+config_person(const char *who)
+{
+	const struct person *x;
+
+	for (x = loaded ? loaded->people : NULL; x; x = x->next)
+		if (strcmp(x->name, who) == 0 || (x->jid && strcasecmp(x->jid, who) == 0) ||
+		    (x->email && strcasecmp(x->email, who) == 0))
+			return x;
+	return NULL;
 }
 
 struct queue *
@@ -1246,6 +1475,9 @@ config_queue_free(struct queue *q)
 	free(q->reasons);
 	free(q->max_wait_text);
 	free(q->max_queue_text);
+	free(q->transcript_question);
+	free(q->transcript_yes_text);
+	free(q->transcript_no_text);
 	free(q->hours_text);
 	free(q->closed_dates);
 	hours_free(q->hours);
@@ -1270,6 +1502,7 @@ config_agent_free(struct agent *a)
 		free(r);
 	}
 	free(a->jid);
+	free(a->email);
 	free(a);
 }
 
@@ -1279,10 +1512,22 @@ config_free(struct config *c)
 	struct queue *q, *qn;
 	struct agent *a, *an;
 	struct domain *d, *dn;
+	struct person *x, *xn;
 	size_t i;
 
 	if (c == NULL)
 		return;
+	for (x = c->people; x; x = xn) {
+		xn = x->next;
+		free(x->name);
+		free(x->jid);
+		free(x->email);
+		free(x);
+	}
+	free_words(c->sendmail);
+	free(c->mail_from);
+	free(c->mail_from_name);
+	free(c->mail_reply_to);
 	if (c == loaded)
 		loaded = NULL;
 	for (q = c->queues; q; q = qn) {

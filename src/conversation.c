@@ -725,8 +725,10 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 	if (a) /* before its slot frees: no chat may slip in during wrap-up */
 		agent_wrap_up(a, c->queue->wrap_up);
 	if (c->state != CONV_OFFLINE && strcmp(reason, "customer-left") != 0 &&
-	    strcmp(reason, "queue-full") != 0) /* told max_queue_text instead */
+	    strcmp(reason, "queue-full") != 0) { /* told max_queue_text instead */
 		conv_tell_customer(c, c->queue->closed_text);
+		transcript_closed(c); /* the copy by email, or the question */
+	}
 	if (a)
 		conv_tellf(c, a, "Chat #%" PRId64 " closed. Summary: %s", c->id, summary);
 	for (o = c->offers; o; o = o->next_of_conv)
@@ -1554,6 +1556,8 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		goto done;
 	}
 	if ((c = map_get(by_key, key)) == NULL) {
+		if (transcript_reply(q, key, from, body))
+			goto done; /* answered the question at the end of the last chat */
 		if (open_refused(st, bare, v))
 			goto done;
 		if ((c = conversation_open(q, from, v, now)) == NULL)

@@ -8,9 +8,7 @@
  * is logged and retried after 10 s, 1 min, 5 min, 30 min, then hourly, hook_retries times.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -147,59 +145,6 @@ failed(int64_t conv, int attempts, const char *why)
 	(void)store_hook_failed(conv, attempts, next, why);
 }
 
-/* In the child: its input is the pipe, its output goes where respa's log goes. */
-static void __attribute__((noreturn)) child(int in)
-{
-	static const int sigs[] = { SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGCHLD };
-	sigset_t none;
-	size_t i;
-	long fd, max;
-
-	(void)setpgid(0, 0); /* a timeout kills what it started as well */
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(in, STDIN_FILENO) == -1 || dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
-		_exit(127);
-	if (close_range(3, ~0U, 0) == -1) {
-		max = sysconf(_SC_OPEN_MAX);
-		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-			close((int)fd);
-	}
-	execv(conf->hook[0], conf->hook);
-	_exit(127);
-}
-
-/* Forks the program with its standard input on a pipe: its pid, or -1 with why filled. */
-static pid_t
-spawn(int *in, char *why, size_t len)
-{
-	int fds[2];
-	pid_t pid;
-
-	if (access(conf->hook[0], X_OK) == -1) {
-		snprintf(why, len, "cannot run it: %s", strerror(errno));
-		return -1;
-	}
-	if (pipe2(fds, O_CLOEXEC) == -1) {
-		snprintf(why, len, "pipe: %s", strerror(errno));
-		return -1;
-	}
-	if (fcntl(fds[1], F_SETFL, O_NONBLOCK) == -1 || (pid = fork()) == -1) {
-		snprintf(why, len, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0)
-		child(fds[0]);
-	(void)setpgid(pid, pid); /* also here: a kill may come before the child ran */
-	close(fds[0]);
-	*in = fds[1];
-	return pid;
-}
-
 /* Starts the program for one delivery; a failure to start counts as a failed attempt. */
 static void
 start(int64_t conv, int attempts)
@@ -212,7 +157,7 @@ start(int64_t conv, int attempts)
 		failed(conv, attempts, "cannot read the conversation's record");
 		return;
 	}
-	if ((r->pid = spawn(&r->fd, why, sizeof(why))) == -1) {
+	if ((r->pid = proc_spawn(conf->hook, &r->fd, why, sizeof(why))) == -1) {
 		free(r->record);
 		failed(conv, attempts, why);
 		return;
@@ -225,48 +170,18 @@ start(int64_t conv, int attempts)
 	log_debug("hook %s: conversation %" PRId64 " (pid %ld)", conf->hook[0], conv, (long)r->pid);
 }
 
-/* Gives the program what its pipe takes now; closes the pipe once all is written. */
-static void
-feed(struct hook_run *r)
-{
-	ssize_t n;
-
-	while (r->fd != -1 && r->off < r->len) {
-		n = write(r->fd, r->record + r->off, r->len - r->off);
-		if (n > 0) {
-			r->off += (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			return;
-		break; /* EPIPE: it stopped reading; its exit status decides */
-	}
-	if (r->fd != -1) {
-		close(r->fd);
-		r->fd = -1;
-	}
-}
-
 /* The program of r ended with status: the delivery is done, or it failed. */
 static void
 ended(struct hook_run *r, int status)
 {
 	char why[160];
 
-	if (r->killed)
-		snprintf(why, sizeof(why), "no exit within hook_timeout (%d s): killed",
-		    conf->hook_timeout);
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	proc_failure(status, r->killed, "hook_timeout", conf->hook_timeout, why, sizeof(why));
+	if (*why == '\0') {
 		log_info("hook %s: conversation %" PRId64 " delivered", conf->hook[0], r->conv);
 		(void)store_hook_done(r->conv);
 		return;
-	} else if (WIFEXITED(status))
-		snprintf(why, sizeof(why), "exited %d%s", WEXITSTATUS(status),
-		    WEXITSTATUS(status) == 127 ? " (could it be run?)" : "");
-	else
-		snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(status));
+	}
 	failed(r->conv, r->attempts, why);
 }
 
@@ -291,7 +206,7 @@ poll_runs(void)
 	while (i < nruns) {
 		struct hook_run *r = &runs[i];
 
-		feed(r);
+		proc_feed(&r->fd, r->record, r->len, &r->off);
 		pid = waitpid(r->pid, &status, WNOHANG);
 		if (pid == r->pid || (pid == -1 && errno == ECHILD)) {
 			if (pid == r->pid)
@@ -302,8 +217,7 @@ poll_runs(void)
 			continue;
 		}
 		if (!r->killed && now >= r->deadline) {
-			if (kill(-r->pid, SIGKILL) == -1)
-				(void)kill(r->pid, SIGKILL);
+			proc_kill(r->pid);
 			r->killed = 1;
 		}
 		i++;
@@ -352,8 +266,7 @@ hook_free(void)
 	while (nruns > 0) {
 		struct hook_run *r = &runs[0];
 
-		if (kill(-r->pid, SIGKILL) == -1)
-			(void)kill(r->pid, SIGKILL);
+		proc_kill(r->pid);
 		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
 			;
 		run_free(r);

@@ -233,6 +233,7 @@ main(int argc, char **argv)
 	chatcmd_init(conf);
 	conversation_init(conf);
 	hook_init(conf);
+	mailer_init(conf);
 	care_init(conf);
 	limits_init(conf);
 	metrics_init(conf);
@@ -263,6 +264,8 @@ main(int argc, char **argv)
 	queue_free_all();
 	router_free();
 	hook_free();
+	mailer_free();
+	transcript_free();
 	care_free();
 	timer_free_all();
 	store_close();

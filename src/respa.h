@@ -12,11 +12,12 @@
  *   7  main.c export.c                  entry points
  *   6  iq.c adhoc.c commands.c desk.c metrics.c   what admins, agents and monitoring ask for
  *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
- *   4  tasks.c hook.c care.c limits.c   work that outlives a chat; what a customer may do
+ *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c   work that outlives a chat;
+ *                                        what a customer may do
  *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
  *   2  config.c store*.c                the configuration and its lookups; all SQL
- *   1  slash.c due.c hours.c forms.c crm.c   pure parsers and rules: no I/O
- *   0  util.c log.c map.c heap.c timer.c counters.c   leaves
+ *   1  slash.c due.c hours.c forms.c crm.c mail.c   pure parsers and rules: no I/O
+ *   0  util.c log.c map.c heap.c timer.c counters.c proc.c   leaves
  */
 #ifndef RESPA_H
 #define RESPA_H
@@ -27,6 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <strophe.h>
@@ -147,6 +149,7 @@ struct agent {
 	int managed;     /* created by an ad-hoc command and kept in SQLite, not respa.conf */
 	int heard;       /* a resource or an approval came from it: it shares its presence */
 	int unreachable; /* a message to it bounced: no new chats until a presence says it is back */
+	char *email;     /* [agent JID] email: handoffs and reminders while offline; or NULL */
 	int64_t asked_at;   /* ms: when its writing last made us ask again */
 	struct agent *next; /* config order */
 };
@@ -207,7 +210,9 @@ struct queue {
 	char *timezone;
 	char *greeting, *queued_text, *assigned_text, *closed_text, *offline_text, *max_wait_text;
 	char *max_queue_text; /* told to a customer who finds the waiting line full */
-	int max_queue;        /* most customers waiting in line; 0: no cap */
+	int transcript;       /* enum transcript_mode: the chat by email to the customer */
+	char *transcript_question, *transcript_yes_text, *transcript_no_text;
+	int max_queue; /* most customers waiting in line; 0: no cap */
 	enum strategy strategy;
 	enum mode mode;
 	int capacity; /* 0: each agent's own */
@@ -236,6 +241,14 @@ struct queue {
 	struct queue *next; /* config order */
 };
 
+enum transcript_mode { TRANSCRIPT_OFFER, TRANSCRIPT_ALWAYS, TRANSCRIPT_NEVER };
+
+/* [person NAME]: a colleague /handoff can name, with a JID, an email address or both. */
+struct person {
+	char *name, *jid, *email; /* jid or email may be NULL, not both */
+	struct person *next;
+};
+
 /* [domain NAME]: where customers of a channel come from (a gateway's domain, the widget's). */
 struct domain {
 	char *name;
@@ -261,7 +274,13 @@ struct config {
 	char *default_country; /* calling code for phone numbers written without one */
 	char **hook;           /* [crm] hook: the program and its arguments; NULL for none */
 	int hook_timeout, hook_retries;
-	int retention_days;       /* 0: transcripts are kept forever */
+	int retention_days; /* 0: transcripts are kept forever */
+	/* [mail]: off while from is NULL */
+	char **sendmail;                                  /* the program and its arguments */
+	char *mail_from, *mail_from_name, *mail_reply_to; /* addresses; name "" when none */
+	int mail_timeout, mail_retries;
+	int handoff_mail_always; /* handoffs and reminders by email also to online colleagues */
+	struct person *people;
 	int max_sessions_per_jid; /* [admin]: ad-hoc sessions one bare JID may hold at once */
 	/* [limits] per customer; 0 turns a limit off */
 	int max_open_per_customer;
@@ -365,6 +384,8 @@ struct member *config_member_find(const struct agent *, const struct queue *);
 struct queue *config_queue(const char *name);
 struct queue *config_queues(void); /* the first, in config order */
 struct agent *config_agent_find(const char *bare);
+/* The [person] with this name, JID or email address; NULL when none. */
+const struct person *config_person(const char *who);
 const char *strategy_name(enum strategy);
 int strategy_parse(const char *, enum strategy *);
 
@@ -786,6 +807,22 @@ time_t hours_next_open(const struct hours *h, const char *tz, time_t t);
 /* "Mon 09:00" style local text of an instant for customers: "today at 09:00", "tomorrow at 09:00", else "Monday 7 December at 09:00". */
 void hours_when(const char *tz, time_t at, time_t now, char *buf, size_t len);
 
+/* mail.c: RFC 5322 messages for a sendmail program; pure */
+struct mail {
+	const char *from_addr, *from_name; /* names may be NULL or "" */
+	const char *to_addr, *to_name;
+	const char *reply_to; /* NULL for none */
+	const char *subject, *body;
+	time_t date;
+	const char *msgid; /* the random part of the Message-ID: letters and digits */
+};
+int mail_addr_ok(const char *); /* 1: a plain local@domain, safe in a header */
+int mail_parse_mailbox(const char *text, char *name, size_t namelen, char *addr, size_t addrlen);
+char *mail_header(const char *field, const char *value); /* "Field: value\n", new string */
+char *mail_qp(const char *text);                         /* new string */
+void mail_date(time_t, char buf[40]);
+char *mail_compose(const struct mail *); /* new string; NULL when an address is bad */
+
 /* crm.c: rules for the CRM record; no SQL */
 const char *crm_channel(const struct config *, const char *customer_jid, int web);
 int crm_phone_e164(const char *text, const char *default_cc, char *out, size_t len);
@@ -1004,11 +1041,56 @@ struct erase_report {
 int store_contact_erase(int64_t contact, struct erase_report *);
 int store_backup(const char *database, const char *out, int *pages, char *err, size_t len);
 
+/* store_mail.c: the mail outbox */
+struct stored_mail {
+	int64_t id;
+	const char *kind, *to_addr, *subject, *status, *last_error;
+	int attempts;
+	time_t next_at, created_at;
+};
+int64_t store_mail_add(const char *kind, int64_t conv, int64_t contact, const char *to,
+    const char *subject, const char *message, time_t now);
+int store_mail_due(time_t now, int64_t *ids, int *attempts, int max);
+time_t store_mail_next(void);
+char *store_mail_message(int64_t id); /* new string, or NULL */
+int store_mail_done(int64_t id);
+int store_mail_failed(int64_t id, int attempts, time_t next, const char *why);
+int store_mail_foreach(int limit, int (*)(const struct stored_mail *, void *), void *);
+
 /* hook.c: each closed conversation's record to the [crm] hook program */
 void hook_init(struct config *);
 void hook_queue(int64_t conv);
 void hook_free(void);
 int hook_backoff(int failures);
+
+/* proc.c: programs run beside the loop, without a shell */
+pid_t proc_spawn(char *const argv[], int *in, char *why, size_t len);
+void proc_feed(int *fd, const char *data, size_t len, size_t *off);
+void proc_kill(pid_t);
+void proc_failure(int status, int killed, const char *key, int timeout, char *why, size_t len);
+
+/* mailer.c: the outbox, sent by the [mail] sendmail program beside the loop */
+void mailer_init(struct config *);
+int mailer_enabled(void);
+int mailer_handoff_always(void);
+/* Composes and queues a mail in the pass's batch: its outbox id, or -1. */
+int64_t mailer_queue(const char *kind, int64_t conv, int64_t contact, const char *to,
+    const char *to_name, const char *from_name, const char *subject, const char *body);
+void mailer_free(void);
+
+/* transcript.c: the chat by email for the customer; handoffs and reminders for colleagues */
+/* A transcript: lines with local times, agents as agent, no JIDs, no notes. New string. */
+char *transcript_text(int64_t conv, const char *tz, const char *agent, const char *customer);
+void transcript_closed(const struct conv *);
+/* A customer's message to an entry queue with no open chat: 1 when it answered the question. */
+int transcript_reply(struct queue *entry, const char *key, const char *from, const char *body);
+void transcript_free(void);
+/*
+ * Tells a colleague (a JID, an email address or a [person]) of a task: by XMPP when online,
+ * by email otherwise (both with handoff_mail = always). Pieces may be NULL. 1 when told.
+ */
+int transcript_tell(const char *kind, const char *who, const char *text, const char *subject,
+    const char *mailtext, int64_t conv, int64_t contact, int fallback);
 
 /* metrics.c: the [metrics] file, rewritten on a timer */
 void metrics_init(struct config *);

@@ -30,32 +30,33 @@ task_text(const struct stored_task *t, const char *lead)
 	    t->title, *t->details ? "\n" : "", t->details, *card ? "\n" : "", card);
 }
 
-/* Who hears of a task now: an online agent, a queue's free agents, or any other JID. */
+/*
+ * Who hears of a task now: an agent online (or offline with an email: by mail), a queue's
+ * free agents, or any other colleague (transcript_tell(): XMPP, which the server keeps if
+ * they are away, and email when one is known).
+ */
 static int
 deliver(const struct stored_task *t, const char *lead)
 {
 	struct agent *a = config_agent_find(t->assignee);
 	struct queue *q;
 	struct member *m;
-	char node[256], domain[256], *text;
+	char node[256], domain[256], *text, *subject;
 	int n = 0;
 
 	text = task_text(t, lead);
-	if (a) {
-		if (a->show != SHOW_OFFLINE) {
-			component_send(stanza_message(conf->jid, a->jid, text));
-			n = 1;
-		}
-	} else if (jid_split(t->assignee, node, sizeof(node), domain, sizeof(domain)) == 0 &&
+	if (jid_split(t->assignee, node, sizeof(node), domain, sizeof(domain)) == 0 &&
 	    strcmp(domain, conf->jid) == 0 && (q = config_queue(node)) != NULL) {
 		LIST_FOREACH(m, &q->members, queue_link) /* a queue's tasks: its agents online */
 		if (m->agent->show != SHOW_OFFLINE) {
 			component_send(stanza_message(conf->jid, m->agent->jid, text));
 			n++;
 		}
-	} else { /* a colleague outside the desk: the server keeps it if they are away */
-		component_send(stanza_message(conf->jid, t->assignee, text));
-		n = 1;
+	} else {
+		subject = xasprintf("%s task %" PRId64 ": %s", lead, t->id, t->title);
+		n = transcript_tell("reminder", t->assignee, text, subject, NULL,
+		    t->conversation_id, t->contact_id, a == NULL);
+		free(subject);
 	}
 	free(text);
 	return n;

@@ -261,8 +261,61 @@ defaults(void)
 	CHECK_INT(c->max_sessions_per_jid, 8);
 	CHECK_INT(c->queues->max_queue, 200);
 	CHECK(c->queues->max_queue_text && strstr(c->queues->max_queue_text, "waiting"));
+	CHECK(c->mail_from == NULL && c->sendmail == NULL); /* no [mail]: no mail */
+	CHECK_INT(c->queues->transcript, TRANSCRIPT_OFFER);
 	config_free(c);
 	config_free(NULL);
+}
+
+/* [mail], [person], an agent's email, a queue's transcript; and their mistakes. */
+static void
+mail(void)
+{
+	struct config *c = load(HEAD "[mail]\nfrom = help@example.com\nreply_to = r@example.com\n"
+	                             "handoff_mail = always\ntimeout = 5\nretries = 0\n"
+	                             "[person sales-anna]\nemail = anna@example.com\n"
+	                             "[person sam]\njid = Sam@Example.com\n"
+	                             "[agent a@example.com]\nemail = a@mail.example.com\n"
+	                             "[queue q]\ntranscript = never\n",
+	    0600);
+
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	if (c) {
+		CHECK_STR(c->mail_from, "help@example.com");
+		CHECK_STR(c->mail_from_name, "");
+		CHECK_STR(c->mail_reply_to, "r@example.com");
+		CHECK_STR(c->sendmail[0], "/usr/sbin/sendmail"); /* the default */
+		CHECK_INT(c->handoff_mail_always, 1);
+		CHECK_INT(c->mail_timeout, 5);
+		CHECK_INT(c->mail_retries, 0);
+		CHECK_STR(config_person("sales-anna")->email, "anna@example.com");
+		CHECK(config_person("sales-anna")->jid == NULL);
+		CHECK_STR(config_person("sam@example.com")->name, "sam"); /* by JID, folded */
+		CHECK(config_person("ANNA@example.com") == config_person("sales-anna"));
+		CHECK(config_person("nobody") == NULL);
+		CHECK_STR(config_agent_find("a@example.com")->email, "a@mail.example.com");
+		CHECK_INT(c->queues->transcript, TRANSCRIPT_NEVER);
+		config_free(c);
+	}
+	/* no [mail]: no mail, no default program */
+	c = load(HEAD "[queue q]\n", 0600);
+	CHECK(c && c->mail_from == NULL && c->sendmail == NULL && c->people == NULL);
+	config_free(c);
+	c = load(HEAD "[mail]\nsendmail = sendmail -t\nreply_to = a@b.com\r\n"
+	              "[person p]\n[person q]\nemail = x y@z\n"
+	              "[agent a@example.com]\nemail = <a@example.com>\n"
+	              "[queue q]\ntranscript = sometimes\n",
+	    0600);
+	CHECK(c == NULL);
+	CHECK(strstr(errtext, ":5: sendmail must start with the absolute path of a program"));
+	CHECK(strstr(errtext, ":9: email must be an email address"));
+	CHECK(strstr(errtext, ":11: email must be an email address"));
+	CHECK(strstr(errtext, ":13: transcript must be offer, always or never"));
+	CHECK(strstr(errtext, "[mail] from is missing"));
+	CHECK(strstr(errtext, "[person p] needs a jid or an email"));
+	c = load(HEAD "[mail]\nfrom = Support <support@example.com\n", 0600);
+	CHECK(c == NULL && strstr(errtext, ":5: from must be an email address"));
 }
 
 static void
@@ -302,7 +355,7 @@ static void
 example(void)
 {
 	const char *top = getenv("TOP_SRCDIR");
-	char file[512], text[8192];
+	char file[512], text[16384];
 	struct config *c;
 	size_t n;
 	FILE *f;
@@ -348,6 +401,16 @@ example(void)
 	CHECK(is_member(c, "alice@example.com", "support"));
 	CHECK(is_member(c, "bob@example.com", "support"));
 	CHECK_INT(c->agents->capacity, 3);
+	/* [mail] (README "Mail") */
+	CHECK_STR(c->mail_from, "support@example.com");
+	CHECK_STR(c->mail_from_name, "Customer support");
+	CHECK(c->sendmail && strcmp(c->sendmail[0], "/usr/sbin/sendmail") == 0 &&
+	    strcmp(c->sendmail[1], "-t") == 0 && strcmp(c->sendmail[2], "-i") == 0 &&
+	    c->sendmail[3] == NULL);
+	CHECK_INT(c->mail_timeout, 60);
+	CHECK_INT(c->mail_retries, 30);
+	CHECK_INT(c->handoff_mail_always, 0);
+	CHECK_INT(c->queues->transcript, TRANSCRIPT_OFFER);
 	config_free(c);
 }
 
@@ -655,6 +718,7 @@ main(void)
 	full();
 	defaults();
 	limits();
+	mail();
 	example();
 	errors();
 	text_errors();

@@ -165,6 +165,7 @@ modules_up(void)
 	chatcmd_init(w.conf);
 	conversation_init(w.conf);
 	hook_init(w.conf);
+	mailer_init(w.conf);
 	component_init(w.conf, w.ctx);
 	CHECK_INT(conversation_restore(), 0);
 	queue_restored();
@@ -180,6 +181,8 @@ modules_down(void)
 	queue_free_all();
 	router_free();
 	hook_free();
+	mailer_free();
+	transcript_free();
 	timer_free_all();
 	store_close();
 	component_free();
@@ -1957,6 +1960,86 @@ chat_nobody_writes_in_closes_after_idle_close(void)
 	down();
 }
 
+/* --- the customer's copy of the chat by email ------------------------------------------- */
+
+#define TRANSCRIPT_Q(email) \
+	"Would you like a copy of this chat by email to " email "? Reply yes or no, or write " \
+	"the email address to send it to."
+
+/* A number the SQL gives, read on the test's own connection (the pass is committed). */
+static long
+db_number(const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *s;
+	long n = -1;
+
+	CHECK_INT(sqlite3_open(w.conf->database, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			n = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+/*
+ * A chat an agent answered ends with the question when an email is known; a yes queues the
+ * mail in the same pass; a yes after the 10 minutes is a new message, and opens a chat. The
+ * transcript has the lines with local times, agents under the queue's title, no note.
+ */
+static void
+transcript_question_is_answered_within_ten_minutes(void)
+{
+	const char *got;
+	char *text;
+	long n;
+
+	up("[mail]\nsendmail = /bin/true\nfrom = help@example.com\n"
+	   "[queue support]\nname = Support\nagents = alice@localhost\n"
+	   "timezone = Europe/Helsinki\n");
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "my address is bob@example.com", &got);
+	agent_says("alice", n, "Thanks, Bob");
+	EXPECT(jid("bob"), QUEUE, "Thanks, Bob");
+	agent_says("alice", n, "/note private remark");
+	EXPECT_START(jid("alice"), conv(n), "Note saved");
+	text = transcript_text(n, "Europe/Helsinki", "Support", "You");
+	CHECK_STR(text, "2027-01-15\n[10:00] You: my address is bob@example.com\n"
+	                "[10:00] Support: Thanks, Bob\n");
+	free(text);
+	close_chat("alice", n, "bob");
+	EXPECT(jid("bob"), QUEUE, TRANSCRIPT_Q("bob@example.com"));
+	customer_says("bob", "support", " Yes! ");
+	EXPECT(jid("bob"), QUEUE, "Thank you: a copy of the chat is on its way to bob@example.com.");
+	CHECK_INT(db_number("SELECT count(*) FROM mail_outbox WHERE kind = 'transcript' AND "
+	                    "to_addr = 'bob@example.com' AND conversation_id = 1"),
+	    1);
+	CHECK_INT(db_number("SELECT count(*) FROM conversations"), 1); /* the yes opened none */
+	QUIET(jid("bob"));
+
+	/* the question waits 10 minutes: a yes after that is a new message */
+	n = chat_goes_to("bob", "one more thing", &got);
+	agent_says("alice", n, "Sure");
+	EXPECT(jid("bob"), QUEUE, "Sure");
+	close_chat("alice", n, "bob");
+	EXPECT(jid("bob"), QUEUE, TRANSCRIPT_Q("bob@example.com"));
+	advance(601);
+	customer_says("bob", "support", "yes");
+	EXPECT(jid("bob"), QUEUE, GREETING);
+	CHECK_INT(db_number("SELECT count(*) FROM conversations"), 3);
+	CHECK_INT(db_number("SELECT count(*) FROM mail_outbox WHERE conversation_id = 2"), 0);
+
+	/* carol's chat ends before the agent wrote anything: nothing to send, no question */
+	customer_says("carol", "support", "carol@example.com here");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	close_chat("alice", 4, "carol");
+	QUIET(jid("carol"));
+	down();
+}
+
 /* --- a write that fails ----------------------------------------------------------------- */
 
 /* SQL on the test's own connection to respa's database, as another process would run it. */
@@ -2543,6 +2626,7 @@ main(void)
 	customer_back_within_the_grace_keeps_the_chat(1);
 	customer_who_left_before_an_answer_gets_a_task_for_the_queue();
 
+	transcript_question_is_answered_within_ten_minutes();
 	a_failed_write_fails_the_whole_pass();
 	max_wait_whose_task_failed_runs_again();
 	state_survives_a_restart();
