@@ -570,8 +570,12 @@ queues_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 static void
 queue_fields(struct form *f, const struct queue *q)
 {
-	static const char *const strategies[] = { "longest-idle", "least-busy", "round-robin",
-		"ring-all" };
+	static const char *const strategies[][2] = {
+		{ "longest-idle", "longest-idle: who got a chat least recently" },
+		{ "least-busy", "least-busy: the agent with the fewest chats" },
+		{ "round-robin", "round-robin: each agent in turn" },
+		{ "ring-all", "ring-all: offered to every free agent at once" },
+	};
 	struct queue *d = q ? NULL : config_queue_alloc("new");
 	const struct queue *v = q ? q : d;
 	struct form_field *fl;
@@ -580,7 +584,7 @@ queue_fields(struct form *f, const struct queue *q)
 	text_field(f, "title", "Name shown to people", q ? q->title : NULL, 0);
 	fl = form_add(f, "strategy", FIELD_LIST, "Strategy");
 	for (i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++)
-		form_option(fl, strategies[i], NULL);
+		form_option(fl, strategies[i][0], strategies[i][1]);
 	form_value(fl, strategy_name(v->strategy));
 	fl->required = 1;
 	fl = form_add(f, "mode", FIELD_LIST, "Mode");
@@ -975,9 +979,8 @@ agent_remove_form(struct adhoc_session *s)
 	fl->required = 1;
 	agent_options(fl);
 	fl = form_add(f, "queue", FIELD_LIST, "From the queue");
-	form_option(fl, "", "every queue: the agent leaves the desk");
+	form_option(fl, FORM_NONE, "every queue: the agent leaves the desk");
 	queue_options(fl);
-	form_value(fl, "");
 	return f;
 }
 
@@ -1267,7 +1270,12 @@ conv_transfer_submit(struct adhoc_session *s, const struct form *in, struct adho
 
 /* --- tasks ---------------------------------------------------------------------------------- */
 
-static const char *const task_kinds[] = { "follow-up", "callback", "handoff", "offline" };
+static const char *const task_kinds[][2] = {
+	{ "follow-up", "follow-up: to do after a chat" },
+	{ "callback", "callback: call the customer back" },
+	{ "handoff", "handoff: given to a colleague" },
+	{ "offline", "offline: a contact out of hours" },
+};
 
 static struct form *
 tasks_filter_form(struct adhoc_session *s)
@@ -1278,15 +1286,13 @@ tasks_filter_form(struct adhoc_session *s)
 
 	(void)s;
 	fl = form_add(f, "queue", FIELD_LIST, "Queue");
-	form_option(fl, "", "any queue");
+	form_option(fl, FORM_NONE, "any queue");
 	queue_options(fl);
-	form_value(fl, "");
 	text_field(f, "assignee", "Assignee (an agent's JID or a queue's address)", NULL, 0);
 	fl = form_add(f, "kind", FIELD_LIST, "Kind");
-	form_option(fl, "", "any kind");
+	form_option(fl, FORM_NONE, "any kind");
 	for (i = 0; i < sizeof(task_kinds) / sizeof(task_kinds[0]); i++)
-		form_option(fl, task_kinds[i], NULL);
-	form_value(fl, "");
+		form_option(fl, task_kinds[i][0], task_kinds[i][1]);
 	form_value(form_add(f, "overdue", FIELD_BOOLEAN, "Overdue only"), "0");
 	return f;
 }
@@ -1435,9 +1441,8 @@ canned_add_form(struct adhoc_session *s)
 	struct form_field *fl = form_add(f, "queue", FIELD_LIST, "For");
 
 	(void)s;
-	form_option(fl, "", "every queue");
+	form_option(fl, FORM_NONE, "every queue");
 	queue_options(fl);
-	form_value(fl, "");
 	text_field(f, "name", "Name (letters, digits, - and _)", NULL, 1);
 	form_add(f, "text", FIELD_TEXT_MULTI, "Text")->required = 1;
 	return f;

@@ -494,6 +494,24 @@ void form_keep(struct form *f, const struct form *in);
 /* Checks f's values against its fields (required, lists, booleans, JIDs, numbers). */
 int form_check(const struct form *f, char *err, size_t errlen);
 int form_same(const struct form *, const struct form *); /* the same values, field by field */
+/*
+ * For clients that show only some of a form (profanity shows a list's options only when it has
+ * a value, poezio one fixed field without a var, neither a <reported/> table): FORM_NONE is a
+ * list's "nothing chosen" value, an option of its own; form_keep() drops it (and "").
+ */
+#define FORM_NONE "*"
+#define FORM_LINE_MAX 300 /* bytes in one line of a table as text */
+/* Ready to send: fixed fields get vars, unlabelled fields and options their var or value as
+ * label, a list with no value FORM_NONE (its option added when it has none). */
+void form_show(struct form *);
+/* A table row as one line ("first cell | Label: cell | ..."), new, must be free()d. */
+char *form_row_line(const struct form *, size_t row);
+/* Fixed fields (vars row-N), one a row, for table's rows first..first+n-1, added to f. */
+void form_add_lines(struct form *f, const struct form *table, size_t first, size_t n);
+/* Fixed fields "Label: value", one a value, for table's own fields, added to f. */
+void form_add_field_lines(struct form *f, const struct form *table);
+/* A result table also as text: one fixed field a row before the other fields. */
+void form_table_text(struct form *);
 
 /* iq.c */
 int iq_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);

@@ -18,6 +18,7 @@ from harness import COMPONENT_JID, Client, error_condition
 
 NS_COMMANDS = "http://jabber.org/protocol/commands"
 NS_DATA = "jabber:x:data"
+NONE = "*"                 # a list's "nothing chosen" value (FORM_NONE)
 
 AGENT_NODES = ["ready", "pause", "my-chats", "my-tasks", "canned-send"]
 ADMIN_NODES = ["queues", "queue-create", "queue-edit", "queue-delete", "agents", "agent-add",
@@ -68,6 +69,11 @@ class Reply:
 
     def options(self, var: str) -> list[str]:
         return [v for v, _ in self.fields[var].options]
+
+    def choices(self, var: str) -> dict[str, Optional[str]]:
+        """A list's real options, value -> label: without the "nothing chosen" one (NONE)
+        that a list with no value gets, for clients that show options only with a value."""
+        return {v: label for v, label in self.fields[var].options if v != NONE}
 
     def note(self, kind: Optional[str] = None) -> str:
         return "\n".join(text for t, text in self.notes if kind is None or t == kind)
