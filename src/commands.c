@@ -309,7 +309,7 @@ pause_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 	agent_pause(a, given(in, "reason"));
 	note(r, NOTE_INFO,
 	    "You are paused: no new chats until you run \"Ready for chats\" (or "
-	    "write /ready to %s).",
+	    "write !ready to %s).",
 	    conf->jid);
 	return 0;
 }
@@ -480,7 +480,7 @@ canned_send_form(struct adhoc_session *s)
 {
 	struct form *f = form_new(FORM_FORM, "Send a canned response",
 	    "The text goes to the "
-	    "customer as your answer. In a chat, /canned NAME does the same.");
+	    "customer as your answer. In a chat, !canned NAME does the same.");
 	struct canned_walk w = { NULL, 0 };
 	struct form_field *fl = form_add(f, "chat", FIELD_LIST, "Chat");
 
@@ -1054,7 +1054,7 @@ agent_status_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 		return -1;
 	if (strcmp(form_get(in, "action"), "pause") == 0) {
 		agent_pause(a, reason);
-		text = xasprintf("%s paused you%s%s: no new chats until you write /ready here.",
+		text = xasprintf("%s paused you%s%s: no new chats until you write !ready here.",
 		    adhoc_jid(s), reason ? ": " : "", reason ? reason : "");
 		note(r, NOTE_INFO, "%s is paused.", a->jid);
 	} else {
@@ -1437,7 +1437,7 @@ canned_add_form(struct adhoc_session *s)
 {
 	struct form *f = form_new(FORM_FORM, "Add a canned response",
 	    "Agents send it with "
-	    "/canned NAME in a chat, or with \"Send a canned response\".");
+	    "!canned NAME in a chat, or with \"Send a canned response\".");
 	struct form_field *fl = form_add(f, "queue", FIELD_LIST, "For");
 
 	(void)s;
