@@ -7,7 +7,11 @@
  * A session is keyed by its id and the executor's full JID, so nobody else can continue it
  * (not even another resource of the same account), and it expires after [admin]
  * command_timeout. A form that does not validate comes back with what was written and a note
- * saying what is wrong; a command applies nothing until its last step validates.
+ * saying what is wrong (in its instructions too); a command applies nothing until its last
+ * step validates, which execute, next and complete all submit (clients differ).
+ *
+ * What clients show differs too: a result table also goes out as text lines (forms.c), and
+ * one longer than PAGE_ROWS a page at a time, the session staying open for next and prev.
  */
 #include <inttypes.h>
 #include <stdlib.h>
