@@ -215,3 +215,24 @@ async def test_actions_clients_send(desk):
                             'cancel')
     long = await admin.send("queues", "x" * 100)
     assert long.error_text.startswith('unknown action "' + "x" * 40 + '..."')
+
+
+async def test_profanity_ticks_a_task_in_a_list_with_nothing_ticked(desk):
+    """profanity shows a list-multi's options only when it has a value: my-tasks comes with
+    '*' ticked; `/field1 add 7` adds to it, and `/form submit` sends both, with no action."""
+    await desk.start(agents=["alice"])
+    alice = desk.agent("alice")
+    bob = await desk.customer("bob")
+    conv = await desk.open_chat(bob, alice, "call me")
+    alice.send(conv, "!task +1h call bob back")
+    await alice.expect("added for you", frm=conv)
+    task = desk.rows("SELECT id FROM tasks")[0]["id"]
+    r = await Commander(alice).execute("my-tasks")
+    assert r.values("done") == [NONE] and str(task) in r.choices("done")
+    done = await _replay(alice, (
+        '<command xmlns="http://jabber.org/protocol/commands" sessionid="{sid}" '
+        'node="my-tasks"><x xmlns="jabber:x:data" type="submit"><field var="done">'
+        '<value>*</value><value>{task}</value></field></x></command>').format(
+            sid=r.sessionid, task=task))
+    assert done.status == "completed" and f"Marked done: #{task}." in done.note(), done
+    assert desk.rows("SELECT status FROM tasks") == [{"status": "done"}]
