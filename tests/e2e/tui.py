@@ -51,6 +51,7 @@ class Tui:
         self.width, self.height = width, height
         self.socket = f"respa-e2e-{os.getpid()}-{next(_names)}"
         self.server_pid: Optional[int] = None
+        self.socket_path: Optional[Path] = None
 
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         res = subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
@@ -63,7 +64,8 @@ class Tui:
         """Starts the tmux server with the client in its only pane."""
         self._tmux("new-session", "-d", "-s", "t", "-x", str(self.width), "-y",
                    str(self.height), "--", *self.argv)
-        self.server_pid = int(self._tmux("display-message", "-p", "#{pid}").stdout.strip())
+        pid, path = self._tmux("display-message", "-p", "#{pid} #{socket_path}").stdout.split()
+        self.server_pid, self.socket_path = int(pid), Path(path)
         _track(self.server_pid, "tmux")
         # the pane stays (dead) if the client exits: its screen says why
         self._tmux("set-option", "-g", "remain-on-exit", "on")
@@ -127,6 +129,8 @@ class Tui:
         if pid_alive(pid):
             terminate_pid(pid, timeout=3.0)
         _untrack(pid)
+        if self.socket_path:            # a killed server leaves its socket behind
+            self.socket_path.unlink(missing_ok=True)
 
     def diagnostics(self) -> str:
         try:
