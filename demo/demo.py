@@ -36,7 +36,7 @@ class DemoBot:
                 self.client.send(conv, "Hi! I'm Bob, a demo agent (a bot). Write anything; "
                                        "write bye to end the chat.")
             elif body.strip().lower() in ("bye", "bye!", "thanks, bye"):
-                self.client.send(conv, "/close Demo chat, ended by the customer saying bye")
+                self.client.send(conv, "!close Demo chat, ended by the customer saying bye")
             elif not body.startswith(("Chat #", "Tagged", "Task", "Note", "Commands")):
                 self.client.send(conv, f"You wrote: {body}")
 
@@ -65,7 +65,7 @@ Customers (or log in anonymously on the domain guest.localhost):
 
 As a customer, write to {QUEUE}@{harness.COMPONENT_JID}.
 As an agent (alice), approve the contact request from {harness.COMPONENT_JID} (the agent page
-does it for you); chats arrive from c-NUMBER@{harness.COMPONENT_JID}. Write /help in a chat
+does it for you); chats arrive from c-NUMBER@{harness.COMPONENT_JID}. Write !help in a chat
 for the commands.
 
 Files (logs, database {workdir}/respa/respa.db): {workdir}

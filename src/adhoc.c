@@ -7,7 +7,11 @@
  * A session is keyed by its id and the executor's full JID, so nobody else can continue it
  * (not even another resource of the same account), and it expires after [admin]
  * command_timeout. A form that does not validate comes back with what was written and a note
- * saying what is wrong; a command applies nothing until its last step validates.
+ * saying what is wrong (in its instructions too); a command applies nothing until its last
+ * step validates, which execute, next and complete all submit (clients differ).
+ *
+ * What clients show differs too: a result table also goes out as text lines (forms.c), and
+ * one longer than PAGE_ROWS a page at a time, the session staying open for next and prev.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -17,6 +21,7 @@
 
 #define MAX_SESSIONS 256 /* at once, for everyone: a bound on what strangers can make us keep */
 #define ADMIN_RESERVE 16 /* of those, only admins may open the last: nobody locks them out */
+#define PAGE_ROWS 25     /* a longer result table is shown a page at a time */
 
 struct adhoc_session {
 	char id[40];
@@ -28,6 +33,11 @@ struct adhoc_session {
 	int step, nsteps;
 	struct form *kept[ADHOC_MAX_STEPS]; /* each step's form as last filled in */
 	struct timer timer;
+	/* a long result, shown a page at a time after the command was applied */
+	struct form *table;
+	size_t page, npages;
+	enum note_type table_note_type;
+	char *table_note;
 };
 
 static struct config *conf;
@@ -61,6 +71,8 @@ session_free(struct adhoc_session *s)
 	free(s->held);
 	for (i = 0; i < ADHOC_MAX_STEPS; i++)
 		form_free(s->kept[i]);
+	form_free(s->table);
+	free(s->table_note);
 	free(s->key);
 	free(s->jid);
 	free(s->bare);
@@ -246,6 +258,16 @@ step_form(struct adhoc_session *s)
 	return f;
 }
 
+/* text, then what the form said before: profanity shows no note on a step, only this */
+static void
+instructions_first(struct form *f, const char *prefix, const char *text)
+{
+	char *was = f->instructions;
+
+	f->instructions = xasprintf("%s%s%s%s", prefix, text, was ? "\n" : "", was ? was : "");
+	free(was);
+}
+
 static xmpp_stanza_t *
 reply(xmpp_stanza_t *iq, struct adhoc_session *s, const char *status, struct form *form,
     enum note_type nt, const char *note)
@@ -261,7 +283,17 @@ reply(xmpp_stanza_t *iq, struct adhoc_session *s, const char *status, struct for
 	c.note_type = nt;
 	c.note = note;
 	c.form = form;
-	if (strcmp(status, "executing") == 0) {
+	if (form && note && nt == NOTE_ERROR && form->type == FORM_FORM)
+		instructions_first(form, "Not done: ", note);
+	if (form)
+		form_show(form);
+	if (strcmp(status, "executing") == 0 && s->table) {
+		last = s->page + 1 == s->npages;
+		c.actions =
+		    (s->page > 0 ? ACTION_PREV : 0) | (last ? 0 : ACTION_NEXT) | ACTION_COMPLETE;
+		c.execute = last ? "complete" : "next";
+		timer_in(&s->timer, conf->command_timeout);
+	} else if (strcmp(status, "executing") == 0) {
 		c.actions =
 		    (s->step > 0 ? ACTION_PREV : 0) | (last ? ACTION_COMPLETE : ACTION_NEXT);
 		c.execute = last ? "complete" : "next";
@@ -281,12 +313,111 @@ present(xmpp_stanza_t *iq, struct adhoc_session *s, enum note_type nt, const cha
 	return reply(iq, s, "executing", step_form(s), nt, note);
 }
 
+/* --- a long result, a page at a time ------------------------------------------------------ */
+
+static struct form *
+page_form(struct adhoc_session *s)
+{
+	const struct form *t = s->table;
+	size_t first = s->page * PAGE_ROWS, n = t->nrows - first, i;
+	int last = s->page + 1 == s->npages;
+	struct form_field *fl;
+	struct form *f;
+	char *title, *text, value[24], label[64];
+
+	if (n > PAGE_ROWS)
+		n = PAGE_ROWS;
+	title = xasprintf("%s (page %zu of %zu)", t->title ? t->title : s->cmd->name, s->page + 1,
+	    s->npages);
+	text = xasprintf("Rows %zu-%zu of %zu. %s%s%s", first + 1, first + n, t->nrows,
+	    last ? "The last page: submit or complete to end, prev goes back."
+	         : "Submit (next) for the next page, prev goes back, complete ends.",
+	    s->table_note ? "\n" : "", s->table_note ? s->table_note : "");
+	f = form_new(FORM_FORM, title, text);
+	free(title);
+	free(text);
+	form_add_lines(f, t, first, n);
+	if (last)
+		form_add_field_lines(f, t);
+	fl = form_add(f, "page", FIELD_LIST, "Go to page");
+	for (i = 0; i < s->npages; i++) {
+		snprintf(value, sizeof(value), "%zu", i + 1);
+		snprintf(label, sizeof(label), "page %zu: rows %zu-%zu", i + 1, i * PAGE_ROWS + 1,
+		    i + 1 == s->npages ? t->nrows : (i + 1) * PAGE_ROWS);
+		form_option(fl, value, label);
+	}
+	snprintf(value, sizeof(value), "%zu", last ? s->page + 1 : s->page + 2);
+	form_value(fl, value);
+	return f;
+}
+
+static xmpp_stanza_t *
+show_page(xmpp_stanza_t *iq, struct adhoc_session *s)
+{
+	return reply(iq, s, "executing", page_form(s), s->table_note_type, s->table_note);
+}
+
+/* The end of the list: completed, with the command's note. */
+static xmpp_stanza_t *
+end_pages(xmpp_stanza_t *iq, struct adhoc_session *s)
+{
+	char *note = s->table_note ? xstrdup(s->table_note) : NULL;
+	xmpp_stanza_t *r =
+	    reply(iq, s, "completed", NULL, note ? s->table_note_type : NOTE_NONE, note);
+
+	free(note);
+	return r;
+}
+
+/* prev, next (to the page chosen in the form, else the next one), complete. */
+static xmpp_stanza_t *
+turn_page(xmpp_stanza_t *iq, struct adhoc_session *s, xmpp_stanza_t *cmdel, const char *action)
+{
+	xmpp_stanza_t *x = xmpp_stanza_get_child_by_ns(cmdel, NS_DATA);
+	size_t target = s->page + 1 < s->npages ? s->page + 1 : s->page;
+	struct form *in;
+	const char *v;
+	char err[160], *end;
+	unsigned long n;
+
+	if (strcmp(action, "prev") == 0) {
+		if (s->page == 0)
+			return stanza_command_error(iq, "modify", "bad-request", "bad-action",
+			    "this is the first page");
+		s->page--;
+		return show_page(iq, s);
+	}
+	if (strcmp(action, "complete") == 0)
+		return end_pages(iq, s);
+	if (x && (in = form_parse(x, err, sizeof(err))) != NULL) {
+		v = form_get(in, "page");
+		n = v ? strtoul(v, &end, 10) : 0;
+		if (v && *end == '\0' && n >= 1 && n <= s->npages)
+			target = n - 1;
+		form_free(in);
+	}
+	if (target == s->page && s->page + 1 == s->npages)
+		return end_pages(iq, s);
+	s->page = target;
+	return show_page(iq, s);
+}
+
 static xmpp_stanza_t *
 finish(xmpp_stanza_t *iq, struct adhoc_session *s, struct adhoc_result *res)
 {
+	struct form *t = res->form;
+
 	log_info("command %s run by %s", s->cmd->node, s->jid);
-	return reply(iq, s, "completed", res->form, res->note_type,
-	    res->note_type ? res->note : NULL);
+	if (t && t->ncolumns && t->nrows > PAGE_ROWS) {
+		s->table = t;
+		s->npages = (t->nrows + PAGE_ROWS - 1) / PAGE_ROWS;
+		s->table_note_type = res->note_type;
+		s->table_note = res->note_type ? xstrdup(res->note) : NULL;
+		return show_page(iq, s);
+	}
+	if (t && t->ncolumns) /* clients that show no <reported/> table show these lines */
+		form_table_text(t);
+	return reply(iq, s, "completed", t, res->note_type, res->note_type ? res->note : NULL);
 }
 
 /* A command without a form runs at once. */
@@ -318,10 +449,9 @@ advance(xmpp_stanza_t *iq, struct adhoc_session *s, xmpp_stanza_t *cmdel, int co
 
 	if (completing && s->step != s->nsteps - 1)
 		return stanza_command_error(iq, "modify", "bad-request", "bad-action",
-		    "this step is not the last one: next");
-	if (!completing && s->step == s->nsteps - 1)
-		return stanza_command_error(iq, "modify", "bad-request", "bad-action",
-		    "this is the last step: complete");
+		    "this step is not the last one: next (or execute) goes on to the next");
+	/* XEP-0050 clients differ: poezio sends next on the last step, others execute */
+	completing = s->step == s->nsteps - 1;
 	if (x && (in = form_parse(x, err, sizeof(err))) == NULL)
 		return stanza_command_error(iq, "modify", "bad-request", "bad-payload", err);
 	shown = step_form(s);
@@ -385,6 +515,18 @@ form_cancels(xmpp_stanza_t *cmdel)
 	return type != NULL && strcmp(type, "cancel") == 0;
 }
 
+static xmpp_stanza_t *
+bad_action(xmpp_stanza_t *iq, const char *action)
+{
+	char *text = xasprintf("unknown action \"%.*s%s\": execute, next, prev, complete or cancel",
+	    (int)utf8_prefix(action, 40), action, strlen(action) > 40 ? "..." : "");
+	xmpp_stanza_t *r =
+	    stanza_command_error(iq, "modify", "bad-request", "malformed-action", text);
+
+	free(text);
+	return r;
+}
+
 xmpp_stanza_t *
 adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
 {
@@ -406,7 +548,7 @@ adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
 		if (strcmp(actions[i], action) == 0)
 			break;
 	if (i == sizeof(actions) / sizeof(actions[0]))
-		return stanza_command_error(iq, "modify", "bad-request", "malformed-action", NULL);
+		return bad_action(iq, action);
 	if ((cmd = command_find(node)) == NULL)
 		return stanza_error(iq, "cancel", "item-not-found", "no such command");
 	bare = jid_bare(from);
@@ -439,6 +581,8 @@ adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
 		    "no such session (it may have expired)");
 	if (strcmp(action, "cancel") == 0 || form_cancels(cmdel))
 		return reply(iq, s, "canceled", NULL, NOTE_NONE, NULL);
+	if (s->table)
+		return turn_page(iq, s, cmdel, action);
 	if (strcmp(action, "prev") == 0) {
 		if (s->step == 0)
 			return stanza_command_error(iq, "modify", "bad-request", "bad-action",
@@ -446,7 +590,5 @@ adhoc_command(xmpp_stanza_t *iq, xmpp_stanza_t *cmdel)
 		s->step--;
 		return present(iq, s, NOTE_NONE, NULL);
 	}
-	if (strcmp(action, "execute") == 0) /* the default action of the step */
-		return advance(iq, s, cmdel, s->step == s->nsteps - 1);
 	return advance(iq, s, cmdel, strcmp(action, "complete") == 0);
 }

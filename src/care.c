@@ -204,7 +204,7 @@ erase(const char *value, int running)
 		fprintf(stderr,
 		    "respa erase-contact: contact %" PRId64 " has an open conversation "
 		    "(#%" PRId64 ") and respa is running, so nothing was erased.\n"
-		    "  End the chat first (the agent's /close, or let it close by itself), then "
+		    "  End the chat first (the agent's !close, or let it close by itself), then "
 		    "run this again;\n  or stop respa, run this again (it then erases the open "
 		    "conversation too), and start respa.\n",
 		    ids[0], open_conv);

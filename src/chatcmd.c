@@ -1,7 +1,9 @@
 /*
- * What agents write in a chat that starts with "/": a table of commands, never relayed to
- * the customer; and the few they write to the component's own address (/pause, /ready...). The conversation's state changes stay in conversation.c; the CRM's records go
- * through store.c; what falls due later goes to tasks.c.
+ * What agents write in a chat that starts with "!" (or "/", slash.c): a table of commands,
+ * never relayed to the customer; and the few they write to the component's own address
+ * (!pause, !ready...). Every text shows "!", which no client keeps for itself. The
+ * conversation's state changes stay in conversation.c; the CRM's records go through
+ * store.c; what falls due later goes to tasks.c.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -21,17 +23,43 @@ struct chat_cmd {
 };
 static const struct chat_cmd chat_cmds[];
 
+/* Why "!": the line that names the clients that keep "/" for themselves. */
+#define PREFIX_NOTE \
+	"Start a command with ! (or /, but profanity, poezio and other terminal clients " \
+	"take lines starting with / for themselves); !!text sends \"!text\", //text sends " \
+	"\"/text\", /me text is an action."
+
+static const struct chat_cmd *
+chat_cmd_find(const char *name)
+{
+	const struct chat_cmd *cmd;
+
+	for (cmd = chat_cmds; cmd->name; cmd++)
+		if (strcmp(cmd->name, name) == 0)
+			return cmd;
+	return NULL;
+}
+
+/* "!help": every command; "!help NAME": that one. */
 static void
 cmd_help(struct conv *c, struct agent *a, const char *args)
 {
 	const struct chat_cmd *cmd;
 	size_t len = 0;
-	char buf[3072];
+	char buf[3072], name[16];
 
-	(void)args;
-	len += (size_t)snprintf(buf, sizeof(buf),
-	    "Commands in this chat (start a message with "
-	    "// to send a text that begins with /):");
+	if (*args && strlen(args) < sizeof(name)) {
+		str_copy(name, sizeof(name), args);
+		str_trim(name);
+		for (len = 0; name[len]; len++)
+			name[len] = (char)(name[len] >= 'A' && name[len] <= 'Z' ? name[len] + 32
+			                                                        : name[len]);
+		if ((cmd = chat_cmd_find(name[0] == '!' || name[0] == '/' ? name + 1 : name))) {
+			conv_tellf(c, a, "%s: %s", cmd->usage, cmd->help);
+			return;
+		}
+	}
+	len = (size_t)snprintf(buf, sizeof(buf), "Commands in this chat. " PREFIX_NOTE);
 	for (cmd = chat_cmds; cmd->name && len < sizeof(buf); cmd++)
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "\n%s: %s", cmd->usage,
 		    cmd->help);
@@ -112,7 +140,7 @@ new_task(struct conv *c, struct agent *a, const char *assignee, const char *kind
 static void
 cmd_task(struct conv *c, struct agent *a, const char *args)
 {
-	const char *title, *usage = "/task [due] text";
+	const char *title, *usage = "!task [due] text";
 	char when[64], err[16];
 	time_t due;
 	int64_t id;
@@ -122,7 +150,7 @@ cmd_task(struct conv *c, struct agent *a, const char *args)
 		return;
 	if (*title == '\0') {
 		conv_tell(c, a,
-		    "Usage: /task [due] text, where due is +2h, +1d, tomorrow 10:00 "
+		    "Usage: !task [due] text, where due is +2h, +1d, tomorrow 10:00 "
 		    "or 2026-12-01 14:30");
 		return;
 	}
@@ -139,7 +167,7 @@ static void
 cmd_tag(struct conv *c, struct agent *a, const char *args)
 {
 	if (*args == '\0' || add_tags(c, args) == 0)
-		conv_tellf(c, a, "Usage: /tag reason[, reason...]%s%s",
+		conv_tellf(c, a, "Usage: !tag reason[, reason...]%s%s",
 		    c->queue->reasons ? ". Reasons: " : "",
 		    c->queue->reasons ? c->queue->reasons : "");
 	else
@@ -150,7 +178,7 @@ static void
 cmd_note(struct conv *c, struct agent *a, const char *args)
 {
 	if (*args == '\0')
-		conv_tell(c, a, "Usage: /note text");
+		conv_tell(c, a, "Usage: !note text");
 	else if (store_message_add(c->id, "note", a->jid, args, respa_now()) == -1)
 		conv_tell(c, a, "The note could not be saved: the database failed. Try again.");
 	else
@@ -180,7 +208,7 @@ cmd_transfer(struct conv *c, struct agent *a, const char *args)
 
 	first_word(args, target, sizeof(target), &note);
 	if (*target == '\0')
-		conv_tell(c, a, "Usage: /transfer AGENT-JID or QUEUE [note]");
+		conv_tell(c, a, "Usage: !transfer AGENT-JID or QUEUE [note]");
 	else if (strchr(target, '@') == NULL && (q = config_queue(target)) != NULL)
 		conversation_transfer_queue(c, a, q, note);
 	else
@@ -199,7 +227,7 @@ cmd_reject(struct conv *c, struct agent *a, const char *args)
 {
 	(void)args;
 	conv_tellf(c, a,
-	    "Chat #%" PRId64 " is already yours: /transfer hands it to someone "
+	    "Chat #%" PRId64 " is already yours: !transfer hands it to someone "
 	    "else.",
 	    c->id);
 }
@@ -252,7 +280,7 @@ cmd_contact(struct conv *c, struct agent *a, const char *args)
 	size_t i;
 
 	if (slash_fields(args, keys, 4, v, err, sizeof(err)) == -1) {
-		conv_tellf(c, a, "%s. Usage: /contact name=... email=... phone=... company=...",
+		conv_tellf(c, a, "%s. Usage: !contact name=... email=... phone=... company=...",
 		    err);
 		return;
 	}
@@ -304,7 +332,7 @@ cmd_merge(struct conv *c, struct agent *a, const char *args)
 	while (*end == ' ' || *end == '\t')
 		end++;
 	if (*args < '0' || *args > '9' || *end != '\0' || n <= 0) {
-		conv_tell(c, a, "Usage: /merge N, with the contact number of a possible match.");
+		conv_tell(c, a, "Usage: !merge N, with the contact number of a possible match.");
 		return;
 	}
 	conversation_merge(c, a, (int64_t)n);
@@ -338,7 +366,7 @@ handoff_to(struct conv *c, struct agent *a, const char *who, const char *usage)
 static void
 cmd_handoff(struct conv *c, struct agent *a, const char *args)
 {
-	const char *usage = "/handoff COLLEAGUE [due] text", *text, *to;
+	const char *usage = "!handoff COLLEAGUE [due] text", *text, *to;
 	char who[256], when[64] = "", summary[1024], card[1024] = "", *details, *msg, *lines,
 	               *mailtext, *subject, *customer;
 	struct contact_card k;
@@ -436,7 +464,7 @@ leading_phone(const char *args, char *phone, size_t len, const char **rest)
 static void
 cmd_callback(struct conv *c, struct agent *a, const char *args)
 {
-	const char *usage = "/callback [phone] [due]", *rest;
+	const char *usage = "!callback [phone] [due]", *rest;
 	char phone[32] = "", when[64], *title;
 	struct contact_card k;
 	time_t due;
@@ -493,7 +521,7 @@ reachable_at(const struct conv *c, char *buf, size_t len)
 static void
 cmd_remind(struct conv *c, struct agent *a, const char *args)
 {
-	const char *usage = "/remind due text", *text;
+	const char *usage = "!remind due text", *text;
 	char to[512], when[64];
 	time_t due;
 	int found;
@@ -509,7 +537,7 @@ cmd_remind(struct conv *c, struct agent *a, const char *args)
 		conv_tell(c, a,
 		    "This customer is an anonymous web visitor: they cannot be reached "
 		    "later, so no reminder was scheduled. Ask for an email address or phone number "
-		    "and make a /task or /callback instead.");
+		    "and make a !task or !callback instead.");
 		return;
 	}
 	if (store_reminder_add(c->id, c->contact_id, c->entry->jid, to, text, a->jid, due,
@@ -529,7 +557,7 @@ cmd_canned(struct conv *c, struct agent *a, const char *args)
 	char *text;
 
 	if (*args == '\0') {
-		conv_tell(c, a, "Usage: /canned NAME");
+		conv_tell(c, a, "Usage: !canned NAME");
 		return;
 	}
 	if ((text = store_canned_get(c->queue->name, args)) == NULL) {
@@ -553,45 +581,45 @@ cmd_transcript(struct conv *c, struct agent *a, const char *args)
 }
 
 static const struct chat_cmd chat_cmds[] = {
-	{ "close", "/close [resolved|unresolved] [#tag...] [summary]",
+	{ "close", "!close [resolved|unresolved] [#tag...] [summary]",
 	    "end the chat; without a "
 	    "summary respa writes one; unresolved leaves you a follow-up task",
 	    cmd_close },
-	{ "task", "/task [due] text",
+	{ "task", "!task [due] text",
 	    "a follow-up task for you; due as +2h, +1d, "
 	    "tomorrow 10:00 or 2026-12-01 14:30 (default: tomorrow 09:00)",
 	    cmd_task },
-	{ "handoff", "/handoff COLLEAGUE [due] text",
+	{ "handoff", "!handoff COLLEAGUE [due] text",
 	    "a task for a colleague (a JID, an email "
 	    "address or a [person] name) with the summary, the contact card and the transcript; "
 	    "they are told by XMPP when online, else by email",
 	    cmd_handoff },
-	{ "callback", "/callback [phone] [due]",
+	{ "callback", "!callback [phone] [due]",
 	    "a task for you to call the customer back "
 	    "(their known number by default)",
 	    cmd_callback },
-	{ "remind", "/remind due text",
+	{ "remind", "!remind due text",
 	    "a message to the customer later (not for anonymous web "
 	    "visitors)",
 	    cmd_remind },
-	{ "tag", "/tag reason", "record the contact reason", cmd_tag },
-	{ "note", "/note text", "a private note in the transcript", cmd_note },
-	{ "contact", "/contact name=... email=... phone=... company=...", "edit the contact",
+	{ "tag", "!tag reason", "record the contact reason", cmd_tag },
+	{ "note", "!note text", "a private note in the transcript", cmd_note },
+	{ "contact", "!contact name=... email=... phone=... company=...", "edit the contact",
 	    cmd_contact },
-	{ "history", "/history", "the contact's earlier conversations", cmd_history },
-	{ "merge", "/merge N",
+	{ "history", "!history", "the contact's earlier conversations", cmd_history },
+	{ "merge", "!merge N",
 	    "link this chat's contact with contact N (a possible match); an "
 	    "admin can undo it",
 	    cmd_merge },
-	{ "transfer", "/transfer AGENT-JID|QUEUE [note]",
+	{ "transfer", "!transfer AGENT-JID|QUEUE [note]",
 	    "hand the chat to a colleague or "
 	    "another queue; they get the transcript",
 	    cmd_transfer },
-	{ "accept", "/accept", "take an offered chat (answering takes it too)", cmd_accept },
-	{ "reject", "/reject", "turn an offered chat down; it goes to another agent", cmd_reject },
-	{ "canned", "/canned NAME", "send the canned response NAME to the customer", cmd_canned },
-	{ "transcript", "/transcript", "the chat so far again, to this client", cmd_transcript },
-	{ "help", "/help", "this list", cmd_help },
+	{ "accept", "!accept", "take an offered chat (answering takes it too)", cmd_accept },
+	{ "reject", "!reject", "turn an offered chat down; it goes to another agent", cmd_reject },
+	{ "canned", "!canned NAME", "send the canned response NAME to the customer", cmd_canned },
+	{ "transcript", "!transcript", "the chat so far again, to this client", cmd_transcript },
+	{ "help", "!help [COMMAND]", "this list, or one command", cmd_help },
 	{ NULL, NULL, NULL, NULL },
 };
 
@@ -610,15 +638,17 @@ chatcmd_run(struct conv *c, struct agent *a, const struct slash *s, const char *
 		conv_tell(c, a, "That command holds text that is not valid UTF-8: nothing done.");
 		return;
 	}
-	for (cmd = chat_cmds; cmd->name; cmd++)
-		if (strcmp(cmd->name, s->name) == 0) {
-			asker = from;
-			cmd->fn(c, a, s->args); /* may free c */
-			asker = NULL;
-			return;
-		}
-	conv_tellf(c, a, "Unknown command /%s.", s->name);
-	cmd_help(c, a, "");
+	if ((cmd = chat_cmd_find(s->name)) == NULL) {
+		conv_tellf(c, a, "Unknown command %c%s.", s->prefix, s->name);
+		cmd_help(c, a, "");
+	} else if (*s->args && strchr(cmd->usage, ' ') == NULL) /* one that takes nothing */
+		conv_tellf(c, a, "%s takes no arguments: nothing done. Usage: %s", cmd->usage,
+		    cmd->usage);
+	else {
+		asker = from;
+		cmd->fn(c, a, s->args); /* may free c */
+		asker = NULL;
+	}
 }
 
 /* --- what an agent writes to the component's own address ------------------------------- */
@@ -634,7 +664,7 @@ cmd_pause(struct agent *a, const char *args)
 {
 	agent_pause(a, args);
 	tell(a,
-	    "You are paused: no new chats are offered to you until you write /ready here. "
+	    "You are paused: no new chats are offered to you until you write !ready here. "
 	    "Your open chats stay with you.");
 }
 
@@ -679,31 +709,46 @@ cmd_done(struct agent *a, const char *args)
 }
 
 static const struct {
-	const char *name;
+	const char *name, *usage;
 	void (*fn)(struct agent *, const char *args);
 } desk_cmds[] = {
-	{ "pause", cmd_pause },
-	{ "ready", cmd_ready },
-	{ "status", cmd_status },
-	{ "tasks", cmd_tasks },
-	{ "done", cmd_done },
+	{ "pause", "!pause [reason]", cmd_pause },
+	{ "ready", "!ready", cmd_ready },
+	{ "status", "!status", cmd_status },
+	{ "tasks", "!tasks", cmd_tasks },
+	{ "done", "!done NUMBER", cmd_done },
 };
+
+#define DESK_HELP \
+	"This is respa. Each chat you are given comes from its own address (c-NUMBER@...); " \
+	"write !help there for the commands. Here: !pause [reason] stops new chats, !ready " \
+	"takes them again, !status shows yours, !tasks lists your open tasks, !done NUMBER " \
+	"marks one done. Commands start with ! (or /, but profanity, poezio and other terminal " \
+	"clients take lines starting with / for themselves)."
 
 void
 chatcmd_agent(struct agent *a, const char *body)
 {
 	struct slash s;
 	size_t i;
+	char *text;
 
-	if (slash_parse(body, &s))
-		for (i = 0; i < sizeof(desk_cmds) / sizeof(desk_cmds[0]); i++)
-			if (strcmp(desk_cmds[i].name, s.name) == 0) {
-				desk_cmds[i].fn(a, s.args);
-				return;
-			}
-	tell(a,
-	    "This is respa. Each chat you are given comes from its own address "
-	    "(c-NUMBER@...); write /help there for the commands. Here: /pause [reason] stops new "
-	    "chats, /ready takes them again, /status shows yours, /tasks lists your open tasks, "
-	    "/done NUMBER marks one done.");
+	if (!slash_parse(body, &s)) {
+		tell(a, DESK_HELP);
+		return;
+	}
+	for (i = 0; i < sizeof(desk_cmds) / sizeof(desk_cmds[0]); i++)
+		if (strcmp(desk_cmds[i].name, s.name) == 0)
+			break;
+	if (i == sizeof(desk_cmds) / sizeof(desk_cmds[0]))
+		text = xasprintf("Unknown command %c%s here. " DESK_HELP, s.prefix, s.name);
+	else if (*s.args && strchr(desk_cmds[i].usage, ' ') == NULL)
+		text = xasprintf("%s takes no arguments: nothing done. Usage: %s",
+		    desk_cmds[i].usage, desk_cmds[i].usage);
+	else {
+		desk_cmds[i].fn(a, s.args);
+		return;
+	}
+	tell(a, text);
+	free(text);
 }

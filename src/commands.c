@@ -309,7 +309,7 @@ pause_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 	agent_pause(a, given(in, "reason"));
 	note(r, NOTE_INFO,
 	    "You are paused: no new chats until you run \"Ready for chats\" (or "
-	    "write /ready to %s).",
+	    "write !ready to %s).",
 	    conf->jid);
 	return 0;
 }
@@ -480,7 +480,7 @@ canned_send_form(struct adhoc_session *s)
 {
 	struct form *f = form_new(FORM_FORM, "Send a canned response",
 	    "The text goes to the "
-	    "customer as your answer. In a chat, /canned NAME does the same.");
+	    "customer as your answer. In a chat, !canned NAME does the same.");
 	struct canned_walk w = { NULL, 0 };
 	struct form_field *fl = form_add(f, "chat", FIELD_LIST, "Chat");
 
@@ -598,8 +598,12 @@ queues_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 static void
 queue_fields(struct form *f, const struct queue *q)
 {
-	static const char *const strategies[] = { "longest-idle", "least-busy", "round-robin",
-		"ring-all" };
+	static const char *const strategies[][2] = {
+		{ "longest-idle", "longest-idle: who got a chat least recently" },
+		{ "least-busy", "least-busy: the agent with the fewest chats" },
+		{ "round-robin", "round-robin: each agent in turn" },
+		{ "ring-all", "ring-all: offered to every free agent at once" },
+	};
 	struct queue *d = q ? NULL : config_queue_alloc("new");
 	const struct queue *v = q ? q : d;
 	struct form_field *fl;
@@ -608,7 +612,7 @@ queue_fields(struct form *f, const struct queue *q)
 	text_field(f, "title", "Name shown to people", q ? q->title : NULL, 0);
 	fl = form_add(f, "strategy", FIELD_LIST, "Strategy");
 	for (i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++)
-		form_option(fl, strategies[i], NULL);
+		form_option(fl, strategies[i][0], strategies[i][1]);
 	form_value(fl, strategy_name(v->strategy));
 	fl->required = 1;
 	fl = form_add(f, "mode", FIELD_LIST, "Mode");
@@ -1003,9 +1007,8 @@ agent_remove_form(struct adhoc_session *s)
 	fl->required = 1;
 	agent_options(fl);
 	fl = form_add(f, "queue", FIELD_LIST, "From the queue");
-	form_option(fl, "", "every queue: the agent leaves the desk");
+	form_option(fl, FORM_NONE, "every queue: the agent leaves the desk");
 	queue_options(fl);
-	form_value(fl, "");
 	return f;
 }
 
@@ -1079,7 +1082,7 @@ agent_status_submit(struct adhoc_session *s, const struct form *in, struct adhoc
 		return -1;
 	if (strcmp(form_get(in, "action"), "pause") == 0) {
 		agent_pause(a, reason);
-		text = xasprintf("%s paused you%s%s: no new chats until you write /ready here.",
+		text = xasprintf("%s paused you%s%s: no new chats until you write !ready here.",
 		    adhoc_jid(s), reason ? ": " : "", reason ? reason : "");
 		note(r, NOTE_INFO, "%s is paused.", a->jid);
 	} else {
@@ -1295,7 +1298,12 @@ conv_transfer_submit(struct adhoc_session *s, const struct form *in, struct adho
 
 /* --- tasks ---------------------------------------------------------------------------------- */
 
-static const char *const task_kinds[] = { "follow-up", "callback", "handoff", "offline" };
+static const char *const task_kinds[][2] = {
+	{ "follow-up", "follow-up: to do after a chat" },
+	{ "callback", "callback: call the customer back" },
+	{ "handoff", "handoff: given to a colleague" },
+	{ "offline", "offline: a contact out of hours" },
+};
 
 static struct form *
 tasks_filter_form(struct adhoc_session *s)
@@ -1306,15 +1314,13 @@ tasks_filter_form(struct adhoc_session *s)
 
 	(void)s;
 	fl = form_add(f, "queue", FIELD_LIST, "Queue");
-	form_option(fl, "", "any queue");
+	form_option(fl, FORM_NONE, "any queue");
 	queue_options(fl);
-	form_value(fl, "");
 	text_field(f, "assignee", "Assignee (an agent's JID or a queue's address)", NULL, 0);
 	fl = form_add(f, "kind", FIELD_LIST, "Kind");
-	form_option(fl, "", "any kind");
+	form_option(fl, FORM_NONE, "any kind");
 	for (i = 0; i < sizeof(task_kinds) / sizeof(task_kinds[0]); i++)
-		form_option(fl, task_kinds[i], NULL);
-	form_value(fl, "");
+		form_option(fl, task_kinds[i][0], task_kinds[i][1]);
 	form_value(form_add(f, "overdue", FIELD_BOOLEAN, "Overdue only"), "0");
 	return f;
 }
@@ -1523,13 +1529,12 @@ canned_add_form(struct adhoc_session *s)
 {
 	struct form *f = form_new(FORM_FORM, "Add a canned response",
 	    "Agents send it with "
-	    "/canned NAME in a chat, or with \"Send a canned response\".");
+	    "!canned NAME in a chat, or with \"Send a canned response\".");
 	struct form_field *fl = form_add(f, "queue", FIELD_LIST, "For");
 
 	(void)s;
-	form_option(fl, "", "every queue");
+	form_option(fl, FORM_NONE, "every queue");
 	queue_options(fl);
-	form_value(fl, "");
 	text_field(f, "name", "Name (letters, digits, - and _)", NULL, 1);
 	form_add(f, "text", FIELD_TEXT_MULTI, "Text")->required = 1;
 	return f;

@@ -136,6 +136,8 @@ conv_free(struct conv *c)
 		limits_release(c->held[i]);
 		free(c->held[i]);
 	}
+	for (i = 0; i < CONV_WATCHERS; i++)
+		free(c->watchers[i]);
 	while (c->offers)
 		offer_remove(c->offers);
 	timer_cancel(&c->max_wait_timer);
@@ -355,7 +357,7 @@ void
 conversation_assign(struct conv *c, struct agent *a)
 {
 	take(c, a);
-	introduce(c, a, "New chat", "Write here to answer; /help lists the commands.");
+	introduce(c, a, "New chat", "Write here to answer; !help lists the commands.");
 	tell_joined(c);
 }
 
@@ -428,7 +430,7 @@ offer_failed(struct offer *o, int missed)
 	if (missed && conf->max_no_answer && a->missed >= conf->max_no_answer && !a->paused) {
 		component_send(stanza_message(conf->jid, a->jid,
 		    "You are paused because you did "
-		    "not answer the last offers. Write /ready here when you are back to get chats "
+		    "not answer the last offers. Write !ready here when you are back to get chats "
 		    "again."));
 		agent_pause(a, "offers not answered");
 	} else
@@ -457,7 +459,7 @@ conversation_offer(struct conv *c, struct agent *a)
 	timer_in(&o->timer, c->queue->offer_timeout);
 	conv_enter_state(c, CONV_OFFERED);
 	log_info("conversation %" PRId64 " in %s offered to %s", c->id, c->queue->name, a->jid);
-	introduce(c, a, "Offer: chat", "Answer here to take it, or write /accept or /reject.");
+	introduce(c, a, "Offer: chat", "Answer here to take it, or write !accept or !reject.");
 }
 
 /* The agent took an offered chat; the others who had it are told. */
@@ -700,6 +702,92 @@ unresolved_followup(struct conv *c, const char *summary, time_t now)
 	}
 }
 
+/*
+ * The chat's address goes offline for every agent shown its presence, and for the agent who
+ * held it (after a restart respa no longer knows who subscribed): no closed chat stays online
+ * in a roster.
+ */
+static void
+gone_offline(const struct conv *c, const struct agent *a)
+{
+	int i, told = 0;
+
+	for (i = 0; i < CONV_WATCHERS && c->watchers[i]; i++) {
+		component_send(stanza_presence(c->addr, c->watchers[i], "unavailable"));
+		if (a && strcmp(a->jid, c->watchers[i]) == 0)
+			told = 1;
+	}
+	if (a && !told)
+		component_send(stanza_presence(c->addr, a->jid, "unavailable"));
+}
+
+/* Remembers an agent who was shown the chat's presence; 0, or -1 when there is no room. */
+static int
+watched_by(struct conv *c, const char *bare)
+{
+	int i;
+
+	for (i = 0; i < CONV_WATCHERS && c->watchers[i]; i++)
+		if (strcmp(c->watchers[i], bare) == 0)
+			return 0;
+	if (i == CONV_WATCHERS)
+		return -1;
+	c->watchers[i] = xstrdup(bare);
+	return 0;
+}
+
+static void
+unwatched_by(struct conv *c, const char *bare)
+{
+	int i, j;
+
+	for (i = 0; i < CONV_WATCHERS && c->watchers[i]; i++)
+		if (strcmp(c->watchers[i], bare) == 0) {
+			free(c->watchers[i]);
+			for (j = i; j + 1 < CONV_WATCHERS; j++)
+				c->watchers[j] = c->watchers[j + 1];
+			c->watchers[CONV_WATCHERS - 1] = NULL;
+			return;
+		}
+}
+
+/*
+ * An open chat's address is available to the desk's agents (and may be put in their rosters);
+ * a closed or unknown one is unavailable, and a subscription to it is not approved.
+ */
+void
+conversation_presence_in(const char *from, const char *node, const char *type)
+{
+	struct conv *c = conversation_find(node);
+	char *bare = jid_bare(from), *addr = NULL;
+	int ok = c != NULL && config_agent_find(bare) != NULL;
+
+	if (c == NULL) /* answered from the address asked, which no longer exists */
+		addr = xasprintf("%s@%s", node, conf->jid);
+	if (type == NULL || strcmp(type, "unavailable") == 0)
+		; /* directed presence to a chat says nothing */
+	else if (strcmp(type, "probe") == 0) {
+		if (ok && watched_by(c, bare) == 0)
+			component_send(
+			    stanza_presence_status(c->addr, bare, NULL, NULL, ADDRESS_CONV, NULL));
+		else
+			component_send(stanza_presence(c ? c->addr : addr, from, "unavailable"));
+	} else if (strcmp(type, "subscribe") == 0) {
+		if (ok && watched_by(c, bare) == 0) {
+			component_send(stanza_presence(c->addr, bare, "subscribed"));
+			component_send(
+			    stanza_presence_status(c->addr, bare, NULL, NULL, ADDRESS_CONV, NULL));
+		} else
+			component_send(stanza_presence(c ? c->addr : addr, bare, "unsubscribed"));
+	} else if (strcmp(type, "unsubscribe") == 0) {
+		if (c)
+			unwatched_by(c, bare);
+		component_send(stanza_presence(c ? c->addr : addr, bare, "unsubscribed"));
+	}
+	free(addr);
+	free(bare);
+}
+
 /* Writes the CRM record, tells both sides, frees the agent's slot. */
 int
 conversation_close(struct conv *c, const char *reason, const char *summary, int resolved)
@@ -734,6 +822,7 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 	for (o = c->offers; o; o = o->next_of_conv)
 		conv_tellf(c, o->agent, "Chat #%" PRId64 " was closed before anyone took it.",
 		    c->id);
+	gone_offline(c, a);
 	log_info("conversation %" PRId64 " closed (%s)", c->id, reason);
 	if (c->state == CONV_QUEUED)
 		router_dequeue(c);
@@ -909,7 +998,7 @@ possible_match(struct conv *c, int64_t other, const char *kind)
 	if (store_contact_card(other, 0, &k) == -1)
 		return;
 	line = xasprintf("Possible match: contact #%" PRId64 " (%s, %d earlier chat%s) has this "
-	                 "%s. /merge %" PRId64 " to link them.",
+	                 "%s. !merge %" PRId64 " to link them.",
 	    k.id, *k.name ? k.name : "no name", k.conversations, k.conversations == 1 ? "" : "s",
 	    kind, k.id);
 	if (c->matches && strstr(c->matches, line)) {
@@ -968,7 +1057,7 @@ conversation_merge(struct conv *c, struct agent *a, int64_t other)
 
 	if (other <= 0 || store_contact_fields(other, &k) == -1) {
 		conv_tellf(c, a,
-		    "There is no contact #%" PRId64 ". Usage: /merge N, with the "
+		    "There is no contact #%" PRId64 ". Usage: !merge N, with the "
 		    "contact number of a possible match.",
 		    other);
 		return;
@@ -998,7 +1087,7 @@ conversation_merge(struct conv *c, struct agent *a, int64_t other)
 		card[0] = '\0';
 	conv_tellf(c, a,
 	    "Contact #%" PRId64 " is merged into #%" PRId64 " (merge %" PRId64
-	    "; an admin can undo it with merge-undo). /history shows the earlier "
+	    "; an admin can undo it with merge-undo). !history shows the earlier "
 	    "conversations.%s%s",
 	    merged, kept, id, *card ? "\n" : "", card);
 }
@@ -1044,7 +1133,7 @@ conversation_transfer_agent(struct conv *c, struct agent *a, const char *jid, co
 
 	if (b == NULL) {
 		conv_tellf(c, a,
-		    "%s is neither an agent nor a queue here. Usage: /transfer "
+		    "%s is neither an agent nor a queue here. Usage: !transfer "
 		    "AGENT-JID or QUEUE [note]",
 		    jid);
 		return;
@@ -1282,6 +1371,15 @@ message_text(xmpp_stanza_t *st)
 	return body;
 }
 
+/* The end-to-end encryption a message uses, by its payload or its text; NULL for none. */
+static const char *
+encrypted(xmpp_stanza_t *st, const char *body)
+{
+	const char *e = stanza_encryption(st);
+
+	return e ? e : slash_encryption(body);
+}
+
 /* An offered chat: the agent answers it, or takes or turns it down with a command. */
 static void
 offered_message(struct conv *c, struct agent *a, xmpp_stanza_t *st, const char *body)
@@ -1296,7 +1394,7 @@ offered_message(struct conv *c, struct agent *a, xmpp_stanza_t *st, const char *
 		else
 			conv_tellf(c, a,
 			    "Chat #%" PRId64 " is offered to you: answer it, or write "
-			    "/accept or /reject first.",
+			    "!accept or !reject first.",
 			    c->id);
 		return;
 	}
@@ -1310,18 +1408,26 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 	char *bare = jid_bare(from), *body = NULL;
 	struct agent *a = config_agent_find(bare);
 	struct slash s;
-	const char *text;
+	const char *text, *sealed;
 	time_t now;
 
 	if (a == NULL || (c->agent != a && offer_find(c, a) == NULL)) {
-		component_send(stanza_error(st, "auth", "forbidden",
-		    "Only the agent assigned to this conversation may write here."));
+		if (stanza_body_len(st) > 0) /* a chat state from a former holder: nothing to say */
+			component_send(stanza_error(st, "auth", "forbidden",
+			    "Only the agent assigned to this conversation may write here."));
 		goto done;
 	}
 	if (c->agent == a)
 		c->agent_wrote = 1; /* even a chat state: their client has the chat open */
 	if ((body = message_text(st)) == NULL)
 		goto done;
+	if ((sealed = encrypted(st, body)) != NULL) { /* neither relayed nor stored */
+		conv_tellf(c, a,
+		    "%s can't be used in desk chats: respa must read the text to relay it and "
+		    "store the transcript. Nothing was sent; turn %s off for this contact.",
+		    sealed, sealed);
+		goto done;
+	}
 	if (*body == '\0') {
 		if (c->agent == a) /* not an agent the chat is only offered to */
 			relay_message(c->ids, st, RELAY_AGENT, c->entry->jid, c->customer, NULL);
@@ -1336,7 +1442,8 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		goto done;
 	}
 	now = respa_now();
-	text = body[0] == '/' ? body + 1 : body;
+	text =
+	    slash_text(body); /* "/me ..." stays as it is: the customer's client shows an action */
 	if (store_message_add(c->id, "out", bare, text, now) == -1)
 		goto done; /* the pass fails: component_abort_pass() answers the sender */
 	answer_sent(c);
@@ -1536,8 +1643,9 @@ line_full(struct conv *c)
 static void
 customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 {
-	char *bare = jid_bare(from), *key = NULL, *body = NULL;
+	char *bare = jid_bare(from), *key = NULL, *body = NULL, *text;
 	struct visitor visitor, *v = stanza_visitor(st, &visitor) ? &visitor : NULL;
+	const char *sealed;
 	struct conv *c;
 	time_t now = respa_now();
 	int opened = 0;
@@ -1549,6 +1657,20 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	}
 	if ((body = message_text(st)) == NULL || message_refused(st, bare, body))
 		goto done;
+	if ((sealed = encrypted(st, body)) !=
+	    NULL) { /* opens nothing, neither relayed nor stored */
+		if (limits_allow(LIMIT_ANSWER, bare)) {
+			text = xasprintf(
+			    "Your message was encrypted (%s), so it could not be read: "
+			    "we must read messages to answer them and keep a record of the "
+			    "conversation. Please turn %s off for this contact and write "
+			    "again.",
+			    sealed, sealed);
+			component_send(stanza_message(q->jid, from, text));
+			free(text);
+		}
+		goto done;
+	}
 	key = conv_key(q, from, v ? v->session : NULL);
 	if (*body == '\0') {
 		if ((c = map_get(by_key, key)) != NULL) /* opens nothing */
@@ -1672,7 +1794,7 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		customer_message(q, st, from);
 	else if ((c = conversation_find(node)) != NULL)
 		agent_message(c, st, from);
-	else
+	else if (stanza_body_len(st) > 0) /* a late chat state or receipt needs no answer */
 		component_send(stanza_error(st, "cancel", "item-not-found",
 		    "There is no queue or open conversation at this address."));
 	return 1;

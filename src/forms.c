@@ -286,6 +286,19 @@ form_parse(xmpp_stanza_t *x, char *err, size_t errlen)
 	return f;
 }
 
+static int
+is_list(const struct form_field *fl)
+{
+	return fl->type == FIELD_LIST || fl->type == FIELD_LIST_MULTI;
+}
+
+/* What a list's value says when nothing was chosen: FORM_NONE, or nothing at all. */
+static int
+none_value(const char *v)
+{
+	return *v == '\0' || strcmp(v, FORM_NONE) == 0;
+}
+
 void
 form_keep(struct form *f, const struct form *in)
 {
@@ -299,7 +312,8 @@ form_keep(struct form *f, const struct form *in)
 			continue;
 		form_clear(fl);
 		for (j = 0; j < got->nvalues; j++)
-			form_value(fl, got->values[j]);
+			if (!is_list(fl) || !none_value(got->values[j]))
+				form_value(fl, got->values[j]);
 	}
 }
 
@@ -428,4 +442,139 @@ form_same(const struct form *a, const struct form *b)
 				return 0;
 	}
 	return 1;
+}
+
+/* --- for clients that show only part of a form ------------------------------------------- */
+
+void
+form_show(struct form *f)
+{
+	struct form_field *fl;
+	size_t i, j;
+
+	for (i = 0; i < f->nfields; i++) {
+		fl = f->fields[i];
+		if (fl->type == FIELD_FIXED &&
+		    fl->var == NULL) /* poezio keeps one var-less field */
+			fl->var = xasprintf("fixed-%zu", i + 1);
+		if (fl->type == FIELD_FIXED || fl->type == FIELD_HIDDEN)
+			continue;
+		if (fl->label == NULL && fl->var) /* profanity shows "(null)" */
+			fl->label = xstrdup(fl->var);
+		for (j = 0; j < fl->noptions; j++)
+			if (fl->options[j].label == NULL)
+				fl->options[j].label = xstrdup(fl->options[j].value);
+		if (!is_list(fl) || fl->nvalues)
+			continue;
+		/* profanity lists the options of a list only when it has a value */
+		if (!has_option(fl, FORM_NONE)) {
+			fl->options =
+			    xrealloc(fl->options, (fl->noptions + 1) * sizeof(*fl->options));
+			memmove(fl->options + 1, fl->options, fl->noptions * sizeof(*fl->options));
+			fl->options[0].value = xstrdup(FORM_NONE);
+			fl->options[0].label = xstrdup(
+			    fl->type == FIELD_LIST ? "(none chosen yet)" : "(none ticked yet)");
+			fl->noptions++;
+		}
+		form_value(fl, FORM_NONE);
+	}
+}
+
+/* s with line breaks and tabs as spaces: a cell stays on its line */
+static void
+append_flat(char **line, size_t *len, const char *s)
+{
+	size_t n = strlen(s), i;
+
+	*line = xrealloc(*line, *len + n + 1);
+	for (i = 0; i < n; i++)
+		(*line)[*len + i] = (s[i] == '\n' || s[i] == '\r' || s[i] == '\t') ? ' ' : s[i];
+	*len += n;
+	(*line)[*len] = '\0';
+}
+
+char *
+form_row_line(const struct form *f, size_t row)
+{
+	const char *const *cells = (const char *const *)f->rows[row];
+	char *line = xstrdup("");
+	size_t len = 0, j, cut;
+
+	for (j = 0; j < f->ncolumns; j++) {
+		if (*cells[j] == '\0')
+			continue;
+		if (len)
+			append_flat(&line, &len, " | ");
+		if (j > 0) {
+			append_flat(&line, &len,
+			    f->columns[j].label ? f->columns[j].label : f->columns[j].value);
+			append_flat(&line, &len, ": ");
+		}
+		append_flat(&line, &len, cells[j]);
+	}
+	if (len > FORM_LINE_MAX) {
+		cut = utf8_prefix(line, FORM_LINE_MAX - 3);
+		strcpy(line + cut, "...");
+	}
+	return line;
+}
+
+void
+form_add_lines(struct form *f, const struct form *table, size_t first, size_t n)
+{
+	struct form_field *fl;
+	size_t i;
+	char *line;
+
+	for (i = first; i < first + n && i < table->nrows; i++) {
+		line = form_row_line(table, i);
+		fl = form_add(f, NULL, FIELD_FIXED, NULL);
+		fl->var = xasprintf("row-%zu", i + 1);
+		form_value(fl, line);
+		free(line);
+	}
+	if (table->nrows == 0)
+		form_value(form_add(f, "row-none", FIELD_FIXED, NULL), "(nothing to list)");
+}
+
+void
+form_add_field_lines(struct form *f, const struct form *table)
+{
+	const struct form_field *fl;
+	char *line;
+	size_t i, j;
+
+	for (i = 0; i < table->nfields; i++) {
+		fl = table->fields[i];
+		if (fl->type == FIELD_HIDDEN)
+			continue;
+		for (j = 0; j < fl->nvalues || j == 0; j++) {
+			if (fl->type == FIELD_FIXED)
+				line = xstrdup(j < fl->nvalues ? fl->values[j] : "");
+			else if (j == 0)
+				line = xasprintf("%s: %s", fl->label ? fl->label : fl->var,
+				    fl->nvalues ? fl->values[0] : "(none)");
+			else
+				line = xasprintf("  %s", fl->values[j]);
+			if (*line)
+				form_value(form_add(f, NULL, FIELD_FIXED, NULL), line);
+			free(line);
+		}
+	}
+}
+
+void
+form_table_text(struct form *f)
+{
+	size_t had = f->nfields, added;
+	struct form_field **lines;
+
+	form_add_lines(f, f, 0, f->nrows);
+	/* the lines first: they are the answer, the other fields come with it */
+	added = f->nfields - had;
+	lines = xcalloc(added ? added : 1, sizeof(*lines));
+	memcpy(lines, f->fields + had, added * sizeof(*lines));
+	memmove(f->fields + added, f->fields, had * sizeof(*lines));
+	memcpy(f->fields, lines, added * sizeof(*lines));
+	free(lines);
 }

@@ -29,9 +29,14 @@ iq_target(xmpp_stanza_t *iq, struct queue **q)
 	return TO_UNKNOWN;
 }
 
-static const char *const domain_features[] = { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_VERSION,
-	NS_COMMANDS, NULL };
-static const char *const address_features[] = { NS_DISCO_INFO, NS_PING, NULL };
+/* "NODE#ver": the caps node of respa's presence (XEP-0115), asked to learn what ver means. */
+static int
+caps_node(const char *node)
+{
+	size_t n = strlen(CAPS_NODE);
+
+	return strncmp(node, CAPS_NODE, n) == 0 && node[n] == '#';
+}
 
 static xmpp_stanza_t *
 disco_info(xmpp_stanza_t *iq, xmpp_stanza_t *query)
@@ -40,17 +45,16 @@ disco_info(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 	struct queue *q;
 	enum target t = iq_target(iq, &q);
 
+	if (node && caps_node(node))
+		node = NULL; /* the same answer, its node echoed */
 	if (node)
 		return t == TO_DOMAIN
 		    ? adhoc_disco_info(iq, node)
 		    : stanza_error(iq, "cancel", "item-not-found", "no such node");
 	switch (t) {
-	case TO_DOMAIN:
-		return stanza_disco_info(iq, "component", "generic", "respa customer chat",
-		    domain_features);
-	case TO_QUEUE: return stanza_disco_info(iq, "client", "bot", q->title, address_features);
-	case TO_CONVERSATION:
-		return stanza_disco_info(iq, "client", "bot", "conversation", address_features);
+	case TO_DOMAIN: return stanza_address_info(iq, ADDRESS_DOMAIN, NULL);
+	case TO_QUEUE: return stanza_address_info(iq, ADDRESS_QUEUE, q->title);
+	case TO_CONVERSATION: return stanza_address_info(iq, ADDRESS_CONV, NULL);
 	default: return stanza_error(iq, "cancel", "item-not-found", "no such address");
 	}
 }
@@ -84,10 +88,15 @@ disco_items(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 	return r;
 }
 
+/* XEP-0199: every address respa serves answers; a closed chat's is gone. */
 static xmpp_stanza_t *
 ping(xmpp_stanza_t *iq, xmpp_stanza_t *query)
 {
+	struct queue *unused;
+
 	(void)query;
+	if (iq_target(iq, &unused) == TO_UNKNOWN)
+		return stanza_error(iq, "cancel", "item-not-found", "no such address");
 	return stanza_result(iq);
 }
 

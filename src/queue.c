@@ -109,7 +109,7 @@ send_presence(const struct queue *q, const char *to)
 	char status[128];
 	const char *show = queue_show(q, status, sizeof(status));
 
-	component_send(stanza_presence_status(q->jid, to, show, status));
+	component_send(stanza_presence_status(q->jid, to, show, status, ADDRESS_QUEUE, q->title));
 }
 
 static void
@@ -132,7 +132,8 @@ send_one(const char *key, void *value, void *arg)
 	const struct shown *s = arg;
 
 	(void)value;
-	component_send(stanza_presence_status(s->q->jid, key, s->show, s->status));
+	component_send(
+	    stanza_presence_status(s->q->jid, key, s->show, s->status, ADDRESS_QUEUE, s->q->title));
 }
 
 /* Sends the queue's presence to every watcher if it changed since they last saw it. */
@@ -190,9 +191,10 @@ unwatch(struct queue *q, const char *jid)
 }
 
 /*
- * Presence from anyone but an agent. To a queue: subscriptions, probes and directed presence
- * make the sender a watcher of the queue's state; unavailable ends that, and may mean a
- * customer left (conversation.c decides). Other addresses on the component show available.
+ * Presence from anyone but an agent, and agents' subscriptions and probes. To a queue:
+ * subscriptions, probes and directed presence make the sender a watcher of the queue's state;
+ * unavailable ends that, and may mean a customer left (conversation.c decides). The
+ * component's own address shows available; a chat's address is conversation.c's.
  */
 void
 queue_presence_in(xmpp_stanza_t *st, const char *from, const char *to, const char *type)
@@ -202,13 +204,18 @@ queue_presence_in(xmpp_stanza_t *st, const char *from, const char *to, const cha
 	struct visitor v;
 	const char *session = stanza_visitor(st, &v) ? v.session : NULL;
 
-	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == 0 && node[0])
-		q = config_queue(node);
+	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == -1)
+		return;
+	if (node[0] && (q = config_queue(node)) == NULL) {
+		conversation_presence_in(from, node, type);
+		return;
+	}
 	if (type == NULL || strcmp(type, "probe") == 0) {
 		if (q)
 			watch(q, from);
 		else if (type)
-			component_send(stanza_presence(to, from, NULL));
+			component_send(
+			    stanza_presence_status(to, from, NULL, NULL, ADDRESS_DOMAIN, NULL));
 		if (q && type == NULL)
 			conversation_customer_presence(q, from, 1, session);
 	} else if (strcmp(type, "unavailable") == 0) {
@@ -221,7 +228,8 @@ queue_presence_in(xmpp_stanza_t *st, const char *from, const char *to, const cha
 		if (q)
 			watch(q, from);
 		else
-			component_send(stanza_presence(to, from, NULL));
+			component_send(
+			    stanza_presence_status(to, from, NULL, NULL, ADDRESS_DOMAIN, NULL));
 	} else if (strcmp(type, "unsubscribe") == 0) {
 		component_send(stanza_presence(to, from, "unsubscribed"));
 		if (q)

@@ -163,6 +163,7 @@ struct exclusion {
 };
 #define CONV_EXCLUSIONS 4
 #define CONV_HOLDS 3
+#define CONV_WATCHERS 4
 
 struct conv {
 	int64_t id;
@@ -196,6 +197,7 @@ struct conv {
 	char intro_id[40];      /* the id of the header its agent was sent last */
 	char *matches;          /* "Possible match" lines for the agent, or NULL */
 	char *held[CONV_HOLDS]; /* limits.c keys it is counted under (JID, session, visitor) */
+	char *watchers[CONV_WATCHERS]; /* agents shown its presence: told unavailable at close */
 	struct timer max_wait_timer, idle_timer, grace_timer;
 	TAILQ_ENTRY(conv) wait_link;  /* in queue->waiting, or queue->offline */
 	TAILQ_ENTRY(conv) agent_link; /* in agent->convs while active */
@@ -443,8 +445,18 @@ stanza_message_delayed(const char *from, const char *to, const char *body, time_
 xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *type);
 /* A headline carrying <twin/>: twin.c's probe for another respa on the same domain. */
 xmpp_stanza_t *stanza_twin_probe(const char *from, const char *to);
-xmpp_stanza_t *
-stanza_presence_status(const char *from, const char *to, const char *show, const char *status);
+/* What an address of the component is: its disco#info identity, features and caps. */
+enum address_kind { ADDRESS_DOMAIN, ADDRESS_QUEUE, ADDRESS_CONV };
+#define NS_CAPS "http://jabber.org/protocol/caps"
+#define CAPS_NODE "urn:respa:caps" /* names the software, as XEP-0115 asks */
+#define CAPS_VER_LEN 29            /* base64 of a SHA-1 and its NUL */
+/* XEP-0115's ver of one identity (no xml:lang) and its features; pure. */
+void caps_ver(const char *category, const char *type, const char *name, const char *const *features,
+    char ver[CAPS_VER_LEN]);
+/* name: a queue's title (the domain and chats have their own) */
+xmpp_stanza_t *stanza_address_info(xmpp_stanza_t *iq, enum address_kind, const char *name);
+xmpp_stanza_t *stanza_presence_status(const char *from, const char *to, const char *show,
+    const char *status, enum address_kind, const char *name);
 xmpp_stanza_t *
 stanza_error(xmpp_stanza_t *in, const char *type, const char *condition, const char *text);
 xmpp_stanza_t *stanza_result(xmpp_stanza_t *iq);
@@ -473,6 +485,8 @@ xmpp_stanza_t *stanza_command_error(xmpp_stanza_t *iq, const char *type, const c
     const char *specific, const char *text);
 /* new string, must be free()d; NULL when the stanza has no <body/> */
 char *stanza_body(xmpp_stanza_t *);
+/* "OMEMO", "OpenPGP", "OTR"... when the message is end-to-end encrypted, else NULL. */
+const char *stanza_encryption(xmpp_stanza_t *);
 size_t stanza_body_len(xmpp_stanza_t *);
 /* Repairs in place every text and attribute value not valid UTF-8 / XML; how many it did. */
 int stanza_repair(xmpp_stanza_t *);
@@ -546,6 +560,24 @@ void form_keep(struct form *f, const struct form *in);
 /* Checks f's values against its fields (required, lists, booleans, JIDs, numbers). */
 int form_check(const struct form *f, char *err, size_t errlen);
 int form_same(const struct form *, const struct form *); /* the same values, field by field */
+/*
+ * For clients that show only some of a form (profanity shows a list's options only when it has
+ * a value, poezio one fixed field without a var, neither a <reported/> table): FORM_NONE is a
+ * list's "nothing chosen" value, an option of its own; form_keep() drops it (and "").
+ */
+#define FORM_NONE "*"
+#define FORM_LINE_MAX 300 /* bytes in one line of a table as text */
+/* Ready to send: fixed fields get vars, unlabelled fields and options their var or value as
+ * label, a list with no value FORM_NONE (its option added when it has none). */
+void form_show(struct form *);
+/* A table row as one line ("first cell | Label: cell | ..."), new, must be free()d. */
+char *form_row_line(const struct form *, size_t row);
+/* Fixed fields (vars row-N), one a row, for table's rows first..first+n-1, added to f. */
+void form_add_lines(struct form *f, const struct form *table, size_t first, size_t n);
+/* Fixed fields "Label: value", one a value, for table's own fields, added to f. */
+void form_add_field_lines(struct form *f, const struct form *table);
+/* A result table also as text: one fixed field a row before the other fields. */
+void form_table_text(struct form *);
 
 /* iq.c */
 int iq_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
@@ -693,6 +725,8 @@ void conversation_agent_gone(struct agent *);
 void conversation_agent_back(struct agent *);
 /* The chat's header and lines so far to one JID (a full JID: the client that asked). */
 void conversation_replay(const struct conv *, const char *to, const char *lead, const char *tail);
+/* A subscription or probe to a chat's address (c-N), open or not; type NULL: available. */
+void conversation_presence_in(const char *from, const char *node, const char *type);
 void conversation_customer_presence(struct queue *, const char *from, int available,
     const char *session);
 int conversation_close_offline(struct queue *);
@@ -751,13 +785,21 @@ void relay_message(struct relay_ids *, xmpp_stanza_t *in, enum relay_side sender
 xmpp_stanza_t *stanza_relay(xmpp_stanza_t *in, const char *from, const char *to, const char *body,
     const char *(*map)(void *, const char *), void *arg, char id[40]);
 
-/* slash.c: "/name args" written by an agent; pure */
+/* slash.c: "!name args" or "/name args" written by an agent; pure */
 struct slash {
+	char prefix; /* '!' or '/', as written */
 	char name[16];
 	const char *args; /* points into the body, trimmed at the front */
 };
-/* 1 when body is a command, 0 when it is text for the customer ("//x" is the text "/x"). */
+/*
+ * 1 when body is a command, 0 when it is text for the customer: "//x" and "!!x" (the texts
+ * "/x" and "!x"), "/me ..." (XEP-0245), "!" before anything but a letter.
+ */
 int slash_parse(const char *body, struct slash *);
+/* The text a line that is not a command stands for: "//x" is "/x", "!!x" is "!x". */
+const char *slash_text(const char *body);
+/* "OTR" or "OMEMO" when the text is an encryption scheme's own (a query, ciphertext), else NULL. */
+const char *slash_encryption(const char *body);
 struct close_args {
 	int resolved;
 	char tags[256];      /* "a,b" */
@@ -767,11 +809,11 @@ void slash_close(const char *args, struct close_args *);
 int slash_fields(const char *args, const char *const *keys, size_t nkeys, char **values, char *err,
     size_t errlen);
 
-/* chatcmd.c: what agents write in a chat after "/" */
+/* chatcmd.c: what agents write in a chat after "!" or "/" */
 void chatcmd_init(struct config *);
 /* from: the full JID that wrote the command */
 void chatcmd_run(struct conv *, struct agent *, const struct slash *, const char *from);
-/* What an agent writes to the component's own address: /pause /ready /status /tasks /done */
+/* What an agent writes to the component's own address: !pause !ready !status !tasks !done */
 void chatcmd_agent(struct agent *, const char *body);
 
 /* due.c: due times for tasks; pure */

@@ -1,4 +1,12 @@
-/* Agents' slash commands, as written in a conversation: "/name arguments". Pure. */
+/*
+ * Agents' commands, as written in a conversation: "!name arguments" or "/name arguments".
+ * Pure.
+ *
+ * "!" is the prefix that works everywhere: terminal clients (profanity, poezio) take every
+ * line that starts with "/" for a command of their own and never send it. "." is not one:
+ * it starts ordinary lines ("...", ".5 mm", ".com"), which would turn into unknown commands.
+ * "!" counts only before a letter, so "!!!", "! yes" and "!1" stay text.
+ */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +14,19 @@
 #include <strings.h>
 
 #include "respa.h"
+
+static int
+letter(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* "/me" (XEP-0245) and "/me text" are an action for the customer, never a command. */
+static int
+me_line(const char *p)
+{
+	return strncasecmp(p, "/me", 3) == 0 && (p[3] == '\0' || isspace((unsigned char)p[3]));
+}
 
 int
 slash_parse(const char *body, struct slash *out)
@@ -15,8 +36,11 @@ slash_parse(const char *body, struct slash *out)
 
 	while (*p == ' ' || *p == '\t')
 		p++;
-	if (p[0] != '/' || p[1] == '/')
+	if (p[0] == '/' && (p[1] == '/' || me_line(p)))
 		return 0; /* text; "//x" is the literal "/x" */
+	if (p[0] != '/' && (p[0] != '!' || !letter(p[1])))
+		return 0; /* text; "!!x" is the literal "!x" */
+	out->prefix = p[0];
 	p++;
 	while (p[n] && !isspace((unsigned char)p[n]))
 		n++;
@@ -32,6 +56,37 @@ slash_parse(const char *body, struct slash *out)
 		p++;
 	out->args = p;
 	return 1;
+}
+
+const char *
+slash_text(const char *body)
+{
+	const char *p = body;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if ((p[0] == '/' && p[1] == '/') || (p[0] == '!' && p[1] == '!'))
+		return p + 1;
+	return body;
+}
+
+/* The schemes whose lines are only their own set-up or ciphertext, as their text starts. */
+static const struct {
+	const char *start, *name;
+} sealed[] = {
+	{ "?OTR", "OTR" }, /* queries (?OTR?, ?OTRv23?), data (?OTR:) and errors */
+	{ "I sent you an OMEMO encrypted message", "OMEMO" }, /* Conversations' fallback body */
+};
+
+const char *
+slash_encryption(const char *body)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(sealed) / sizeof(sealed[0]); i++)
+		if (strncmp(body, sealed[i].start, strlen(sealed[i].start)) == 0)
+			return sealed[i].name;
+	return NULL;
 }
 
 /*

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "respa.h"
@@ -229,6 +230,82 @@ stanza_message_delayed(const char *from, const char *to, const char *body, time_
 	return m;
 }
 
+/* --- what each address is: disco#info and XEP-0115 caps on its presence -------------- */
+
+static const char *const domain_features[] = { NS_COMMANDS, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING,
+	NS_VERSION, NULL };
+/* a queue or chat address relays these between customer and agent (stanza_relay()) */
+static const char *const chat_features[] = { NS_CHATSTATES, NS_DISCO_INFO, NS_PING, NS_CORRECT,
+	NS_MARKERS, NS_RECEIPTS, NULL };
+
+static const struct {
+	const char *category, *type, *name; /* name: NULL for the caller's */
+	const char *const *features;
+} identities[] = {
+	[ADDRESS_DOMAIN] = { "component", "generic", "respa customer chat", domain_features },
+	[ADDRESS_QUEUE] = { "client", "bot", NULL, chat_features },
+	[ADDRESS_CONV] = { "client", "bot", "conversation", chat_features },
+};
+
+static int
+by_bytes(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+caps_ver(const char *category, const char *type, const char *name, const char *const *features,
+    char ver[CAPS_VER_LEN])
+{
+	const char *sorted[32];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	size_t n = 0, i;
+	char *s, *t;
+
+	while (features[n] && n < sizeof(sorted) / sizeof(sorted[0])) {
+		sorted[n] = features[n];
+		n++;
+	}
+	qsort(sorted, n, sizeof(sorted[0]), by_bytes);
+	s = xasprintf("%s/%s//%s<", category, type, name); /* no xml:lang */
+	for (i = 0; i < n; i++) {
+		t = xasprintf("%s%s<", s, sorted[i]);
+		free(s);
+		s = t;
+	}
+	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha1(), NULL) != 1 || mdlen != 20)
+		fatalx("EVP_Digest(sha1) failed");
+	free(s);
+	(void)EVP_EncodeBlock((unsigned char *)ver, md, (int)mdlen); /* 28 characters and NUL */
+}
+
+/* The caps element for an address; the last one's ver is kept: a queue's watchers share it. */
+static void
+add_caps(xmpp_stanza_t *p, enum address_kind kind, const char *name)
+{
+	static struct {
+		int kind;
+		char *name;
+		char ver[CAPS_VER_LEN];
+	} last = { -1, NULL, "" };
+	xmpp_stanza_t *c;
+
+	if (identities[kind].name)
+		name = identities[kind].name;
+	if (last.kind != (int)kind || last.name == NULL || strcmp(last.name, name) != 0) {
+		caps_ver(identities[kind].category, identities[kind].type, name,
+		    identities[kind].features, last.ver);
+		free(last.name);
+		last.name = xstrdup(name);
+		last.kind = (int)kind;
+	}
+	c = adopt(p, element("c", NS_CAPS));
+	xmpp_stanza_set_attribute(c, "hash", "sha-1");
+	xmpp_stanza_set_attribute(c, "node", CAPS_NODE);
+	xmpp_stanza_set_attribute(c, "ver", last.ver);
+}
+
 xmpp_stanza_t *
 stanza_presence(const char *from, const char *to, const char *type)
 {
@@ -254,9 +331,13 @@ stanza_twin_probe(const char *from, const char *to)
 	return m;
 }
 
-/* An available presence with a <show/> (NULL: plain available) and a status text. */
+/*
+ * An available presence with a <show/> (NULL: plain available), a status text (NULL: none)
+ * and the caps of what sends it.
+ */
 xmpp_stanza_t *
-stanza_presence_status(const char *from, const char *to, const char *show, const char *status)
+stanza_presence_status(const char *from, const char *to, const char *show, const char *status,
+    enum address_kind kind, const char *name)
 {
 	xmpp_stanza_t *p = stanza_presence(from, to, NULL);
 
@@ -264,6 +345,7 @@ stanza_presence_status(const char *from, const char *to, const char *show, const
 		add_text_child(p, "show", show);
 	if (status)
 		add_text_child(p, "status", status);
+	add_caps(p, kind, name);
 	return p;
 }
 
@@ -326,6 +408,13 @@ stanza_disco_info(xmpp_stanza_t *iq, const char *category, const char *type, con
 		xmpp_stanza_set_attribute(e, "var", *features);
 	}
 	return r;
+}
+
+xmpp_stanza_t *
+stanza_address_info(xmpp_stanza_t *iq, enum address_kind kind, const char *name)
+{
+	return stanza_disco_info(iq, identities[kind].category, identities[kind].type,
+	    identities[kind].name ? identities[kind].name : name, identities[kind].features);
 }
 
 xmpp_stanza_t *
@@ -497,6 +586,53 @@ stanza_body_len(xmpp_stanza_t *st)
 		if ((s = xmpp_stanza_get_text_ptr(t)) != NULL)
 			n += strlen(s);
 	return n;
+}
+
+/*
+ * End-to-end encryption a message carries, by its payload: "OMEMO", "OpenPGP", "OTR" or
+ * "end-to-end encryption" (XEP-0380 names another), or NULL. An OMEMO element without a
+ * <payload/> only carries keys: no text is in it, NULL.
+ */
+const char *
+stanza_encryption(xmpp_stanza_t *st)
+{
+	static const struct {
+		const char *ns, *name, *scheme;
+	} sealed[] = {
+		{ "eu.siacs.conversations.axolotl", "encrypted", "OMEMO" },
+		{ "urn:xmpp:omemo:2", "encrypted", "OMEMO" },
+		{ "urn:xmpp:openpgp:0", "openpgp", "OpenPGP" },
+		{ "jabber:x:encrypted", "x", "OpenPGP" },
+	};
+	xmpp_stanza_t *c;
+	const char *ns, *name, *eme;
+	size_t i;
+
+	for (c = xmpp_stanza_get_children(st); c; c = xmpp_stanza_get_next(c)) {
+		if (!xmpp_stanza_is_tag(c) || (ns = xmpp_stanza_get_ns(c)) == NULL ||
+		    (name = xmpp_stanza_get_name(c)) == NULL)
+			continue;
+		for (i = 0; i < sizeof(sealed) / sizeof(sealed[0]); i++)
+			if (strcmp(ns, sealed[i].ns) == 0 && strcmp(name, sealed[i].name) == 0 &&
+			    (strcmp(sealed[i].scheme, "OMEMO") != 0 ||
+			        xmpp_stanza_get_child_by_name(c, "payload") != NULL))
+				return sealed[i].scheme;
+		if (strcmp(ns, "urn:xmpp:eme:0") == 0 && strcmp(name, "encryption") == 0) {
+			eme = xmpp_stanza_get_attribute(c, "namespace");
+			if (eme && strcmp(eme, "urn:xmpp:otr:0") == 0)
+				return "OTR";
+			if (eme &&
+			    (strcmp(eme, "eu.siacs.conversations.axolotl") == 0 ||
+			        strncmp(eme, "urn:xmpp:omemo:", 15) == 0))
+				return "OMEMO";
+			if (eme &&
+			    (strcmp(eme, "jabber:x:encrypted") == 0 ||
+			        strcmp(eme, "urn:xmpp:openpgp:0") == 0))
+				return "OpenPGP";
+			return "end-to-end encryption";
+		}
+	}
+	return NULL;
 }
 
 static int

@@ -152,7 +152,7 @@ list_one(const struct stored_task *t, void *arg)
 	return 0;
 }
 
-/* "/tasks": the agent's open tasks. New string, must be free()d. */
+/* "!tasks": the agent's open tasks. New string, must be free()d. */
 char *
 tasks_list_text(const struct agent *a)
 {
@@ -162,10 +162,10 @@ tasks_list_text(const struct agent *a)
 	utf8_trim_end(l.buf); /* a long list is cut at the buffer's end */
 	if (l.n == 0)
 		return xstrdup("You have no open tasks.");
-	return xasprintf("Your open tasks (write /done NUMBER when one is done):%s", l.buf);
+	return xasprintf("Your open tasks (write !done NUMBER when one is done):%s", l.buf);
 }
 
-/* "/done N": one of the agent's tasks, or a task of one of its queues. Text for the agent. */
+/* "!done N": one of the agent's tasks, or a task of one of its queues. Text for the agent. */
 char *
 tasks_done_text(const struct agent *a, const char *args)
 {
@@ -177,7 +177,7 @@ tasks_done_text(const struct agent *a, const char *args)
 	while (*end == ' ')
 		end++;
 	if (end == args || *end || id <= 0)
-		return xstrdup("Usage: /done TASK-NUMBER (see /tasks)");
+		return xstrdup("Usage: !done TASK-NUMBER (see !tasks)");
 	if ((rc = store_task_done_by(id, a->jid, respa_now())) == 0)
 		for (m = a->members; m && rc == 0; m = m->next_of_agent)
 			rc = store_task_done_by(id, m->queue->jid, respa_now());

@@ -18,6 +18,7 @@ from harness import COMPONENT_JID, Client, error_condition
 
 NS_COMMANDS = "http://jabber.org/protocol/commands"
 NS_DATA = "jabber:x:data"
+NONE = "*"                 # a list's "nothing chosen" value (FORM_NONE)
 
 AGENT_NODES = ["ready", "pause", "my-chats", "my-tasks", "canned-send", "transcript"]
 ADMIN_NODES = ["queues", "queue-create", "queue-edit", "queue-delete", "agents", "agent-add",
@@ -47,6 +48,7 @@ class Reply:
     error: str = ""                 # RFC 6120 condition
     specific: str = ""              # XEP-0050 condition (bad-sessionid...)
     error_type: str = ""
+    error_text: str = ""            # the error's <text/>
     node: str = ""
     status: str = ""
     sessionid: Optional[str] = None
@@ -57,8 +59,17 @@ class Reply:
     title: Optional[str] = None
     fields: dict = field(default_factory=dict)     # var -> Field (fixed fields under "")
     fixed: list[str] = field(default_factory=list)
+    fixed_vars: list[Optional[str]] = field(default_factory=list)   # the var of each fixed
+    instructions: str = ""
     columns: list[str] = field(default_factory=list)
     rows: list[dict] = field(default_factory=list)
+    fields_in_order: list[Optional[str]] = field(default_factory=list)
+
+    @property
+    def lines(self) -> list[str]:
+        """The result table as text: the fixed fields row-1, row-2... in their order."""
+        return [v for var, v in zip(self.fixed_vars, self.fixed)
+                if var and var.startswith("row-")]
 
     def value(self, var: str) -> Optional[str]:
         return self.fields[var].value
@@ -68,6 +79,11 @@ class Reply:
 
     def options(self, var: str) -> list[str]:
         return [v for v, _ in self.fields[var].options]
+
+    def choices(self, var: str) -> dict[str, Optional[str]]:
+        """A list's real options, value -> label: without the "nothing chosen" one (NONE)
+        that a list with no value gets, for clients that show options only with a value."""
+        return {v: label for v, label in self.fields[var].options if v != NONE}
 
     def note(self, kind: Optional[str] = None) -> str:
         return "\n".join(text for t, text in self.notes if kind is None or t == kind)
@@ -93,6 +109,8 @@ def parse_reply(iq) -> Reply:
         for child in (err if err is not None else []):
             if child.tag.startswith("{%s}" % NS_COMMANDS):
                 r.specific = child.tag.split("}", 1)[1]
+            elif child.tag.endswith("}text"):
+                r.error_text = child.text or ""
         return r
     cmd = xml.find("{%s}command" % NS_COMMANDS)
     assert cmd is not None, f"no <command/> in the result: {iq}"
@@ -107,6 +125,8 @@ def parse_reply(iq) -> Reply:
         return r
     r.form_type = x.get("type")
     r.title = _text(x.find("{%s}title" % NS_DATA)) or None
+    r.instructions = "\n".join(_text(i) for i in x.findall("{%s}instructions" % NS_DATA))
+    r.fields_in_order = [f.get("var") for f in x.findall("{%s}field" % NS_DATA)]
     for f in x.findall("{%s}field" % NS_DATA):
         fl = Field(var=f.get("var"), type=f.get("type", "text-single"), label=f.get("label"),
                    values=[_text(v) for v in f.findall("{%s}value" % NS_DATA)],
@@ -115,6 +135,7 @@ def parse_reply(iq) -> Reply:
                    required=f.find("{%s}required" % NS_DATA) is not None)
         if fl.type == "fixed":
             r.fixed += fl.values
+            r.fixed_vars += [fl.var] * len(fl.values)
         else:
             r.fields[fl.var] = fl
     rep = x.find("{%s}reported" % NS_DATA)

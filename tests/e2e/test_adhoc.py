@@ -185,8 +185,8 @@ async def test_agent_lists_own_chats_and_sends_canned(desk):
     assert r.rows[0]["customer"] == bob.jid and r.rows[0]["state"] == "active"
 
     r = await cmd.execute("canned-send")
-    assert r.options("chat") == [conv.split("@")[0]]
-    assert r.options("name") == ["hours"]
+    assert list(r.choices("chat")) == [conv.split("@")[0]]
+    assert list(r.choices("name")) == ["hours"]
     r = await cmd.complete(r, chat=conv.split("@")[0], name="hours")
     assert r.status == "completed", r
     await bob.expect(exact("We are open\nMon-Fri 9-17."), frm=QUEUE)
@@ -211,7 +211,7 @@ async def test_agent_lists_and_completes_own_tasks(desk):
     cmd = Commander(alice)
     r = await cmd.execute("my-tasks")
     assert "2 open tasks, 1 overdue." in r.fixed
-    labels = dict(r.fields["done"].options)
+    labels = r.choices("done")
     assert len(labels) == 2 and any("OVERDUE" in l and "long overdue" in l
                                     for l in labels.values())
     overdue = [v for v, l in labels.items() if "OVERDUE" in l][0]

@@ -46,7 +46,7 @@ async def test_admin_closes_a_conversation_with_a_reason(desk):
     conv = await desk.open_chat(bob, alice, "buy cheap watches")
     node = conv.split("@")[0]
     r = await admin.execute("conversation-close")
-    assert r.options("chat") == [node]
+    assert list(r.choices("chat")) == [node]
     r = await admin.complete(r, chat=node, reason="")
     assert r.status == "executing" and "Reason is required" in r.note("error")
     assert r.value("chat") == node
@@ -125,11 +125,11 @@ async def test_tasks_filtered_reassigned_and_done(desk):
     r = await admin.next(r, queue="support", assignee="ALICE@localhost", kind="follow-up",
                          overdue="0")
     assert "2 open tasks found, 1 overdue." in r.fixed
-    ids = r.options("done")
+    ids = list(r.choices("done"))
     r = await admin.prev(r)
     r = await admin.next(r, queue="", assignee="", kind="", overdue="1")
     assert "1 open task found, 1 overdue." in r.fixed
-    overdue = r.options("done")
+    overdue = list(r.choices("done"))
     assert len(overdue) == 1 and overdue[0] in ids
     r = await admin.complete(r, done=overdue, action="reassign", to="nobody@localhost")
     assert r.status == "executing" and "neither an agent nor a queue's address" in \
@@ -145,7 +145,7 @@ async def test_tasks_filtered_reassigned_and_done(desk):
     assert desk.rows("SELECT status FROM tasks WHERE id = ?", int(other[0])) == [
         {"status": "done"}]
     r = await admin.run("tasks", {"queue": "", "assignee": "", "kind": "", "overdue": "0"})
-    assert r.options("done") == overdue
+    assert list(r.choices("done")) == overdue
 
 
 async def test_canned_responses_per_queue_and_global(desk):
@@ -172,7 +172,7 @@ async def test_canned_responses_per_queue_and_global(desk):
     await bob.expect(exact("Hello from support"), frm=QUEUE)
 
     r = await admin.execute("canned-edit")
-    assert set(r.options("canned")) == {":hi", "support:hi"}
+    assert set(r.choices("canned")) == {":hi", "support:hi"}
     r = await admin.next(r, canned="support:hi")
     assert r.value("text") == "Hello from support"
     r = await admin.complete(r, text=["Hello", "from support, edited"])

@@ -175,7 +175,7 @@ async def test_queue_edit_goes_back_and_forth(desk):
     await admin.run("queue-create", {"name": "billing", "title": "Billing",
                                      "strategy": "least-busy"})
     r = await admin.execute("queue-edit")
-    assert set(r.options("queue")) == {"support", "sales", "billing"}
+    assert set(r.choices("queue")) == {"support", "sales", "billing"}
     assert r.actions == {"next"} and r.execute == "next"
     r = await admin.next(r, queue="billing")
     assert r.actions == {"prev", "complete"} and r.value("strategy") == "least-busy"

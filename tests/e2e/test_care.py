@@ -392,7 +392,7 @@ async def test_erase_contact_leaves_nothing_of_them_in_the_file(desk, tmp_path):
         res = erase(r, "dave@localhost")
         assert res.returncode == 4, res.stderr
         assert "open conversation" in res.stderr and "respa is running" in res.stderr
-        assert "/close" in res.stderr and "stop respa" in res.stderr
+        assert "!close" in res.stderr and "stop respa" in res.stderr
         assert desk.conversation(open_conv)["contact_id"] is not None
 
         assert erase(r, "nobody@localhost").returncode == 3

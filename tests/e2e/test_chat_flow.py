@@ -112,8 +112,8 @@ async def test_agent_commands_reach_only_the_agent(desk):
 
     alice.send(conv, "/help")
     help_text = (await alice.expect("Commands in this chat", frm=conv))["body"]
-    for usage in ("/close [resolved|unresolved] [#tag...] [summary]", "/task [due] text",
-                  "/tag reason", "/note text", "/merge N", "/help"):
+    for usage in ("!close [resolved|unresolved] [#tag...] [summary]", "!task [due] text",
+                  "!tag reason", "!note text", "!merge N", "!help"):
         assert usage in help_text
 
     alice.send(conv, "/frobnicate now")
@@ -156,11 +156,11 @@ async def test_command_mistakes_get_usage_and_store_nothing(desk):
     alice.send(conv, "/task +5x do something")
     await alice.expect("a relative due time looks like +30m", frm=conv)
     alice.send(conv, "/task +1d")
-    await alice.expect("Usage: /task", frm=conv)
+    await alice.expect("Usage: !task", frm=conv)
     alice.send(conv, "/note")
-    await alice.expect("Usage: /note text", frm=conv)
+    await alice.expect("Usage: !note text", frm=conv)
     alice.send(conv, "/tag  ,")
-    await alice.expect("Usage: /tag", frm=conv)
+    await alice.expect("Usage: !tag", frm=conv)
     await bob.no_message(0.3)
     assert desk.rows("SELECT * FROM tasks") == []
     assert desk.rows("SELECT * FROM conversation_tags") == []
@@ -209,7 +209,7 @@ async def test_task_without_due_time_is_due_tomorrow_morning(desk):
     assert parse_time(task["due_at"]) == (made + timedelta(days=1)).replace(
         hour=9, minute=0, second=0)
     alice.send(conv, "/task tomorrow")
-    await alice.expect("Usage: /task", frm=conv)
+    await alice.expect("Usage: !task", frm=conv)
     alice.send(conv, "/task today")
     await alice.expect('"today" needs a time', frm=conv)
     assert len(desk.rows("SELECT * FROM tasks")) == 1
@@ -226,7 +226,7 @@ async def test_task_with_a_year_out_of_range_is_refused(desk):
 
     for due in ("0000-01-01", "1970-01-01 00:00", "1969-07-20 20:17", "10000-01-01"):
         alice.send(conv, f"/task {due} Call Bob")
-        reply = (await alice.expect("Usage: /task", frm=conv, timeout=3))["body"]
+        reply = (await alice.expect("Usage: !task", frm=conv, timeout=3))["body"]
         assert "the year must be between 1971 and 9999" in reply, reply
     alice.send(conv, "/callback +358401234567 1970-01-01 00:00")
     await alice.expect("the year must be between 1971 and 9999", frm=conv)
@@ -325,7 +325,8 @@ async def test_customer_messages_are_never_commands(desk):
     bob = await desk.customer("bob")
     conv = await desk.open_chat(bob, alice, "/help")      # even the first one
 
-    for text in ("/close", "/tag vip", "//x"):
+    texts = ("/close", "/tag vip", "//x", "!close", "!tag vip", "!!x", "/me waves")
+    for text in texts:
         bob.send(QUEUE, text)
         await alice.expect(exact(text), frm=conv)
     await bob.no_message(0.3)
@@ -333,7 +334,7 @@ async def test_customer_messages_are_never_commands(desk):
     assert row["state"] == "active"
     assert desk.rows("SELECT * FROM conversation_tags") == []
     assert [m for m in desk.transcript(conv)] == [
-        ("in", bob.full_jid, t) for t in ("/help", "/close", "/tag vip", "//x")]
+        ("in", bob.full_jid, t) for t in ("/help",) + texts]
 
 
 async def test_replies_follow_the_customer_to_their_latest_resource(desk, make_client):

@@ -111,7 +111,7 @@ async def test_message_to_the_domain_points_to_the_queue(desk):
     assert QUEUE in reply["body"] and QUEUE_TITLE in reply["body"]
     alice = desk.agent("alice")
     alice.send(COMPONENT_JID, "hello?")
-    await alice.expect("write /help there", frm=COMPONENT_JID)
+    await alice.expect("write !help there", frm=COMPONENT_JID)
     assert desk.rows("SELECT * FROM conversations") == []
 
 

@@ -52,7 +52,7 @@ async def test_chat_of_an_agent_gone_past_the_grace_goes_to_the_next_agent(desk)
     header = await bob.expect("New chat #")
     assert header["from"].bare == conv         # carol's chat first: the front of the line
     assert first_line(header["body"]) == (f"New chat #{n} from carol@localhost in Support (xmpp). "
-                              "Write here to answer; /help lists the commands.")
+                              "Write here to answer; !help lists the commands.")
     replay = [await bob.expect(frm=conv) for _ in range(4)]
     assert [m["body"] for m in replay] == [
         "my card was declined",

@@ -14,7 +14,7 @@ OFFER = {"mode": "offer", "offer_timeout": 10}
 
 def offer_text(n: int, customer: str) -> str:
     return (f"Offer: chat #{n} from {customer} in {QUEUE_TITLE} (xmpp). "
-            "Answer here to take it, or write /accept or /reject.")
+            "Answer here to take it, or write !accept or !reject.")
 
 
 async def offered(agent, customer: str, first: str) -> str:

@@ -7,7 +7,7 @@ import re
 from harness import COMPONENT_JID
 from desk import ASSIGNED, CLOSED, GREETING, QUEUE, QUEUED, conv_id, exact, jid
 
-PAUSED = ("You are paused: no new chats are offered to you until you write /ready here. "
+PAUSED = ("You are paused: no new chats are offered to you until you write !ready here. "
           "Your open chats stay with you.")
 READY = "You are ready: new chats are offered to you again."
 

@@ -26,7 +26,7 @@ async def test_contact_of_euros_keeps_the_link(desk):
     conv = await desk.open_chat(bob, alice, "hi")
     mark = len(r.log_text(whole=True))
     alice.send(conv, "/contact " + "\u20ac" * 26)     # quoted back 20 bytes: 6 and 2/3 euros
-    answer = await alice.expect("Usage: /contact", frm=conv)
+    answer = await alice.expect("Usage: !contact", frm=conv)
     assert '"' + "\u20ac" * 6 + '"' in answer["body"]
     bob.send(QUEUE, "still there?")                   # the next relay still arrives
     await alice.expect(exact("still there?"), frm=conv)

@@ -127,6 +127,19 @@ async def test_visitor_sees_the_queue_open_writes_and_reads_the_answer(desk, web
     assert all(visitor in f for f in to_queue), to_queue
 
 
+async def test_agents_me_line_shows_as_an_action_of_the_agent_name(desk, web):
+    await desk.start(agents=["alice"])
+    alice = desk.agent("alice")
+    page, _ = await open_widget(web)
+    conv, _ = await first_chat(page, alice, "Where is my parcel?")
+    alice.send(conv, "/me is looking up your order")     # XEP-0245, as profanity sends it
+    shown = await page.wait_text(".chat-msg__content--action", "is looking up your order")
+    # the widget's name for the agent side (texts.agentName), never a JID or the command
+    assert "Support" in shown and "/me" not in shown and "alice" not in shown, shown
+    await web.screenshot(page, "me-action")
+    assert desk.transcript(conv)[-1] == ("out", ALICE, "/me is looking up your order")
+
+
 @pytest.mark.prosody(smacks_hibernation_time=1)
 async def test_reload_continues_the_same_chat_with_the_same_agent(desk, web):
     await desk.start(agents=["alice"], queue={"customer_grace": 1})

@@ -1,4 +1,7 @@
-/* An agent's chat line: slash_parse(), then /close's arguments and /contact's fields. */
+/*
+ * An agent's chat line: slash_parse(), then !close's arguments and !contact's fields; the
+ * text a non-command stands for and whether it is an encryption scheme's own.
+ */
 #include <ctype.h>
 
 #include "fuzz.h"
@@ -18,13 +21,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *body = fuzz_str(data, size), *values[NKEYS], err[160];
-	const char *end = body + strlen(body);
+	const char *end = body + strlen(body), *text;
 	struct close_args ca;
 	struct slash sl;
 	size_t i, given = 0;
 	int rc;
 
+	text = slash_text(body);
+	FUZZ_ASSERT(text >= body && text <= end);
+	(void)slash_encryption(body);
 	if (slash_parse(body, &sl) == 1) {
+		FUZZ_ASSERT(sl.prefix == '!' || sl.prefix == '/');
+		FUZZ_ASSERT(text == body); /* a command is never a literal */
 		FUZZ_ASSERT(strlen(sl.name) < sizeof(sl.name));
 		for (i = 0; sl.name[i]; i++)
 			FUZZ_ASSERT(!isupper((unsigned char)sl.name[i]));

@@ -26,7 +26,7 @@
 	"will answer as soon as they are free."
 #define ASSIGNED "An agent has joined the chat."
 #define CLOSED "This chat has ended."
-#define PAUSED "You are paused: no new chats are offered to you until you write /ready " \
+#define PAUSED "You are paused: no new chats are offered to you until you write !ready " \
 	"here. Your open chats stay with you."
 #define READY "You are ready: new chats are offered to you again."
 #define DISCONNECTED "Your agent was disconnected. You keep your place at the front of the " \
@@ -52,7 +52,7 @@ static struct {
 /* One stanza respa queued, as read from the outbox. */
 struct sent {
 	char *name, *type, *to, *from, *body, *cond, *id;
-	int delayed, used;
+	int delayed, caps, used;
 };
 static struct sent *sent;
 static size_t nsent, sentcap;
@@ -87,6 +87,7 @@ record(xmpp_stanza_t *st)
 	    xmpp_stanza_get_children(err) != NULL)
 		s->cond = dup_or_null(xmpp_stanza_get_name(xmpp_stanza_get_children(err)));
 	s->delayed = xmpp_stanza_get_child_by_ns(st, NS_DELAY) != NULL;
+	s->caps = xmpp_stanza_get_child_by_ns(st, NS_CAPS) != NULL;
 }
 
 static void
@@ -593,13 +594,13 @@ static char *
 offer_text(long n, const char *customer)
 {
 	return xasprintf("Offer: chat #%ld from %s in Support (xmpp). Answer here to take it, or "
-	    "write /accept or /reject.", n, jid(customer));
+	    "write !accept or !reject.", n, jid(customer));
 }
 
 static char *
 new_chat_text(long n, const char *customer, const char *queue)
 {
-	return xasprintf("New chat #%ld from %s in %s (xmpp). Write here to answer; /help lists "
+	return xasprintf("New chat #%ld from %s in %s (xmpp). Write here to answer; !help lists "
 	    "the commands.", n, jid(customer), queue);
 }
 
@@ -849,7 +850,7 @@ missed_offers_in_a_row_pause_the_agent(void)
 	advance(1);
 	EXPECT(jid("alice"), conv(1), missed);
 	EXPECT(jid("alice"), DOMAIN, "You are paused because you did not answer the last offers. "
-	    "Write /ready here when you are back to get chats again.");
+	    "Write !ready here when you are back to get chats again.");
 	CHECK(config_agent_find(jid("alice"))->paused);
 
 	advance(5); /* past reject_delay: still no offer */
@@ -893,7 +894,7 @@ static void
 other_commands_during_an_offer_are_refused(void)
 {
 	static const char *const cmds[] = { "/close done", "/tag billing", "/note vip", "/help",
-		"/transfer bob", "/frobnicate" };
+		"/transfer bob", "/frobnicate", "!close done", "!frobnicate" };
 	size_t i;
 
 	up(OFFER_QUEUE "agents = alice@localhost\n");
@@ -904,13 +905,13 @@ other_commands_during_an_offer_are_refused(void)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		agent_says("alice", 1, cmds[i]);
 		EXPECT(jid("alice"), conv(1), "Chat #1 is offered to you: answer it, or write "
-		    "/accept or /reject first.");
+		    "!accept or !reject first.");
 	}
 	QUIET(jid("alice"));
 	QUIET(jid("carol"));
 	CHECK_STR(state(1), "offered");
 	CHECK_STR(transcript(1), "in carol@localhost/web hello"); /* no note, no tag */
-	agent_says("alice", 1, "/accept"); /* the offer still stands */
+	agent_says("alice", 1, "!accept"); /* the offer still stands */
 	EXPECT(jid("alice"), conv(1), "Chat #1 is yours.");
 	down();
 }
@@ -936,6 +937,268 @@ only_the_offered_agent_may_write(void)
 	EXPECT(jid("alice"), conv(1), "Chat #1 is yours.");
 	EXPECT(jid("carol"), QUEUE, ASSIGNED);
 	EXPECT(jid("carol"), QUEUE, "Alice here");
+	down();
+}
+
+/* --- the command prefix, /me, encryption, quiet edges ---------------------------------- */
+
+#define ONE_AGENT "[queue support]\nname = Support\nagents = alice@localhost\n"
+
+static void
+bang_commands_work_like_slash_ones(void)
+{
+	const char *agent;
+	long n;
+
+	up(ONE_AGENT "reasons = billing, delivery\n");
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "hello", &agent);
+	agent_says("alice", n, "!tag billing");
+	EXPECT(jid("alice"), conv(n), "Tagged: billing");
+	agent_says("alice", n, "!NOTE called twice");
+	EXPECT(jid("alice"), conv(n), "Note saved; the customer does not see it.");
+	agent_says("alice", n, "!help");
+	EXPECT_START(jid("alice"), conv(n), "Commands in this chat. Start a command with ! (or /, "
+	    "but profanity, poezio and other terminal clients take lines starting with / for "
+	    "themselves)");
+	agent_says("alice", n, "!help tag");
+	EXPECT(jid("alice"), conv(n), "!tag reason: record the contact reason");
+	agent_says("alice", n, "!frobnicate now");
+	EXPECT(jid("alice"), conv(n), "Unknown command !frobnicate.");
+	EXPECT_START(jid("alice"), conv(n), "Commands in this chat.");
+	agent_says("alice", n, "/frobnicate");
+	EXPECT(jid("alice"), conv(n), "Unknown command /frobnicate.");
+	EXPECT_START(jid("alice"), conv(n), "Commands in this chat.");
+	/* nonsense arguments: a usage line, nothing done */
+	agent_says("alice", n, "!history 20");
+	EXPECT(jid("alice"), conv(n), "!history takes no arguments: nothing done. Usage: !history");
+	agent_says("alice", n, "!tag");
+	EXPECT(jid("alice"), conv(n), "Usage: !tag reason[, reason...]. Reasons: billing, delivery");
+	agent_says("alice", n, "!merge soon");
+	EXPECT(jid("alice"), conv(n), "Usage: !merge N, with the contact number of a possible "
+	    "match.");
+	agent_says("alice", n, "!task +2x call back");
+	EXPECT(jid("alice"), conv(n), "a relative due time looks like +30m, +2h, +1d or +1w. "
+	    "Usage: !task [due] text");
+	agent_says("alice", n, "!transfer");
+	EXPECT(jid("alice"), conv(n), "Usage: !transfer AGENT-JID or QUEUE [note]");
+	agent_says("alice", n, "!canned");
+	EXPECT(jid("alice"), conv(n), "Usage: !canned NAME");
+	agent_says("alice", n, "!contact colour=blue");
+	EXPECT_START(jid("alice"), conv(n), "expected one of name=");
+	QUIET(jid("bob")); /* no command reached the customer */
+	/* literals: "!!" and "//" drop one character; "!" before a non-letter is text */
+	agent_says("alice", n, "!!important");
+	EXPECT(jid("bob"), QUEUE, "!important");
+	agent_says("alice", n, "//etc/hosts");
+	EXPECT(jid("bob"), QUEUE, "/etc/hosts");
+	agent_says("alice", n, "! yes, done");
+	EXPECT(jid("bob"), QUEUE, "! yes, done");
+	/* a customer's "!close" is text for the agent */
+	customer_says("bob", "support", "!close");
+	EXPECT(jid("alice"), conv(n), "!close");
+	CHECK_STR(state(n), "active");
+	CHECK_STR(transcript(n), "in bob@localhost/web hello\n"
+	    "note alice@localhost called twice\n"
+	    "out alice@localhost !important\n"
+	    "out alice@localhost /etc/hosts\n"
+	    "out alice@localhost ! yes, done\n"
+	    "in bob@localhost/web !close");
+	agent_says("alice", n, "!close resolved #delivery Sorted");
+	EXPECT(jid("alice"), conv(n), textf("Chat #%ld closed. Summary: Sorted", n));
+	EXPECT_START(jid("bob"), QUEUE, CLOSED);
+	CHECK(record_has(n, "billing"));
+	CHECK(record_has(n, "delivery"));
+	down();
+}
+
+static void
+me_is_an_action_for_the_customer(void)
+{
+	const char *agent;
+	long n;
+
+	up(ONE_AGENT);
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "where is my parcel?", &agent);
+	agent_says("alice", n, "/me is looking up your order");
+	EXPECT(jid("bob"), QUEUE, "/me is looking up your order"); /* from the queue, no JID */
+	QUIET(jid("alice"));                                       /* no "Unknown command" */
+	CHECK_STR(transcript(n), "in bob@localhost/web where is my parcel?\n"
+	    "out alice@localhost /me is looking up your order");
+	down();
+}
+
+static void
+desk_commands_take_bang(void)
+{
+	up(ONE_AGENT);
+	agent_online("alice", NULL);
+	agent_command("alice", "!pause lunch");
+	EXPECT(jid("alice"), DOMAIN, PAUSED);
+	agent_command("alice", "!ready now");
+	EXPECT(jid("alice"), DOMAIN, "!ready takes no arguments: nothing done. Usage: !ready");
+	CHECK_INT(config_agent_find(jid("alice"))->paused, 1);
+	agent_command("alice", "!ready");
+	EXPECT(jid("alice"), DOMAIN, READY);
+	agent_command("alice", "!frob");
+	EXPECT_START(jid("alice"), DOMAIN, "Unknown command !frob here. This is respa.");
+	agent_command("alice", "hello?");
+	EXPECT_START(jid("alice"), DOMAIN, "This is respa. Each chat you are given comes from its "
+	    "own address (c-NUMBER@...); write !help there");
+	QUIET(jid("alice"));
+	down();
+}
+
+static void
+encrypted_lines_are_neither_relayed_nor_stored(void)
+{
+	const char *agent;
+	long n;
+
+	up(ONE_AGENT);
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "hello", &agent);
+	agent_says("alice", n, "?OTRv23? alice@localhost has requested an Off-the-Record "
+	    "private conversation.");
+	EXPECT(jid("alice"), conv(n), "OTR can't be used in desk chats: respa must read the text "
+	    "to relay it and store the transcript. Nothing was sent; turn OTR off for this "
+	    "contact.");
+	feed(conversation_handler, "<message from='alice@localhost/desk' to='%s' type='chat'>"
+	    "<body>I sent you an OMEMO encrypted message but your client doesn't seem to support "
+	    "that.</body><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='7'/>"
+	    "<payload>AAAA</payload></encrypted></message>", conv(n));
+	EXPECT_START(jid("alice"), conv(n), "OMEMO can't be used in desk chats");
+	QUIET(jid("bob"));
+	/* the customer's side: told in words; nothing relayed, stored or opened */
+	feed(conversation_handler, "<message from='bob@localhost/web' to='" QUEUE "' type='chat'>"
+	    "<encrypted xmlns='urn:xmpp:omemo:2'><header sid='9'/><payload>AAAA</payload>"
+	    "</encrypted></message>");
+	EXPECT(jid("bob"), QUEUE, "Your message was encrypted (OMEMO), so it could not be read: "
+	    "we must read messages to answer them and keep a record of the conversation. Please "
+	    "turn OMEMO off for this contact and write again.");
+	customer_says("carol", "support", "?OTR?v2?");
+	EXPECT_START(jid("carol"), QUEUE, "Your message was encrypted (OTR)");
+	QUIET(jid("alice"));
+	QUIET(jid("carol"));
+	CHECK_INT(conversation_count(), 1);
+	CHECK_STR(transcript(n), "in bob@localhost/web hello");
+	down();
+}
+
+/* The first presence sent to `to` from `from`, of this type (NULL: available); marked read. */
+static struct sent *
+presence_at(int line, const char *to, const char *from, const char *type)
+{
+	size_t i;
+
+	for (i = 0; i < nsent; i++) {
+		struct sent *s = &sent[i];
+
+		if (s->used || strcmp(s->name, "presence") != 0 || !bare_is(s->to, to) ||
+		    !bare_is(s->from, from) || (type ? s->type == NULL || strcmp(s->type, type) != 0
+		    : s->type != NULL))
+			continue;
+		s->used = 1;
+		check_report(1, __FILE__, line, type ? type : "available");
+		return s;
+	}
+	check_report(0, __FILE__, line, type ? type : "available");
+	fprintf(stderr, "\twant presence %s from %s to %s\n", type ? type : "available", from, to);
+	return NULL;
+}
+#define EXPECT_PRESENCE(to, from, type) presence_at(__LINE__, to, from, type)
+
+static int
+presences_to(const char *to)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < nsent; i++)
+		if (!sent[i].used && strcmp(sent[i].name, "presence") == 0 && bare_is(sent[i].to, to))
+			n++;
+	return n;
+}
+
+static void
+chat_address_presence(const char *who, long n, const char *type)
+{
+	feed(presence_handler, "<presence from='%s' to='%s' type='%s'/>", jid(who), conv(n), type);
+}
+
+static void
+closed_chats_go_quiet_and_offline(void)
+{
+	const char *agent;
+	struct sent *s;
+	size_t before;
+	long n;
+
+	up(ONE_AGENT);
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "hello", &agent);
+	read_all();
+	/* an agent may put an open chat in the roster: approved, available, with caps */
+	chat_address_presence("alice", n, "subscribe");
+	EXPECT_PRESENCE(jid("alice"), conv(n), "subscribed");
+	s = EXPECT_PRESENCE(jid("alice"), conv(n), NULL);
+	CHECK(s && s->caps);
+	chat_address_presence("alice", n, "probe");
+	EXPECT_PRESENCE(jid("alice"), conv(n), NULL);
+	/* anyone else may not */
+	chat_address_presence("mallory", n, "subscribe");
+	EXPECT_PRESENCE(jid("mallory"), conv(n), "unsubscribed");
+	chat_address_presence("bob", n, "probe");
+	EXPECT_PRESENCE(jid("bob"), conv(n), "unavailable");
+	CHECK_INT(presences_to(jid("mallory")) + presences_to(jid("bob")), 0);
+
+	/* the close: the address goes offline in the roster */
+	agent_says("alice", n, "!close");
+	EXPECT_PRESENCE(jid("alice"), conv(n), "unavailable");
+	CHECK_INT(presences_to(jid("alice")), 0);
+	read_all();
+	/* closed: unavailable to probes, no subscription, no answers to text-less messages */
+	chat_address_presence("alice", n, "probe");
+	EXPECT_PRESENCE(jid("alice"), conv(n), "unavailable");
+	chat_address_presence("alice", n, "subscribe");
+	EXPECT_PRESENCE(jid("alice"), conv(n), "unsubscribed");
+	chat_address_presence("alice", n, "unsubscribe");
+	EXPECT_PRESENCE(jid("alice"), conv(n), "unsubscribed");
+	before = nsent;
+	feed(conversation_handler, "<message from='alice@localhost/desk' to='%s' type='chat'>"
+	    "<gone xmlns='http://jabber.org/protocol/chatstates'/></message>", conv(n));
+	feed(conversation_handler, "<message from='alice@localhost/desk' to='%s' type='chat'>"
+	    "<received xmlns='urn:xmpp:receipts' id='x1'/></message>", conv(n));
+	feed(conversation_handler, "<message from='alice@localhost/desk' to='%s' type='chat'>"
+	    "<displayed xmlns='urn:xmpp:chat-markers:0' id='x1'/></message>", conv(n));
+	CHECK_INT((int)(nsent - before), 0);
+	/* a line with text still hears why it went nowhere */
+	agent_says("alice", n, "are you there?");
+	EXPECT_ERROR(jid("alice"), "item-not-found");
+	down();
+}
+
+static void
+chat_state_of_a_former_holder_gets_no_error(void)
+{
+	const char *agent;
+	size_t before;
+	long n;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n");
+	agent_online("alice", NULL);
+	n = chat_goes_to("carol", "hello", &agent);
+	agent_online("bob", NULL);
+	agent_says(agent, n, textf("!transfer %s", strcmp(agent, jid("alice")) == 0 ? jid("bob")
+	    : jid("alice")));
+	read_all();
+	before = nsent;
+	feed(conversation_handler, "<message from='%s/desk' to='%s' type='chat'>"
+	    "<inactive xmlns='http://jabber.org/protocol/chatstates'/></message>", agent, conv(n));
+	CHECK_INT((int)(nsent - before), 0);
+	agent_says(agent, n, "one more thing");
+	EXPECT_ERROR(agent, "forbidden");
 	down();
 }
 
@@ -1633,7 +1896,7 @@ chat_of_an_agent_gone_past_the_grace_goes_on(void)
 	close_chat("bob", 2, "dave");
 	/* carol's chat first: the front of the line */
 	EXPECT_HEADER(jid("bob"), conv(1), "New chat #1 from carol@localhost in Support (xmpp). "
-	    "Write here to answer; /help lists the commands.");
+	    "Write here to answer; !help lists the commands.");
 	for (i = 0; i < 4; i++) {
 		struct sent *s = EXPECT(jid("bob"), conv(1), replay[i]);
 
@@ -1699,9 +1962,9 @@ refused_transfers_leave_the_chat_with_the_agent(void)
 		const char *cmd, *answer;
 	} cases[] = {
 		{ "/transfer zed@localhost", "zed@localhost is neither an agent nor a queue here. "
-		    "Usage: /transfer AGENT-JID or QUEUE [note]" },
+		    "Usage: !transfer AGENT-JID or QUEUE [note]" },
 		{ "/transfer billing a note", "billing is neither an agent nor a queue here. "
-		    "Usage: /transfer AGENT-JID or QUEUE [note]" },
+		    "Usage: !transfer AGENT-JID or QUEUE [note]" },
 		{ "/transfer dan@localhost please", "dan@localhost is offline; the chat stays with "
 		    "you." },
 		{ "/transfer bob@localhost", "bob@localhost has no free slot; the chat stays with "
@@ -1711,7 +1974,7 @@ refused_transfers_leave_the_chat_with_the_agent(void)
 		{ "/transfer frank@localhost", "frank@localhost is paused; the chat stays with "
 		    "you." },
 		{ "/transfer alice@localhost", "This chat is already yours." },
-		{ "/transfer", "Usage: /transfer AGENT-JID or QUEUE [note]" },
+		{ "/transfer", "Usage: !transfer AGENT-JID or QUEUE [note]" },
 	};
 	const char *got;
 	size_t i;
@@ -1801,7 +2064,7 @@ transfer_to_another_queue(void)
 	EXPECT(jid("alice"), conv(1), "Chat #1 transferred to the queue Sales.");
 	EXPECT(jid("carol"), QUEUE, "You are being transferred to Sales. Please wait a moment.");
 	EXPECT_HEADER(jid("bob"), conv(1), "New chat #1 from carol@localhost in Sales (xmpp). "
-	    "Write here to answer; /help lists the commands.");
+	    "Write here to answer; !help lists the commands.");
 	for (i = 0; i < 3; i++)
 		EXPECT(jid("bob"), conv(1), replay[i]);
 	EXPECT(jid("carol"), QUEUE, ASSIGNED);
@@ -1849,7 +2112,7 @@ transfer_to_a_busy_queue_waits_at_the_front(void)
 	close_chat("bob", 1, "dave");
 	/* ahead of erin, who was there first */
 	EXPECT_HEADER(jid("bob"), conv(3), "New chat #3 from carol@localhost in Sales (xmpp). "
-	    "Write here to answer; /help lists the commands.");
+	    "Write here to answer; !help lists the commands.");
 	EXPECT(jid("carol"), QUEUE, ASSIGNED);
 	CHECK_STR(holder(3), jid("bob"));
 	CHECK_STR(state(2), "queued");
@@ -1876,7 +2139,7 @@ transferred_chat_waits_tier_wait_again(void)
 	QUIET(jid("bob"));
 	advance(0.1);
 	EXPECT_HEADER(jid("bob"), conv(1), "New chat #1 from carol@localhost in Sales (xmpp). "
-	    "Write here to answer; /help lists the commands.");
+	    "Write here to answer; !help lists the commands.");
 	CHECK_STR(holder(1), jid("bob"));
 	down();
 }
@@ -2222,11 +2485,11 @@ customers_wait_in_line_until_an_agent_comes_online(void)
 	advance(1);
 	agent_online("alice", NULL);
 	h1 = EXPECT_HEADER(jid("alice"), conv(1), textf("New chat #1 from carol@localhost in "
-	    "Support (xmpp). Write here to answer; /help lists the commands."));
+	    "Support (xmpp). Write here to answer; !help lists the commands."));
 	m1 = EXPECT(jid("alice"), conv(1), "carol here");
 	m2 = EXPECT(jid("alice"), conv(1), "anyone?");
 	h2 = EXPECT_HEADER(jid("alice"), conv(2), textf("New chat #2 from dave@localhost in "
-	    "Support (xmpp). Write here to answer; /help lists the commands."));
+	    "Support (xmpp). Write here to answer; !help lists the commands."));
 	m3 = EXPECT(jid("alice"), conv(2), "dave here");
 	CHECK(h1 && m1 && m2 && h2 && m3 && h1 < m1 && m1 < m2 && m2 < h2 && h2 < m3);
 	CHECK(m1 && m1->delayed && m2 && m2->delayed && m3 && m3->delayed);
@@ -2252,7 +2515,7 @@ stamps_arrive_in_timeline_order(void)
 	customer_says("carol", "support", "three");
 	agent_online("alice", NULL);
 	EXPECT_HEADER(jid("alice"), conv(1), "New chat #1 from carol@localhost in Support (xmpp). "
-	    "Write here to answer; /help lists the commands.");
+	    "Write here to answer; !help lists the commands.");
 	m[0] = EXPECT(jid("alice"), conv(1), "one");
 	m[1] = EXPECT(jid("alice"), conv(1), "two");
 	m[2] = EXPECT(jid("alice"), conv(1), "three");
@@ -2574,6 +2837,13 @@ main(void)
 	other_commands_during_an_offer_are_refused();
 	only_the_offered_agent_may_write();
 	customer_messages_during_an_offer_reach_the_offered_agent();
+
+	bang_commands_work_like_slash_ones();
+	me_is_an_action_for_the_customer();
+	desk_commands_take_bang();
+	encrypted_lines_are_neither_relayed_nor_stored();
+	closed_chats_go_quiet_and_offline();
+	chat_state_of_a_former_holder_gets_no_error();
 
 	customers_wait_in_line_until_an_agent_comes_online();
 	stamps_arrive_in_timeline_order();

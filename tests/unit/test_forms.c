@@ -1,5 +1,6 @@
 /* forms.c: building, reading a submitted form, keeping what was written, checking it. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 
@@ -211,6 +212,114 @@ test_keep_and_check(void)
 	form_free(f);
 }
 
+/* What clients that show only part of a form need: labels, a list's value, vars on fixed. */
+static void
+test_show(void)
+{
+	struct form *f = shown(), *in;
+	struct form_field *fl;
+	char err[160] = "";
+
+	fl = form_add(f, "chat", FIELD_LIST, NULL);
+	fl->required = 1;
+	form_option(fl, "c-1", "#1 bob");
+	form_add(f, "done", FIELD_LIST_MULTI, "Done");
+	form_show(f);
+	fl = form_field(f, "strategy");
+	CHECK_STR(fl->options[0].label, "longest-idle"); /* no "(null)" in profanity */
+	CHECK_INT(fl->noptions, 2);                     /* it has a value: no placeholder */
+	fl = form_field(f, "chat");
+	CHECK_STR(fl->label, "chat");
+	CHECK_INT(fl->noptions, 2);
+	CHECK_STR(fl->options[0].value, FORM_NONE);
+	CHECK_STR(fl->options[0].label, "(none chosen yet)");
+	CHECK_STR(fl->options[1].value, "c-1");
+	CHECK_STR(form_get(f, "chat"), FORM_NONE);
+	CHECK_STR(form_get(f, "done"), FORM_NONE);
+	CHECK_STR(form_field(f, "done")->options[0].label, "(none ticked yet)");
+	CHECK_STR(f->fields[6]->var, "fixed-7"); /* poezio shows one var-less field only */
+	CHECK_INT(f->fields[6]->type, FIELD_FIXED);
+	form_free(f);
+
+	/* sent back as shown, the placeholder (or "") is no choice: a required list says so */
+	f = shown();
+	fl = form_add(f, "chat", FIELD_LIST, "Chat");
+	fl->required = 1;
+	form_option(fl, "c-1", "#1 bob");
+	fl = form_add(f, "done", FIELD_LIST_MULTI, "Done");
+	form_option(fl, "7", "#7");
+	in = parse("<x xmlns='jabber:x:data' type='submit'>"
+	    "<field var='name'><value>sales</value></field>"
+	    "<field var='chat'><value>*</value></field>"
+	    "<field var='done'><value>*</value><value>7</value><value></value></field></x>", err,
+	    sizeof(err));
+	form_keep(f, in);
+	form_free(in);
+	CHECK(form_get(f, "chat") == NULL);
+	CHECK_INT(form_field(f, "done")->nvalues, 1);
+	CHECK_STR(form_get(f, "done"), "7");
+	CHECK(form_check(f, err, sizeof(err)) == -1);
+	CHECK_STR(err, "Chat is required");
+	form_free(f);
+}
+
+/* A table as text: a line a row, labelled cells, bounded, before the other fields. */
+static void
+test_table_text(void)
+{
+	struct form *f = form_new(FORM_RESULT, "Queues", NULL);
+	const char *row1[] = { "support", "", "two\nlines" }, *row2[] = { "sales", "3", "x" };
+	char long_cell[600], *line;
+	const char *row3[] = { "big", long_cell, "" };
+
+	memset(long_cell, 'a', sizeof(long_cell) - 4);
+	memcpy(long_cell + sizeof(long_cell) - 4, "\xc3\xa9", 3); /* ends with an é */
+	form_column(f, "name", "Name");
+	form_column(f, "waiting", "Waiting");
+	form_column(f, "note", NULL);
+	form_row(f, row1);
+	form_row(f, row2);
+	form_row(f, row3);
+	line = form_row_line(f, 0);
+	CHECK_STR(line, "support | note: two lines");
+	free(line);
+	line = form_row_line(f, 1);
+	CHECK_STR(line, "sales | Waiting: 3 | note: x");
+	free(line);
+	line = form_row_line(f, 2);
+	CHECK_INT(strlen(line), FORM_LINE_MAX);
+	CHECK(strcmp(line + FORM_LINE_MAX - 3, "...") == 0);
+	free(line);
+
+	form_value(form_add(f, "total", FIELD_TEXT, "Total"), "3");
+	form_table_text(f);
+	CHECK_INT(f->nfields, 4);
+	CHECK_STR(f->fields[0]->var, "row-1");
+	CHECK_INT(f->fields[0]->type, FIELD_FIXED);
+	CHECK_STR(form_get(f, "row-2"), "sales | Waiting: 3 | note: x");
+	CHECK_STR(f->fields[3]->var, "total");
+
+	{
+		struct form *page = form_new(FORM_FORM, "page", NULL), *empty;
+
+		form_add_lines(page, f, 1, 5); /* past the end: only what there is */
+		form_add_field_lines(page, f);
+		CHECK_INT(page->nfields, 6);
+		CHECK_STR(page->fields[0]->var, "row-2");
+		CHECK_STR(page->fields[1]->var, "row-3");
+		/* the table's own fields as "Label: value", its lines as they are */
+		CHECK_STR(page->fields[5]->values[0], "Total: 3");
+		form_free(page);
+		empty = form_new(FORM_RESULT, "None", NULL);
+		form_column(empty, "name", "Name");
+		form_table_text(empty);
+		CHECK_INT(empty->nfields, 1);
+		CHECK_STR(form_get(empty, "row-none"), "(nothing to list)");
+		form_free(empty);
+	}
+	form_free(f);
+}
+
 int
 main(void)
 {
@@ -220,6 +329,8 @@ main(void)
 	test_table();
 	test_parse();
 	test_keep_and_check();
+	test_show();
+	test_table_text();
 	xmpp_ctx_free(ctx);
 	xmpp_shutdown();
 	return check_done();

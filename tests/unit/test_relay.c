@@ -1,4 +1,7 @@
-/* relay.c's id ring and stanza_relay(): what crosses, with which ids. */
+/*
+ * relay.c's id ring and stanza_relay(): what crosses, with which ids; what respa's addresses
+ * announce (disco#info, XEP-0115 caps) and which messages are end-to-end encrypted.
+ */
 #include <stdlib.h>
 
 #include "check.h"
@@ -312,6 +315,107 @@ test_relay_message_records_bodies(void)
 	relay_ids_free(r);
 }
 
+/* XEP-0115's own example (section 5.2), then respa's presence and its caps. */
+static void
+test_caps(void)
+{
+	static const char *const exodus[] = { "http://jabber.org/protocol/muc",
+		"http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/caps",
+		"http://jabber.org/protocol/disco#items", NULL };
+	xmpp_stanza_t *p, *c, *iq, *info, *q, *e;
+	char ver[CAPS_VER_LEN], *features = NULL, *t;
+
+	caps_ver("client", "pc", "Exodus 0.9.1", exodus, ver);
+	CHECK_STR(ver, "QgayPKawpkPSDYmwT/WM94uAlu0=");
+
+	/* the ver on a queue's presence is the hash of what its disco#info says */
+	p = stanza_presence_status("support@support.localhost", "bob@localhost", "away", "2 waiting",
+	    ADDRESS_QUEUE, "Support");
+	c = child(p, "c", NS_CAPS);
+	CHECK(c != NULL);
+	CHECK_STR(xmpp_stanza_get_attribute(c, "hash"), "sha-1");
+	CHECK_STR(xmpp_stanza_get_attribute(c, "node"), CAPS_NODE);
+	iq = parse("<iq type='get' id='d1' from='bob@localhost/x' to='support@support.localhost'>"
+	           "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+	info = stanza_address_info(iq, ADDRESS_QUEUE, "Support");
+	q = child(info, "query", NS_DISCO_INFO);
+	e = xmpp_stanza_get_child_by_name(q, "identity");
+	CHECK_STR(xmpp_stanza_get_attribute(e, "name"), "Support");
+	for (e = xmpp_stanza_get_children(q); e; e = xmpp_stanza_get_next(e))
+		if (strcmp(xmpp_stanza_get_name(e), "feature") == 0) {
+			t = xasprintf("%s%s%s", features ? features : "", features ? " " : "",
+			    xmpp_stanza_get_attribute(e, "var"));
+			free(features);
+			features = t;
+		}
+	CHECK(features && strstr(features, NS_PING) && strstr(features, NS_DISCO_INFO) &&
+	    strstr(features, NS_CHATSTATES));
+	{
+		const char *list[16];
+		char *save = NULL, *w;
+		int n = 0;
+
+		for (w = strtok_r(features, " ", &save); w && n < 15; w = strtok_r(NULL, " ", &save))
+			list[n++] = w;
+		list[n] = NULL;
+		caps_ver("client", "bot", "Support", list, ver);
+		CHECK_STR(xmpp_stanza_get_attribute(c, "ver"), ver);
+	}
+	free(features);
+	xmpp_stanza_release(info);
+	xmpp_stanza_release(iq);
+	xmpp_stanza_release(p);
+
+	/* another name, another ver; the same again, the same ver */
+	p = stanza_presence_status("sales@support.localhost", "bob@localhost", NULL, NULL,
+	    ADDRESS_QUEUE, "Sales");
+	caps_ver("client", "bot", "Sales", (const char *const[]){ NS_CHATSTATES, NS_DISCO_INFO,
+	    NS_PING, NS_CORRECT, NS_MARKERS, NS_RECEIPTS, NULL }, ver);
+	CHECK_STR(xmpp_stanza_get_attribute(child(p, "c", NS_CAPS), "ver"), ver);
+	xmpp_stanza_release(p);
+}
+
+/* Which messages are end-to-end encrypted: those with a text in a scheme's element. */
+static void
+test_encryption(void)
+{
+	static const struct {
+		const char *xml, *want;
+	} cases[] = {
+		{ "<message><body>I sent you an OMEMO encrypted message</body>"
+		  "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'/>"
+		  "<payload>AAA=</payload></encrypted></message>", "OMEMO" },
+		{ "<message><encrypted xmlns='urn:xmpp:omemo:2'><header sid='1'/><payload>AA==</payload>"
+		  "</encrypted></message>", "OMEMO" },
+		/* a key transport: keys only, no text */
+		{ "<message><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'/>"
+		  "</encrypted></message>", NULL },
+		{ "<message><openpgp xmlns='urn:xmpp:openpgp:0'>BASE64</openpgp></message>",
+		  "OpenPGP" },
+		{ "<message><body>This message is encrypted.</body><x xmlns='jabber:x:encrypted'>"
+		  "qANQR1DB</x></message>", "OpenPGP" },
+		{ "<message><body>?OTR:AAMD</body><encryption xmlns='urn:xmpp:eme:0' "
+		  "namespace='urn:xmpp:otr:0'/></message>", "OTR" },
+		{ "<message><body>x</body><encryption xmlns='urn:xmpp:eme:0' namespace='urn:x:new'/>"
+		  "</message>", "end-to-end encryption" },
+		{ "<message><body>plain</body><active xmlns='" NS_CHATSTATES "'/></message>", NULL },
+		{ "<message><x xmlns='jabber:x:oob'><url>https://x</url></x></message>", NULL },
+	};
+	xmpp_stanza_t *st;
+	const char *got;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		st = parse(cases[i].xml);
+		got = stanza_encryption(st);
+		if (cases[i].want)
+			CHECK_STR(got ? got : "(none)", cases[i].want);
+		else
+			CHECK(got == NULL);
+		xmpp_stanza_release(st);
+	}
+}
+
 int
 main(void)
 {
@@ -331,6 +435,8 @@ main(void)
 	test_bodiless();
 	test_references_mapped();
 	test_relay_message_records_bodies();
+	test_caps();
+	test_encryption();
 
 	relay_ids_free(ring);
 	component_free(); /* drops what relay_message() queued */

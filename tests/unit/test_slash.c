@@ -1,4 +1,4 @@
-/* slash.c: which agent messages are commands, their names and arguments. */
+/* slash.c: which agent messages are commands ("!" or "/"), their names and arguments. */
 #include <stdlib.h>
 
 #include "check.h"
@@ -125,6 +125,58 @@ main(void)
 	    "rest", &s), 1);
 	CHECK_STR(s.name, "");
 	CHECK_STR(s.args, "rest");
+
+	/* "!" works as "/" (terminal clients keep "/" for themselves) */
+	body = "!tag billing";
+	CHECK_INT(slash_parse(body, &s), 1);
+	CHECK_STR(s.name, "tag");
+	CHECK_STR(s.args, "billing");
+	CHECK_INT(s.prefix, '!');
+	CHECK_INT(slash_parse("/tag billing", &s), 1);
+	CHECK_INT(s.prefix, '/');
+	CHECK_INT(slash_parse("  !CLOSE", &s), 1);
+	CHECK_STR(s.name, "close");
+	CHECK_STR(s.args, "");
+	/* "!" counts only before a letter: "!!x", "! x", "!1", "!!!" and "!" are text */
+	CHECK_INT(slash_parse("!!close", &s), 0);
+	CHECK_INT(slash_parse("! yes, that is it", &s), 0);
+	CHECK_INT(slash_parse("!1 thing", &s), 0);
+	CHECK_INT(slash_parse("!!!", &s), 0);
+	CHECK_INT(slash_parse("!", &s), 0);
+	CHECK_INT(slash_parse("Great!", &s), 0);
+	/* "." is no prefix: it starts ordinary sentences */
+	CHECK_INT(slash_parse(".close", &s), 0);
+	CHECK_INT(slash_parse("...and then", &s), 0);
+
+	/* "/me" is an action for the customer (XEP-0245), never a command */
+	CHECK_INT(slash_parse("/me is looking up your account", &s), 0);
+	CHECK_INT(slash_parse("/me", &s), 0);
+	CHECK_INT(slash_parse("/ME waves", &s), 0);
+	CHECK_INT(slash_parse("/meh", &s), 1); /* another word: an (unknown) command */
+	CHECK_STR(s.name, "meh");
+	CHECK_INT(slash_parse("/me\tshrugs", &s), 0);
+
+	/* the text a non-command stands for */
+	CHECK_STR(slash_text("//etc/hosts"), "/etc/hosts");
+	CHECK_STR(slash_text("!!important"), "!important");
+	CHECK_STR(slash_text("  !!x"), "!x");
+	CHECK_STR(slash_text("!!!"), "!!");
+	CHECK_STR(slash_text("/me waves"), "/me waves");
+	CHECK_STR(slash_text("! yes"), "! yes");
+	CHECK_STR(slash_text("plain"), "plain");
+	body = "a//b";
+	CHECK(slash_text(body) == body);
+
+	/* encryption's own lines */
+	CHECK_STR(slash_encryption("?OTR?v2?"), "OTR");
+	CHECK_STR(slash_encryption("?OTRv23? alice has requested an Off-the-Record private "
+	    "conversation"), "OTR");
+	CHECK_STR(slash_encryption("?OTR:AAMDJ+MVmSfjFZcAAAAAAQAAAAIAAADA"), "OTR");
+	CHECK_STR(slash_encryption("I sent you an OMEMO encrypted message but your client "
+	    "doesn’t seem to support that."), "OMEMO");
+	CHECK(slash_encryption("what is ?OTR?") == NULL);
+	CHECK(slash_encryption("") == NULL);
+	CHECK(slash_encryption("hello") == NULL);
 
 	close_args();
 	fields();
