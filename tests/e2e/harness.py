@@ -255,6 +255,15 @@ VirtualHost "guest.localhost"
 	authentication = "anonymous"
 	-- a closed client otherwise hibernates under XEP-0198 for 600 s before going unavailable
 	smacks_hibernation_time = {smacks_hibernation_time}
+	disco_items = {{ {{ "upload.localhost", "file uploads" }} }}  -- the widget finds uploads
+
+-- XEP-0363 uploads (the widget's attach button, agents' clients): on the default http host
+-- and under the page's own origin, so the browser needs no CORS for the PUT
+Component "upload.localhost" "http_file_share"
+	http_host = "localhost"
+	http_external_url = "http://127.0.0.1:{http_port}/"
+	http_file_share_size_limit = {upload_size_limit}
+	http_file_share_daily_quota = {upload_daily_quota}
 {components}
 """
 
@@ -271,7 +280,8 @@ class Prosody:
     def __init__(self, workdir: Union[str, Path], secret: str = COMPONENT_SECRET,
                  admins: Iterable[str] = ("admin@localhost",),
                  c2s_stanza_size_limit: int = 65536, smacks_hibernation_time: int = 20,
-                 agent_hibernation_time: Optional[int] = None):
+                 agent_hibernation_time: Optional[int] = None,
+                 upload_size_limit: int = 1024 * 1024):
         """agent_hibernation_time: smacks_hibernation_time of localhost (agents, customers);
         None keeps Prosody's default (600 s)."""
         self.dir = Path(workdir)
@@ -287,6 +297,7 @@ class Prosody:
         self.admins = list(admins)
         self.c2s_stanza_size_limit = c2s_stanza_size_limit
         self.smacks_hibernation_time = smacks_hibernation_time
+        self.upload_size_limit = upload_size_limit   # bytes in one upload (XEP-0363)
         self.components: dict[str, str] = {COMPONENT_JID: secret}
         self.pid: Optional[int] = None
 
@@ -318,6 +329,8 @@ class Prosody:
             smacks_hibernation_time=self.smacks_hibernation_time,
             agent_hibernation=("" if self.agent_hibernation_time is None else
                                f"\tsmacks_hibernation_time = {self.agent_hibernation_time}\n"),
+            upload_size_limit=self.upload_size_limit,
+            upload_daily_quota=self.upload_size_limit * 100,
             admins="; ".join(f'"{a}"' for a in self.admins), components=comps))
 
     def start(self, timeout: float = 10.0) -> None:

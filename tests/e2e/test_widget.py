@@ -153,7 +153,8 @@ async def test_reload_continues_the_same_chat_with_the_same_agent(desk, web):
     await page.reload()             # a new anonymous login, the same session token
     jid = await connected_jid(page)
     assert jid != first_jid
-    assert await wait_state(page, "open") == ("open", "Online", "Open: an agent is free")
+    # in a chat: the queue says so (its own line), never "busy" or a free agent for someone else
+    assert await wait_state(page, "open") == ("open", "Online", "You are chatting with an agent")
     # the earlier lines are shown again
     for text in ("My order is late", GREETING, "Which order number?"):
         await page.wait_text(MESSAGE, text)
@@ -200,7 +201,7 @@ async def test_queue_shows_closed_out_of_hours(desk, web):
 async def test_queue_shows_busy_while_the_only_agent_is_dnd_then_open(desk, web):
     await desk.start(agents=["alice"], show={"alice": "dnd"})
     page, _ = await open_widget(web)
-    assert await state_of(page) == ("busy", "Busy", "0 waiting")
+    assert await state_of(page) == ("busy", "Busy", "Open: every agent is busy")
     await web.screenshot(page, "busy")
     mark = desk.r.log_mark()
     desk.agent("alice").set_presence(None)     # she is back: the widget follows, unasked
