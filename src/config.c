@@ -340,6 +340,72 @@ set_timezone(struct parser *p, const char *v)
 		set_str(&p->queue->timezone, v);
 }
 
+/* The language of the queue's texts: one respa ships (texts.c). */
+static void
+set_language(struct parser *p, const char *v)
+{
+	int lang = texts_lang(v);
+
+	if (lang == -1)
+		perr(p, "language must be one of %s, not \"%s\"", texts_langs(), v);
+	else
+		p->queue->lang = lang;
+}
+
+/* A topic the widget's pre-chat form may send to this queue: a word of [A-Za-z0-9_-]. */
+static void
+topic_add(struct parser *p, const char *w)
+{
+	struct queue *q = p->queue;
+
+	if (strlen(w) > TOPIC_MAX ||
+	    strspn(w,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789_-") != strlen(w)) {
+		perr(p, "bad topic \"%s\": at most %d of A-Z, a-z, 0-9, '_' and '-'", w, TOPIC_MAX);
+		return;
+	}
+	q->topics = xrealloc(q->topics, (q->ntopics + 1) * sizeof(*q->topics));
+	q->topics[q->ntopics++] = xstrdup(w);
+}
+static void
+set_topics(struct parser *p, const char *v)
+{
+	each_word(p, v, topic_add);
+}
+
+/* text.NAME = ...: any customer text of the queue, with the placeholders it takes. */
+static void
+set_text(struct parser *p, const char *name, const char *v)
+{
+	int id = texts_find(name);
+	char err[96];
+
+	if (id == -1) {
+		perr(p, "unknown text \"text.%s\" (README, \"Languages\", lists them)", name);
+		return;
+	}
+	if (id <= T_MAX_QUEUE) {
+		perr(p, "text.%s: set %s = ... instead", name, texts_name(id));
+		return;
+	}
+	if (texts_check(v, texts_nargs(id), NULL, err, sizeof(err)) == -1) {
+		perr(p, "text.%s: %s", name, err);
+		return;
+	}
+	set_str(&p->queue->texts[id], v);
+}
+
+/* The name customers see on a human agent's lines. */
+static void
+set_agent_name(struct parser *p, const char *v)
+{
+	if (strlen(v) > 64)
+		perr(p, "name must be at most 64 bytes");
+	else
+		set_str(&p->agent->name, v);
+}
+
 static void
 set_capacity(struct parser *p, const char *v)
 {
@@ -681,9 +747,12 @@ static const struct key {
 	{ SEC_CRM, "retention_days", set_retention_days, 0 },
 	{ SEC_DOMAIN, "channel", set_channel, 0 },
 	{ SEC_AGENT, "capacity", set_capacity, 0 },
+	{ SEC_AGENT, "name", set_agent_name, 0 },
 	{ SEC_QUEUE, "name", set_q_name, 0 },
 	{ SEC_QUEUE, "agents", set_agents, 1 },
 	{ SEC_QUEUE, "timezone", set_timezone, 0 },
+	{ SEC_QUEUE, "language", set_language, 0 },
+	{ SEC_QUEUE, "topics", set_topics, 1 },
 	{ SEC_QUEUE, "greeting", set_greeting, 0 },
 	{ SEC_QUEUE, "queued_text", set_queued, 0 },
 	{ SEC_QUEUE, "assigned_text", set_assigned, 0 },
@@ -887,6 +956,15 @@ set_key(struct parser *p, char *key, char *value)
 		perr(p, "%s: the quote is not closed (a value in quotes ends with \")", key);
 		return;
 	}
+	if (p->section == SEC_QUEUE && strncmp(key, "text.", 5) == 0) {
+		if (seen_before(p, key))
+			perr(p, "%s is set twice in this section", key);
+		else if (*value == '\0')
+			perr(p, "%s has no value", key);
+		else
+			set_text(p, key + 5, value);
+		return;
+	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (keys[i].section == p->section && strcmp(keys[i].name, key) == 0)
 			break;
@@ -1022,32 +1100,43 @@ config_queue_finish(const struct config *c, struct queue *q)
 	if (q->timezone == NULL)
 		q->timezone = xstrdup("UTC");
 	if (q->greeting == NULL)
-		q->greeting = xasprintf("Hello, and thank you for contacting %s.", q->title);
+		q->greeting = texts_fill(texts_get(q->lang, T_GREETING), TEXT_ARGS(q->title));
 	if (q->queued_text == NULL)
-		q->queued_text =
-		    xstrdup("All our agents are busy right now. You are in the "
-		            "queue, and someone will answer as soon as they are free.");
+		q->queued_text = xstrdup(texts_get(q->lang, T_QUEUED));
 	if (q->assigned_text == NULL)
-		q->assigned_text = xstrdup("An agent has joined the chat.");
+		q->assigned_text = xstrdup(texts_get(q->lang, T_ASSIGNED));
 	if (q->closed_text == NULL)
-		q->closed_text = xstrdup("This chat has ended. Thank you for contacting us; "
-		                         "write again any time.");
+		q->closed_text = xstrdup(texts_get(q->lang, T_CLOSED));
 	if (q->offline_text == NULL)
-		q->offline_text = xasprintf("%s is closed right now. Your message is saved, "
-		                            "and we will get back to you.",
-		    q->title);
+		q->offline_text = texts_fill(texts_get(q->lang, T_OFFLINE), TEXT_ARGS(q->title));
 	if (q->max_wait_text == NULL)
-		q->max_wait_text = xstrdup(
-		    "We are sorry: no agent has been able to answer "
-		    "yet. Please write your email address or phone number here, and we will "
-		    "get back to you. If an agent becomes free in the meantime, they will "
-		    "answer here.");
+		q->max_wait_text = xstrdup(texts_get(q->lang, T_MAX_WAIT));
 	if (q->max_queue_text == NULL)
-		q->max_queue_text = xstrdup(
-		    "We are sorry: so many customers are waiting right "
-		    "now that we cannot keep you in line. Your message is saved and we will get "
-		    "back to you. Please write your email address or phone number here, so that "
-		    "we can reach you.");
+		q->max_queue_text = xstrdup(texts_get(q->lang, T_MAX_QUEUE));
+}
+
+/*
+ * new string: the queue's text id in its language (or its override), each {N} filled with
+ * args[N - 1]; must be free()d
+ */
+char *
+config_text(const struct queue *q, enum text_id id, const char *const *args, int nargs)
+{
+	const char *t = q->texts[id] ? q->texts[id] : texts_get(q->lang, id);
+
+	return texts_fill(t, args, nargs);
+}
+
+/* 1 when q lists topic (the widget's pre-chat form) */
+int
+config_queue_topic(const struct queue *q, const char *topic)
+{
+	size_t i;
+
+	for (i = 0; i < q->ntopics; i++)
+		if (strcmp(q->topics[i], topic) == 0)
+			return 1;
+	return 0;
 }
 
 /* A file that holds the component secret must be the runner's and private to it. */
@@ -1198,6 +1287,8 @@ config_is_admin(const struct config *c, const char *bare)
 void
 config_queue_free(struct queue *q)
 {
+	size_t i;
+
 	free(q->name);
 	free(q->jid);
 	free(q->title);
@@ -1212,6 +1303,11 @@ config_queue_free(struct queue *q)
 	free(q->max_queue_text);
 	free(q->hours_text);
 	free(q->closed_dates);
+	for (i = 0; i < T_COUNT; i++)
+		free(q->texts[i]);
+	for (i = 0; i < q->ntopics; i++)
+		free(q->topics[i]);
+	free(q->topics);
 	hours_free(q->hours);
 	free(q->hours);
 	free(q);
@@ -1224,6 +1320,7 @@ config_agent_free(struct agent *a)
 	struct resource *r, *rn;
 
 	free(a->pause_reason);
+	free(a->name);
 	for (m = a->members; m; m = mn) {
 		mn = m->next_of_agent;
 		free(m);

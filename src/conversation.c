@@ -17,7 +17,9 @@
 static struct config *conf;
 static struct map *by_node; /* "c-42" -> conv */
 static struct map *by_key;  /* conv_key() -> the open conv */
-static struct map *by_jid;  /* "entry queue\nfull JID replies go to" -> the open conv */
+static struct map *by_jid;
+#define LANG(q) \
+	texts_lang_code((q)->lang) /* "entry queue\nfull JID replies go to" -> the open conv */
 
 static const char *const state_names[] = {
 	[CONV_QUEUED] = "queued",
@@ -56,9 +58,24 @@ conversation_count(void)
 static void
 conv_enter_state(struct conv *c, enum conv_state to)
 {
+	enum conv_state was = c->state;
+
 	log_debug("conversation %" PRId64 ": %s -> %s", c->id, state_names[c->state],
 	    state_names[to]);
 	c->state = to;
+	if ((was == CONV_ACTIVE) != (to == CONV_ACTIVE)) /* the queue's presence says "in a chat" */
+		queue_customer_changed(c->entry, c->customer);
+}
+
+/* 1 when jid is in a chat with an agent that it started at q. */
+int
+conversation_customer_active(const struct queue *q, const char *jid)
+{
+	char *key = xasprintf("%s\n%s", q->name, jid);
+	struct conv *c = map_get(by_jid, key);
+
+	free(key);
+	return c && c->entry == q && c->state == CONV_ACTIVE;
 }
 
 /*
@@ -151,6 +168,7 @@ conv_free(struct conv *c)
 	free(c->key);
 	free(c->channel);
 	free(c->matches);
+	free(c->topic);
 	relay_ids_free(c->ids);
 	free(c);
 }
@@ -198,26 +216,28 @@ conversation_free_all(void)
 
 /* --- telling people ------------------------------------------------------------------- */
 
+/* respa's own line to the customer, in the language of the queue they wrote to. */
 void
 conv_tell_customer(const struct conv *c, const char *text)
 {
-	component_send(stanza_message(c->entry->jid, c->customer, text));
+	component_send(stanza_notice(c->entry->jid, c->customer, text, LANG(c->entry)));
 }
 
+/* The queue's text id, filled with args, to the customer. */
 static void
-tell_customerf(const struct conv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-tell_customerf(const struct conv *c, const char *fmt, ...)
+tell_text(const struct conv *c, enum text_id id, const char *const *args, int nargs)
 {
-	va_list ap;
-	char *text;
+	char *text = config_text(c->entry, id, args, nargs);
 
-	va_start(ap, fmt);
-	text = xvasprintf(fmt, ap);
-	va_end(ap);
 	conv_tell_customer(c, text);
 	free(text);
+}
+
+/* The name on a human agent's lines: its own, else the queue's. */
+static const char *
+agent_nick(const struct conv *c, const struct agent *a)
+{
+	return a && a->name ? a->name : c->queue->title;
 }
 
 /* Speaks to an agent from the conversation's own address. */
@@ -274,8 +294,9 @@ introduce(const struct conv *c, const struct agent *a, const char *lead, const c
 	if ((c->fresh ? store_contact_fields(c->contact_id, &k)
 	              : store_contact_card(c->contact_id, c->id, &k)) == 0)
 		crm_card_text(&k, c->channel, card, sizeof(card));
-	conv_tellf(c, a, "%s #%" PRId64 " from %s in %s (%s). %s%s%s", lead, c->id, bare,
-	    c->queue->title, c->channel, tail, *card ? "\n" : "", card);
+	conv_tellf(c, a, "%s #%" PRId64 " from %s in %s (%s%s%s). %s%s%s", lead, c->id, bare,
+	    c->queue->title, c->channel, c->topic ? ", topic " : "", c->topic ? c->topic : "", tail,
+	    *card ? "\n" : "", card);
 	(void)store_messages_foreach(c->id, replay_message, &r);
 	if (c->matches)
 		conv_tell(c, a, c->matches);
@@ -468,9 +489,7 @@ conversation_agent_gone(struct agent *a)
 
 	while ((c = TAILQ_FIRST(&a->convs)) != NULL) {
 		release(c);
-		conv_tell_customer(c,
-		    "Your agent was disconnected. You keep your place at the "
-		    "front of the line, and the next free agent takes over the chat.");
+		tell_text(c, T_AGENT_GONE, NULL, 0);
 		log_info("conversation %" PRId64 ": %s is gone; back to %s", c->id, a->jid,
 		    c->queue->name);
 		requeue(c);
@@ -556,9 +575,11 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 		unresolved_followup(c, summary, now);
 	if (a) /* before its slot frees: no chat may slip in during wrap-up */
 		agent_wrap_up(a, c->queue->wrap_up);
-	if (c->state != CONV_OFFLINE && strcmp(reason, "customer-left") != 0 &&
-	    strcmp(reason, "queue-full") != 0) /* told max_queue_text instead */
-		conv_tell_customer(c, c->queue->closed_text);
+	if (c->state != CONV_OFFLINE && strcmp(reason, "customer-left") != 0)
+		component_send(stanza_ended(c->entry->jid, c->customer,
+		    strcmp(reason, "queue-full") == 0 ? c->queue->max_queue_text
+		                                      : c->queue->closed_text,
+		    LANG(c->entry), reason));
 	if (a)
 		conv_tellf(c, a, "Chat #%" PRId64 " closed. Summary: %s", c->id, summary);
 	for (o = c->offers; o; o = o->next_of_conv)
@@ -653,11 +674,13 @@ idle_timer(void *arg)
 		timer_at(&c->idle_timer, (int64_t)due * 1000);
 		return;
 	}
-	if (mins > 0)
-		tell_customerf(c, "This chat was closed because nobody wrote for %d minute%s.",
-		    mins, mins == 1 ? "" : "s");
-	else
-		conv_tell_customer(c, "This chat was closed because nobody wrote for a while.");
+	if (mins > 1) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", mins);
+		tell_text(c, T_IDLE_MINUTES, TEXT_ARGS(n));
+	} else
+		tell_text(c, mins == 1 ? T_IDLE_MINUTE : T_IDLE_WHILE, NULL, 0);
 	if (conversation_close(c, "inactive", NULL, 1) == -1)
 		timer_in(&c->idle_timer, 60);
 }
@@ -896,9 +919,7 @@ conversation_transfer_agent(struct conv *c, struct agent *a, const char *jid, co
 	    *note ? ": " : "", note);
 	introduce(c, b, "Transferred chat", lead);
 	free(lead);
-	conv_tell_customer(c,
-	    "You are being transferred to another agent, who has the chat so "
-	    "far.");
+	tell_text(c, T_TRANSFER_AGENT, NULL, 0);
 	router_agent_changed(a);
 	router_agent_changed(b);
 }
@@ -916,7 +937,7 @@ conversation_transfer_queue(struct conv *c, struct agent *a, struct queue *q, co
 	conv_tellf(c, a, "Chat #%" PRId64 " transferred to the queue %s.", c->id, q->title);
 	log_info("conversation %" PRId64 " transferred from %s to queue %s", c->id, a->jid,
 	    q->name);
-	tell_customerf(c, "You are being transferred to %s. Please wait a moment.", q->title);
+	tell_text(c, T_TRANSFER_QUEUE, TEXT_ARGS(q->title));
 	c->queue = q;
 	c->queued_at = respa_now_ms(); /* tiers count from its arrival in the new queue */
 	requeue(c);
@@ -980,6 +1001,7 @@ int
 conversation_say(struct conv *c, struct agent *a, const char *text)
 {
 	time_t now = respa_now();
+	xmpp_stanza_t *m;
 
 	if (c->agent != a || store_message_add(c->id, "out", a->jid, text, now) == -1)
 		return -1;
@@ -989,7 +1011,9 @@ conversation_say(struct conv *c, struct agent *a, const char *text)
 		(void)store_conv_first_response(c->id, now);
 	}
 	activity(c, now);
-	conv_tell_customer(c, text);
+	m = stanza_message(c->entry->jid, c->customer, text);
+	stanza_mark_agent(m, agent_nick(c, a), LANG(c->entry));
+	component_send(m);
 	return 0;
 }
 
@@ -1065,14 +1089,13 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 		    *note ? ": " : "", note);
 		introduce(c, b, "Transferred chat", text);
 		free(text);
-		conv_tell_customer(c,
-		    a ? "You are being transferred to another agent, who has the "
-		        "chat so far."
-		      : c->queue->assigned_text);
+		if (a)
+			tell_text(c, T_TRANSFER_AGENT, NULL, 0);
+		else
+			conv_tell_customer(c, c->queue->assigned_text);
 		router_agent_changed(b);
 	} else {
-		tell_customerf(c, "You are being transferred to %s. Please wait a moment.",
-		    q->title);
+		tell_text(c, T_TRANSFER_QUEUE, TEXT_ARGS(q->title));
 		c->queue = q;
 		c->queued_at = respa_now_ms();
 		requeue(c);
@@ -1091,15 +1114,18 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
  * "" when it has none: a chat state, receipt or marker, relayed but never stored.
  */
 static char *
-message_text(xmpp_stanza_t *st)
+message_text(xmpp_stanza_t *st, const struct queue *q)
 {
-	char *body, *limit;
+	char *body, *limit, n[24];
 
 	if (stanza_body_len(st) > conf->max_body) {
-		limit = xasprintf("Your message is too long: at most %zu bytes are accepted. "
-		                  "Please split it.",
-		    conf->max_body);
-		component_send(stanza_error(st, "modify", "policy-violation", limit));
+		snprintf(n, sizeof(n), "%zu", conf->max_body);
+		if (q) /* a customer: in the queue's language */
+			limit = config_text(q, T_TOO_LONG, TEXT_ARGS(n));
+		else
+			limit = texts_fill(texts_get(LANG_EN, T_TOO_LONG), TEXT_ARGS(n));
+		component_send(stanza_error_lang(st, "modify", "policy-violation", limit,
+		    q ? LANG(q) : NULL, NULL));
 		free(limit);
 		return NULL;
 	}
@@ -1144,11 +1170,12 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		    "Only the agent assigned to this conversation may write here."));
 		goto done;
 	}
-	if ((body = message_text(st)) == NULL)
+	if ((body = message_text(st, NULL)) == NULL)
 		goto done;
 	if (*body == '\0') {
 		if (c->agent == a) /* not an agent the chat is only offered to */
-			relay_message(c->ids, st, RELAY_AGENT, c->entry->jid, c->customer, NULL);
+			relay_agent_line(c->ids, st, c->entry->jid, c->customer, NULL,
+			    agent_nick(c, a), LANG(c->entry));
 		goto done;
 	}
 	if (c->state == CONV_OFFERED) {
@@ -1172,7 +1199,8 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		(void)store_conv_first_response(c->id, now);
 	}
 	activity(c, now);
-	relay_message(c->ids, st, RELAY_AGENT, c->entry->jid, c->customer, text);
+	relay_agent_line(c->ids, st, c->entry->jid, c->customer, text, agent_nick(c, a),
+	    LANG(c->entry));
 done:
 	free(body);
 	free(bare);
@@ -1200,9 +1228,10 @@ capture_offline(struct conv *c)
 	conv_enter_state(c, CONV_OFFLINE);
 	TAILQ_INSERT_TAIL(&c->queue->offline, c, wait_link);
 	if (next) {
-		hours_when(c->queue->timezone, next, respa_now(), when, sizeof(when));
-		tell_customerf(c, "%s We open again %s (%s).", c->queue->offline_text, when,
-		    c->queue->timezone);
+		hours_when(c->entry->lang, c->queue->timezone, next, respa_now(), when,
+		    sizeof(when));
+		tell_text(c, T_OFFLINE_WHEN,
+		    TEXT_ARGS(c->queue->offline_text, when, c->queue->timezone));
 	} else
 		conv_tell_customer(c, c->queue->offline_text);
 	followup(c, "offline", "Wrote while closed");
@@ -1249,7 +1278,8 @@ contact_for(const char *from, const char *channel, const struct visitor *v, time
 
 /* Opens a conversation for a customer's first message; NULL when it cannot be stored. */
 static struct conv *
-conversation_open(struct queue *q, const char *from, const struct visitor *v, time_t now)
+conversation_open(struct queue *q, const char *from, const struct visitor *v, int offline,
+    time_t now)
 {
 	const char *channel = crm_channel(conf, from, v != NULL);
 	const char *session = v ? v->session : NULL;
@@ -1259,7 +1289,7 @@ conversation_open(struct queue *q, const char *from, const struct visitor *v, ti
 	int fresh = 0;
 
 	if ((contact = contact_for(from, channel, v, now, &fresh)) != -1)
-		id = store_conv_add(q->name, from, contact, channel, q->open ? "queued" : "offline",
+		id = store_conv_add(q->name, from, contact, channel, offline ? "offline" : "queued",
 		    session, now);
 	if (id == -1)
 		return NULL;
@@ -1290,36 +1320,33 @@ over_open(char kind, const char *value)
 
 /* Answers a refused message, unless this customer's refusals come too fast to answer. */
 static void
-refuse(xmpp_stanza_t *st, const char *bare, const char *type, const char *text)
+refuse(xmpp_stanza_t *st, const char *bare, const char *type, const char *text, const char *lang)
 {
 	if (limits_allow(LIMIT_ANSWER, bare))
-		component_send(stanza_error(st, type, "policy-violation", text));
+		component_send(stanza_error_lang(st, type, "policy-violation", text, lang, NULL));
 }
 
 /* 1 when the customer may not open another conversation now; they were told why. */
 static int
-open_refused(xmpp_stanza_t *st, const char *bare, const struct visitor *v)
+open_refused(const struct queue *q, xmpp_stanza_t *st, const char *bare, const struct visitor *v)
 {
 	int max = conf->max_open_per_customer;
-	char *text;
+	char *text, n[16];
 
 	if (max > 0 &&
 	    (over_open('j', bare) || (v && over_open('s', v->session)) ||
 	        (v && v->id && over_open('v', v->id)))) {
-		text = xasprintf(
-		    "You already have %d conversations open with us, the most we "
-		    "keep at once, so this message was not delivered. Please go on in one of "
-		    "them, or write again once one has ended.",
-		    max);
-		refuse(st, bare, "cancel", text);
+		snprintf(n, sizeof(n), "%d", max);
+		text = config_text(q, T_LIMIT_OPEN, TEXT_ARGS(n));
+		refuse(st, bare, "cancel", text, LANG(q));
 		free(text);
 		log_debug("limits: %s has %d open conversations; another refused", bare, max);
 		return 1;
 	}
 	if (!limits_allow(LIMIT_OPEN, bare)) {
-		refuse(st, bare, "wait",
-		    "You are starting new conversations too quickly, so "
-		    "this message was not delivered. Please wait a minute and write again.");
+		text = CONFIG_TEXT(q, T_LIMIT_OPENS);
+		refuse(st, bare, "wait", text, LANG(q));
+		free(text);
 		log_debug("limits: %s opens conversations too fast", bare);
 		return 1;
 	}
@@ -1328,14 +1355,17 @@ open_refused(xmpp_stanza_t *st, const char *bare, const struct visitor *v)
 
 /* 1 when the customer writes faster than messages_per_minute; a message was told so. */
 static int
-message_refused(xmpp_stanza_t *st, const char *bare, const char *body)
+message_refused(const struct queue *q, xmpp_stanza_t *st, const char *bare, const char *body)
 {
+	char *text;
+
 	if (limits_allow(LIMIT_MESSAGE, bare))
 		return 0;
-	if (*body) /* a chat state or receipt goes without an answer: nothing is lost */
-		refuse(st, bare, "wait",
-		    "You are sending messages faster than we can take them, "
-		    "so this one was not delivered. Please wait a few seconds and send it again.");
+	if (*body) { /* a chat state or receipt goes without an answer: nothing is lost */
+		text = CONFIG_TEXT(q, T_LIMIT_MESSAGES);
+		refuse(st, bare, "wait", text, LANG(q));
+		free(text);
+	}
 	log_debug("limits: %s writes too fast", bare);
 	return 1;
 }
@@ -1350,27 +1380,103 @@ line_full(struct conv *c)
 	log_info("conversation %" PRId64 ": %zu waiting in %s, more than max_queue %d; "
 	         "follow-up task instead",
 	    c->id, c->queue->nwaiting, c->queue->name, c->queue->max_queue);
-	conv_tell_customer(c, c->queue->max_queue_text);
-	followup(c, "follow-up", "Queue full");
+	followup(c, "follow-up", "Queue full"); /* closing tells them, max_queue_text */
 	if (conversation_close(c, "queue-full", NULL, 0) == -1)
 		log_warnx("conversation %" PRId64 ": could not be closed; it stays in line", c->id);
+}
+
+/*
+ * The widget's pre-chat values, judged before anything is stored: 0, or -1 when the visitor
+ * was told what is wrong (bad-request, or not-acceptable for a topic this queue does not take).
+ */
+static int
+prechat_refused(struct queue *q, xmpp_stanza_t *st, const struct visitor *v, char *email,
+    size_t emaillen)
+{
+	const char *field;
+	enum text_id why;
+	char *text, n[16];
+	int limit;
+
+	if (crm_prechat_check(v, email, emaillen, &field, &why, &limit) == 0) {
+		if (v->topic == NULL || *v->topic == '\0' || config_queue_topic(q, v->topic))
+			return 0;
+		text = config_text(q, T_UNKNOWN_TOPIC, TEXT_ARGS(v->topic));
+		component_send(
+		    stanza_error_lang(st, "modify", "not-acceptable", text, LANG(q), "topic"));
+		free(text);
+		log_debug("queue %s: pre-chat topic it does not take", q->name);
+		return -1;
+	}
+	snprintf(n, sizeof(n), "%d", limit);
+	text = config_text(q, why, TEXT_ARGS(n)); /* texts without {1} ignore it */
+	component_send(stanza_error_lang(st, "modify", "bad-request", text, LANG(q), field));
+	free(text);
+	log_debug("queue %s: pre-chat %s refused", q->name, field);
+	return -1;
+}
+
+/* What the pre-chat form gave: the contact's name and email (unverified), the chat's topic. */
+static void
+prechat_store(struct conv *c, const struct visitor *v, const char *email)
+{
+	char *name, *tag;
+
+	if (v->name && *v->name) {
+		name = xstrdup(v->name);
+		str_trim(name);
+		if (*name)
+			(void)store_contact_name_fill(c->contact_id, name);
+		free(name);
+	}
+	if (*email) /* as if written in the chat: it never merges contacts by itself */
+		conversation_learn(c, "email", email);
+	if (v->topic && *v->topic) {
+		tag = xasprintf("topic:%s", v->topic);
+		(void)store_tag_add(c->id, tag);
+		free(tag);
+		c->topic = xstrdup(v->topic);
+	}
+}
+
+/* An offline form: kept as an offline conversation and task, and the visitor told when. */
+static void
+offline_form(struct conv *c, const char *email)
+{
+	char when[64];
+	time_t next =
+	    c->queue->open ? 0 : hours_next_open(c->queue->hours, c->queue->timezone, respa_now());
+
+	conv_enter_state(c, CONV_OFFLINE);
+	TAILQ_INSERT_TAIL(&c->queue->offline, c, wait_link);
+	if (next) {
+		hours_when(c->entry->lang, c->queue->timezone, next, respa_now(), when,
+		    sizeof(when));
+		tell_text(c, T_OFFLINE_THANKS, TEXT_ARGS(email, when, c->queue->timezone));
+	} else
+		tell_text(c, T_OFFLINE_THANKS_SOON, TEXT_ARGS(email));
+	followup(c, "offline", "Offline form");
+	log_info("conversation %" PRId64 " in %s: an offline form", c->id, c->queue->name);
 }
 
 static void
 customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 {
-	char *bare = jid_bare(from), *key = NULL, *body = NULL;
+	char *bare = jid_bare(from), *key = NULL, *body = NULL, *text;
+	char email[PRECHAT_EMAIL_MAX + 1] = "";
 	struct visitor visitor, *v = stanza_visitor(st, &visitor) ? &visitor : NULL;
 	struct conv *c;
 	time_t now = respa_now();
-	int opened = 0;
+	int opened = 0, form = 0;
 
 	if (config_agent_find(bare)) {
-		component_send(stanza_error(st, "cancel", "not-acceptable",
-		    "You are an agent of this desk; queues are for customers."));
+		text = CONFIG_TEXT(q, T_AGENT_NOT_CUSTOMER);
+		component_send(
+		    stanza_error_lang(st, "cancel", "not-acceptable", text, LANG(q), NULL));
+		free(text);
 		goto done;
 	}
-	if ((body = message_text(st)) == NULL || message_refused(st, bare, body))
+	if ((body = message_text(st, q)) == NULL || message_refused(q, st, bare, body))
 		goto done;
 	key = conv_key(q, from, v ? v->session : NULL);
 	if (*body == '\0') {
@@ -1379,11 +1485,17 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		goto done;
 	}
 	if ((c = map_get(by_key, key)) == NULL) {
-		if (open_refused(st, bare, v))
+		/* pre-chat values come with the first message only; checked before anything */
+		if (v && prechat_refused(q, st, v, email, sizeof(email)) == -1)
 			goto done;
-		if ((c = conversation_open(q, from, v, now)) == NULL)
+		if (open_refused(q, st, bare, v))
+			goto done;
+		form = v && v->offline;
+		if ((c = conversation_open(q, from, v, form || !q->open, now)) == NULL)
 			goto fail;
 		opened = 1;
+		if (v)
+			prechat_store(c, v, email);
 	} else
 		follow_customer(c, from);
 	if (store_message_add(c->id, "in", from, body, now) == -1)
@@ -1395,7 +1507,9 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	detect_contact(c, body); /* after: a possible match follows the line that has it */
 	if (opened) {
 		queue_show_to(q, from);
-		if (!q->open)
+		if (form)
+			offline_form(c, email);
+		else if (!q->open)
 			capture_offline(c);
 		else {
 			conv_tell_customer(c, q->greeting);
@@ -1410,8 +1524,9 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		offline_to_queue(c);
 	goto done;
 fail:
-	component_send(stanza_error(st, "wait", "internal-server-error",
-	    "Your message could not be stored. Please send it again in a moment."));
+	text = CONFIG_TEXT(q, T_NOT_STORED);
+	component_send(stanza_error_lang(st, "wait", "internal-server-error", text, LANG(q), NULL));
+	free(text);
 done:
 	free(body);
 	free(key);
@@ -1433,7 +1548,8 @@ stranger_refused(xmpp_stanza_t *st, const char *from)
 		if (stanza_body_len(st) > 0)
 			refuse(st, bare, "wait",
 			    "You are sending messages too fast, so this one was "
-			    "not delivered. Please wait a few seconds.");
+			    "not delivered. Please wait a few seconds.",
+			    NULL);
 		refused = 1;
 	}
 	free(bare);
@@ -1448,7 +1564,7 @@ domain_message(xmpp_stanza_t *st, const char *from)
 	struct queue *q = config_queues();
 	struct agent *a = config_agent_find(bare);
 
-	if ((body = message_text(st)) == NULL || *body == '\0') {
+	if ((body = message_text(st, NULL)) == NULL || *body == '\0') {
 		free(body);
 		free(bare);
 		return;
@@ -1456,13 +1572,11 @@ domain_message(xmpp_stanza_t *st, const char *from)
 	if (a)
 		chatcmd_agent(a, body);
 	else {
-		if (q)
-			text = xasprintf("This is a customer service desk. To reach %s, write to "
-			                 "%s.",
-			    q->title, q->jid);
+		if (q) /* in the first queue's language: the desk's own */
+			text = config_text(q, T_DESK, TEXT_ARGS(q->title, q->jid));
 		else
-			text = xstrdup("This customer service desk has no queue open.");
-		component_send(stanza_message(conf->jid, from, text));
+			text = texts_fill(texts_get(LANG_EN, T_DESK_EMPTY), NULL, 0);
+		component_send(stanza_notice(conf->jid, from, text, q ? LANG(q) : NULL));
 		free(text);
 	}
 	free(body);

@@ -324,3 +324,87 @@ crm_card_text(const struct contact_card *k, const char *channel, char *buf, size
 		    k->open_tasks > 1 ? ", ..." : "");
 	utf8_trim_end(buf); /* a long card is cut at len */
 }
+
+/* 1 when s holds a control character (C0, DEL, C1) or a line or paragraph separator. */
+static int
+has_control(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 1;
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* U+0080..U+009F */
+			return 1;
+		if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+			return 1;
+	}
+	return 0;
+}
+
+static size_t
+utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/*
+ * The widget's pre-chat values, checked again (the browser checked them first). Markup is
+ * fine: it is text, and shown as such. 0 with email (lower-cased, "" for none) filled, or -1
+ * with the field, the text id of what is wrong and the limit it broke (0: none) filled.
+ */
+int
+crm_prechat_check(const struct visitor *v, char *email, size_t emaillen, const char **field,
+    enum text_id *why, int *limit)
+{
+	*limit = 0;
+	email[0] = '\0';
+	if (v->name && *v->name) {
+		*field = "name";
+		if (has_control(v->name)) {
+			*why = T_BAD_NAME_CHARS;
+			return -1;
+		}
+		if (utf8_chars(v->name) > PRECHAT_NAME_MAX) {
+			*why = T_BAD_NAME_LONG;
+			*limit = PRECHAT_NAME_MAX;
+			return -1;
+		}
+	}
+	if (v->email && *v->email) {
+		*field = "email";
+		if (strlen(v->email) > PRECHAT_EMAIL_MAX) {
+			*why = T_BAD_EMAIL_LONG;
+			*limit = PRECHAT_EMAIL_MAX;
+			return -1;
+		}
+		/* the whole value must be one address, nothing around it */
+		if (has_control(v->email) || crm_find_email(v->email, email, emaillen) == -1 ||
+		    strlen(email) != strlen(v->email)) {
+			email[0] = '\0';
+			*why = T_BAD_EMAIL;
+			return -1;
+		}
+	} else if (v->offline) {
+		*field = "email";
+		*why = T_NEED_EMAIL;
+		return -1;
+	}
+	if (v->topic && *v->topic) {
+		*field = "topic";
+		if (strlen(v->topic) > TOPIC_MAX ||
+		    strspn(v->topic,
+		        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
+		        strlen(v->topic)) {
+			*why = T_BAD_TOPIC;
+			return -1;
+		}
+	}
+	*field = NULL;
+	return 0;
+}

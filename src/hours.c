@@ -20,8 +20,6 @@
 
 static const char *const day_names[] = { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
 	"Saturday", "Sunday" };
-static const char *const month_names[] = { "January", "February", "March", "April", "May", "June",
-	"July", "August", "September", "October", "November", "December" };
 
 static int
 is_sep(int c)
@@ -474,11 +472,11 @@ day_of(const struct tm *tm)
 }
 
 void
-hours_when(const char *tz, time_t at, time_t now, char *buf, size_t len)
+hours_when(int lang, const char *tz, time_t at, time_t now, char *buf, size_t len)
 {
 	struct tm a, n;
 	long days;
-	char iso[32];
+	char iso[32], clock[16], mday[8], *text;
 
 	if (tz_localtime(tz, at, &a) == -1 || tz_localtime(tz, now, &n) == -1) {
 		time_iso(at, iso);
@@ -486,11 +484,16 @@ hours_when(const char *tz, time_t at, time_t now, char *buf, size_t len)
 		return;
 	}
 	days = day_of(&a) - day_of(&n);
+	texts_clock(lang, a.tm_hour, a.tm_min, clock, sizeof(clock));
+	snprintf(mday, sizeof(mday), "%d", a.tm_mday);
 	if (days == 0)
-		snprintf(buf, len, "today at %02d:%02d", a.tm_hour, a.tm_min);
+		text = texts_fill(texts_get(lang, T_WHEN_TODAY), TEXT_ARGS(clock));
 	else if (days == 1)
-		snprintf(buf, len, "tomorrow at %02d:%02d", a.tm_hour, a.tm_min);
+		text = texts_fill(texts_get(lang, T_WHEN_TOMORROW), TEXT_ARGS(clock));
 	else
-		snprintf(buf, len, "%s %d %s at %02d:%02d", day_names[(a.tm_wday + 6) % 7],
-		    a.tm_mday, month_names[a.tm_mon], a.tm_hour, a.tm_min);
+		text = texts_fill(texts_get(lang, T_WHEN_DATE),
+		    TEXT_ARGS(texts_weekday(lang, (a.tm_wday + 6) % 7), mday,
+		        texts_month(lang, a.tm_mon), clock));
+	str_copy(buf, len, text);
+	free(text);
 }

@@ -19,29 +19,32 @@
 
 static struct config *conf;
 
-/* "about 3 min" into buf, or "" when there is no estimate. */
-static void
-wait_text(long secs, char *buf, size_t len)
+/* "about 3 min" in the queue's language, or NULL when there is no estimate; must be free()d */
+static char *
+wait_text(const struct queue *q, long secs)
 {
+	char mins[24];
+
 	if (secs < 0)
-		buf[0] = '\0';
-	else if (secs < 90)
-		snprintf(buf, len, "about 1 min");
-	else
-		snprintf(buf, len, "about %ld min", (secs + 30) / 60);
+		return NULL;
+	snprintf(mins, sizeof(mins), "%ld", secs < 90 ? 1 : (secs + 30) / 60);
+	return config_text(q, T_ABOUT_MIN, TEXT_ARGS(mins));
 }
 
 /* The customer's place in line and the wait, as one sentence or two. */
 static void
 tell_place(struct conv *c, size_t place, const char *prefix)
 {
-	char est[32], *text;
+	char n[24], *est = wait_text(c->entry, router_estimate(c->queue, place)), *line, *text;
 
-	wait_text(router_estimate(c->queue, place), est, sizeof(est));
-	text = xasprintf("%s%sYou are number %zu in line.%s%s%s", prefix ? prefix : "",
-	    prefix ? " " : "", place, *est ? " The wait is " : "", est, *est ? "." : "");
-	component_send(stanza_message(c->entry->jid, c->customer, text));
+	snprintf(n, sizeof(n), "%zu", place);
+	line = est ? config_text(c->entry, T_PLACE_WAIT, TEXT_ARGS(n, est))
+	           : config_text(c->entry, T_PLACE, TEXT_ARGS(n));
+	text = prefix ? xasprintf("%s %s", prefix, line) : xstrdup(line);
+	conv_tell_customer(c, text);
 	free(text);
+	free(line);
+	free(est);
 	c->told_place = place;
 	c->told_at = respa_now();
 }
@@ -72,8 +75,12 @@ notice_timer(void *arg)
 	TAILQ_FOREACH(c, &q->waiting, wait_link)
 	{
 		place++;
-		if (place != c->told_place && now - c->told_at >= q->notice_interval)
-			tell_place(c, place, "Thank you for waiting.");
+		if (place != c->told_place && now - c->told_at >= q->notice_interval) {
+			char *thanks = CONFIG_TEXT(c->entry, T_THANKS_WAITING);
+
+			tell_place(c, place, thanks);
+			free(thanks);
+		}
 	}
 	if (q->nwaiting)
 		timer_in(&q->notice_timer, q->notice_interval);
@@ -81,35 +88,86 @@ notice_timer(void *arg)
 
 /* --- presence of the queue address ---------------------------------------------------- */
 
-/* What the queue shows: "xa" closed, "away" open with no agent free, NULL available. */
-static const char *
-queue_show(const struct queue *q, char *status, size_t len)
+/*
+ * 1 when a customer arriving now would be given a chat at once: nobody is waiting ahead and
+ * an agent of a tier open to a new chat is free (with tier_wait, tier 1 only; a tier-2 agent
+ * free while tier 1 is busy means a wait of tier_wait first).
+ */
+static int
+free_for_new(const struct queue *q)
 {
-	char est[32], when[64];
+	if (q->nwaiting > 0)
+		return 0;
+	if (q->ntiers > 1 && q->tier_wait > 0)
+		return q->ready[0].n > 0;
+	return router_has_free(q);
+}
+
+/*
+ * What the queue shows: "xa" closed, "away" open when a new customer would wait, NULL
+ * (available) when they would be given a chat now. status: a new string to free().
+ */
+static const char *
+queue_show(const struct queue *q, char **status)
+{
+	char when[64], n[24], *est;
 
 	if (!q->open) {
-		hours_when(q->timezone, hours_next_open(q->hours, q->timezone, respa_now()),
-		    respa_now(), when, sizeof(when));
-		snprintf(status, len, "Closed; opens %s (%s)", when, q->timezone);
-		utf8_trim_end(status);
+		hours_when(q->lang, q->timezone,
+		    hours_next_open(q->hours, q->timezone, respa_now()), respa_now(), when,
+		    sizeof(when));
+		*status = config_text(q, T_STATUS_CLOSED, TEXT_ARGS(when, q->timezone));
 		return "xa";
 	}
-	wait_text(router_estimate(q, q->nwaiting ? q->nwaiting : 1), est, sizeof(est));
-	if (router_has_free(q) && q->nwaiting == 0) {
-		snprintf(status, len, "Open: an agent is free");
+	if (free_for_new(q)) {
+		*status = CONFIG_TEXT(q, T_STATUS_FREE);
 		return NULL;
 	}
-	snprintf(status, len, "%zu waiting%s%s", q->nwaiting, *est ? ", " : "", est);
-	return router_has_free(q) ? NULL : "away";
+	if (q->nwaiting == 0) {
+		*status = CONFIG_TEXT(q, T_STATUS_BUSY);
+		return "away";
+	}
+	snprintf(n, sizeof(n), "%zu", q->nwaiting);
+	if ((est = wait_text(q, router_estimate(q, q->nwaiting))) != NULL) {
+		*status = config_text(q, T_STATUS_WAITING_EST, TEXT_ARGS(n, est));
+		free(est);
+	} else
+		*status = config_text(q, T_STATUS_WAITING, TEXT_ARGS(n));
+	return "away";
+}
+
+/* A customer in a chat with an agent sees that, whatever the line: never "busy" mid-chat. */
+static void
+send_one_presence(const struct queue *q, const char *to, const char *show, const char *status)
+{
+	char *own;
+
+	if (conversation_customer_active(q, to)) {
+		own = CONFIG_TEXT(q, T_STATUS_IN_CHAT);
+		component_send(
+		    stanza_presence_status(q->jid, to, NULL, own, texts_lang_code(q->lang)));
+		free(own);
+	} else
+		component_send(
+		    stanza_presence_status(q->jid, to, show, status, texts_lang_code(q->lang)));
 }
 
 static void
 send_presence(const struct queue *q, const char *to)
 {
-	char status[128];
-	const char *show = queue_show(q, status, sizeof(status));
+	char *status;
+	const char *show = queue_show(q, &status);
 
-	component_send(stanza_presence_status(q->jid, to, show, status));
+	send_one_presence(q, to, show, status);
+	free(status);
+}
+
+/* The customer's chat began or ended: a watcher sees it at once. */
+void
+queue_customer_changed(struct queue *q, const char *jid)
+{
+	if (q->watchers && map_get(q->watchers, jid))
+		send_presence(q, jid);
 }
 
 static void
@@ -132,7 +190,7 @@ send_one(const char *key, void *value, void *arg)
 	const struct shown *s = arg;
 
 	(void)value;
-	component_send(stanza_presence_status(s->q->jid, key, s->show, s->status));
+	send_one_presence(s->q, key, s->show, s->status);
 }
 
 /* Sends the queue's presence to every watcher if it changed since they last saw it. */
@@ -140,16 +198,18 @@ static void
 presence_timer(void *arg)
 {
 	struct queue *q = arg;
-	char status[128];
-	const char *show = queue_show(q, status, sizeof(status));
+	char *status;
+	const char *show = queue_show(q, &status);
 	int s = show ? show[0] : 0;
 	struct shown sh = { q, show, status };
 
-	if (s == q->shown_show && q->shown_status && strcmp(q->shown_status, status) == 0)
+	if (s == q->shown_show && q->shown_status && strcmp(q->shown_status, status) == 0) {
+		free(status);
 		return;
+	}
 	q->shown_show = s;
 	free(q->shown_status);
-	q->shown_status = xstrdup(status);
+	q->shown_status = status;
 	map_foreach(q->watchers, send_one, &sh); /* the status computed once, not per watcher */
 }
 
@@ -205,12 +265,12 @@ queue_presence_in(xmpp_stanza_t *st, const char *from, const char *to, const cha
 	if (jid_split(to, node, sizeof(node), domain, sizeof(domain)) == 0 && node[0])
 		q = config_queue(node);
 	if (type == NULL || strcmp(type, "probe") == 0) {
+		if (q && type == NULL) /* first: a visitor back in a new tab is shown their chat */
+			conversation_customer_presence(q, from, 1, session);
 		if (q)
 			watch(q, from);
 		else if (type)
 			component_send(stanza_presence(to, from, NULL));
-		if (q && type == NULL)
-			conversation_customer_presence(q, from, 1, session);
 	} else if (strcmp(type, "unavailable") == 0) {
 		if (q) {
 			unwatch(q, from);

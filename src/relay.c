@@ -117,9 +117,9 @@ map_id(void *arg, const char *id)
 	return relay_ids_lookup(m->ids, m->sender, id);
 }
 
-void
-relay_message(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, const char *from,
-    const char *to, const char *body)
+static void
+relay(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, const char *from,
+    const char *to, const char *body, const char *nick, const char *lang)
 {
 	struct relay_map m = { r, sender };
 	const char *in_id = xmpp_stanza_get_id(in);
@@ -128,6 +128,8 @@ relay_message(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, co
 
 	if ((out = stanza_relay(in, from, to, body, map_id, &m, id)) == NULL)
 		return; /* nothing the other side may see: dropped without an error */
+	if (sender == RELAY_AGENT)
+		stanza_mark_agent(out, nick, lang);
 	/*
 	 * Only messages with a body are referred to later. Chat states come several a
 	 * minute and would push the ids worth keeping out of the ring.
@@ -139,4 +141,19 @@ relay_message(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, co
 			relay_ids_record(r, id, in_id);
 	}
 	component_send(out);
+}
+
+void
+relay_message(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, const char *from,
+    const char *to, const char *body)
+{
+	relay(r, in, sender, from, to, body, NULL, NULL);
+}
+
+/* An agent's line to the customer, under the agent's display name, in the customer's language. */
+void
+relay_agent_line(struct relay_ids *r, xmpp_stanza_t *in, const char *from, const char *to,
+    const char *body, const char *nick, const char *lang)
+{
+	relay(r, in, RELAY_AGENT, from, to, body, nick, lang);
 }

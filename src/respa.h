@@ -15,7 +15,7 @@
  *   4  tasks.c hook.c care.c limits.c   work that outlives a chat; what a customer may do
  *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
  *   2  config.c store*.c                the configuration and its lookups; all SQL
- *   1  slash.c due.c hours.c forms.c crm.c   pure parsers and rules: no I/O
+ *   1  slash.c due.c hours.c forms.c crm.c texts.c   pure parsers and rules: no I/O
  *   0  util.c log.c map.c heap.c timer.c   leaves
  */
 #ifndef RESPA_H
@@ -40,11 +40,14 @@
 #define NS_DELAY "urn:xmpp:delay"
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define NS_VISITOR "urn:respa:visitor:0"
+#define NS_WIDGET "urn:respa:widget"
+#define NS_NICK "http://jabber.org/protocol/nick"
 #define NS_TWIN "urn:respa:twin:0"
 #define NS_COMMANDS "http://jabber.org/protocol/commands"
 #define NS_DATA "jabber:x:data"
 
 #define DEFAULT_CAPACITY 3
+#define TOPIC_MAX 64 /* bytes in a pre-chat topic: [A-Za-z0-9_-] */
 #define DEFAULT_MAX_BODY 10000
 #define CONFIG_LINE_MAX 4096 /* bytes in one line of respa.conf, its end included */
 
@@ -66,6 +69,57 @@ struct timer {
 	size_t slot;  /* heap index + 1; 0 while not armed */
 	void (*fn)(void *);
 	void *arg;
+};
+
+/* The customer's languages (texts.c) and every text respa sends customers, by id. */
+enum lang { LANG_EN, LANG_FI, LANG_COUNT };
+enum text_id {
+	T_GREETING,
+	T_QUEUED,
+	T_ASSIGNED,
+	T_CLOSED,
+	T_OFFLINE,
+	T_MAX_WAIT,
+	T_MAX_QUEUE,
+	T_PLACE,
+	T_PLACE_WAIT,
+	T_THANKS_WAITING,
+	T_ABOUT_MIN,
+	T_STATUS_FREE,
+	T_STATUS_WAITING,
+	T_STATUS_WAITING_EST,
+	T_STATUS_BUSY,
+	T_STATUS_CLOSED,
+	T_STATUS_IN_CHAT,
+	T_WHEN_TODAY,
+	T_WHEN_TOMORROW,
+	T_WHEN_DATE,
+	T_OFFLINE_WHEN,
+	T_AGENT_GONE,
+	T_IDLE_MINUTE,
+	T_IDLE_MINUTES,
+	T_IDLE_WHILE,
+	T_TRANSFER_AGENT,
+	T_TRANSFER_QUEUE,
+	T_TOO_LONG,
+	T_NOT_STORED,
+	T_LIMIT_OPEN,
+	T_LIMIT_OPENS,
+	T_LIMIT_MESSAGES,
+	T_AGENT_NOT_CUSTOMER,
+	T_NO_ADDRESS,
+	T_DESK,
+	T_DESK_EMPTY,
+	T_BAD_NAME_LONG,
+	T_BAD_NAME_CHARS,
+	T_BAD_EMAIL,
+	T_BAD_EMAIL_LONG,
+	T_NEED_EMAIL,
+	T_BAD_TOPIC,
+	T_UNKNOWN_TOPIC,
+	T_OFFLINE_THANKS,
+	T_OFFLINE_THANKS_SOON,
+	T_COUNT
 };
 
 /* One online resource of an agent. */
@@ -106,7 +160,8 @@ struct offer {
 TAILQ_HEAD(conv_line, conv);
 
 struct agent {
-	char *jid; /* bare */
+	char *jid;  /* bare */
+	char *name; /* shown to customers on its lines; NULL: the queue's title */
 	int capacity;
 	int chats;      /* open conversations assigned to it */
 	int offers;     /* offers waiting for its answer: each holds a slot */
@@ -164,6 +219,7 @@ struct conv {
 	time_t left_at;         /* when the customer went offline (the grace runs); 0: there */
 	int answered;           /* an agent answered while the customer was there */
 	char *matches;          /* "Possible match" lines for the agent, or NULL */
+	char *topic;            /* the widget's pre-chat topic, or NULL */
 	char *held[CONV_HOLDS]; /* limits.c keys it is counted under (JID, session, visitor) */
 	struct timer max_wait_timer, idle_timer, grace_timer;
 	TAILQ_ENTRY(conv) wait_link;  /* in queue->waiting, or queue->offline */
@@ -179,7 +235,11 @@ struct queue {
 	char *timezone;
 	char *greeting, *queued_text, *assigned_text, *closed_text, *offline_text, *max_wait_text;
 	char *max_queue_text; /* told to a customer who finds the waiting line full */
-	int max_queue;        /* most customers waiting in line; 0: no cap */
+	int lang;             /* LANG_*: the language of every text its customers see */
+	char *texts[T_COUNT]; /* text.NAME overrides, NULL for the catalogue's */
+	char **topics;        /* the widget's pre-chat topics it takes */
+	size_t ntopics;
+	int max_queue; /* most customers waiting in line; 0: no cap */
 	enum strategy strategy;
 	enum mode mode;
 	int capacity; /* 0: each agent's own */
@@ -321,6 +381,10 @@ int config_is_admin(const struct config *, const char *bare);
 /* A queue with every default but the texts (config_queue_finish() sets those); not linked. */
 struct queue *config_queue_alloc(const char *name);
 void config_queue_finish(const struct config *, struct queue *);
+/* new string: the queue's text in its language or its override, filled; must be free()d */
+char *config_text(const struct queue *, enum text_id, const char *const *args, int nargs);
+#define CONFIG_TEXT(q, id) config_text(q, id, NULL, 0)
+int config_queue_topic(const struct queue *, const char *topic);
 void config_queue_free(struct queue *);
 int config_queue_name_ok(const char *);
 /* The agent with this bare JID, created (and linked into the config) when there is none. */
@@ -391,10 +455,17 @@ stanza_message_delayed(const char *from, const char *to, const char *body, time_
 xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *type);
 /* A headline carrying <twin/>: twin.c's probe for another respa on the same domain. */
 xmpp_stanza_t *stanza_twin_probe(const char *from, const char *to);
-xmpp_stanza_t *
-stanza_presence_status(const char *from, const char *to, const char *show, const char *status);
+xmpp_stanza_t *stanza_presence_status(const char *from, const char *to, const char *show,
+    const char *status, const char *lang);
+/* To customers: respa's own lines (<notice/>), the end of a chat (<ended reason=''/>) */
+xmpp_stanza_t *stanza_notice(const char *from, const char *to, const char *body, const char *lang);
+xmpp_stanza_t *stanza_ended(const char *from, const char *to, const char *body, const char *lang,
+    const char *reason);
+void stanza_mark_agent(xmpp_stanza_t *, const char *nick, const char *lang);
 xmpp_stanza_t *
 stanza_error(xmpp_stanza_t *in, const char *type, const char *condition, const char *text);
+xmpp_stanza_t *stanza_error_lang(xmpp_stanza_t *in, const char *type, const char *condition,
+    const char *text, const char *lang, const char *field);
 xmpp_stanza_t *stanza_result(xmpp_stanza_t *iq);
 struct disco_item {
 	const char *jid, *name, *node; /* node: NULL for none */
@@ -429,6 +500,9 @@ const char *stanza_show(xmpp_stanza_t *presence);
 struct visitor {
 	const char *session; /* 16 to 64 of [A-Za-z0-9_-] */
 	const char *id;      /* NULL when the site gave none; at most 128 bytes */
+	/* pre-chat values as sent (NULL: none), checked by crm_prechat_check() */
+	const char *name, *email, *topic;
+	int offline; /* an offline form: the body is its message */
 };
 /* 1 with v filled (pointing into the stanza), or 0 when there is none or it is malformed */
 int stanza_visitor(xmpp_stanza_t *, struct visitor *);
@@ -589,6 +663,7 @@ void queue_init(struct config *);
 void queue_added(struct queue *);
 void queue_removed(struct queue *);
 void queue_hours_changed(struct queue *);
+void queue_customer_changed(struct queue *, const char *jid);
 void queue_restored(void);
 void queue_goodbye(void);
 void queue_free_all(void);
@@ -639,6 +714,7 @@ void conversation_agent_gone(struct agent *);
 void conversation_customer_presence(struct queue *, const char *from, int available,
     const char *session);
 int conversation_close_offline(struct queue *);
+int conversation_customer_active(const struct queue *, const char *jid);
 void conversation_learn(struct conv *, const char *kind, const char *value);
 void conversation_merge(struct conv *, struct agent *, int64_t contact);
 int conversation_close(struct conv *, const char *reason, const char *summary, int resolved);
@@ -690,6 +766,9 @@ const char *relay_ids_lookup(const struct relay_ids *, enum relay_side side, con
  */
 void relay_message(struct relay_ids *, xmpp_stanza_t *in, enum relay_side sender, const char *from,
     const char *to, const char *body);
+/* An agent's line to the customer, with its display name (XEP-0172) and xml:lang. */
+void relay_agent_line(struct relay_ids *, xmpp_stanza_t *in, const char *from, const char *to,
+    const char *body, const char *nick, const char *lang);
 /* stanza.c: NULL when nothing is left to relay; map(arg, id) is NULL for an unknown id */
 xmpp_stanza_t *stanza_relay(xmpp_stanza_t *in, const char *from, const char *to, const char *body,
     const char *(*map)(void *, const char *), void *arg, char id[40]);
@@ -724,6 +803,25 @@ void chatcmd_agent(struct agent *, const char *body);
 int due_parse(const char *s, time_t now, const char *tz, time_t *due, const char **rest, char *err,
     size_t errlen);
 
+/* texts.c: every text customers see, in each language; pure */
+int texts_lang(const char *code); /* LANG_*, or -1 for a language respa does not ship */
+const char *texts_lang_code(int lang);
+const char *texts_langs(void); /* "en, fi" */
+const char *texts_get(int lang, enum text_id);
+const char *texts_name(enum text_id); /* the text.NAME key that overrides it */
+int texts_nargs(enum text_id);
+int texts_find(const char *name); /* the id of a text.NAME, or -1 */
+/* 0 with used's bit N set for each {N} of tmpl, or -1 with err filled for one beyond nargs */
+int texts_check(const char *tmpl, int nargs, unsigned *used, char *err, size_t errlen);
+/* new string: tmpl with each {N} replaced by args[N - 1], N <= nargs; must be free()d */
+char *texts_fill(const char *tmpl, const char *const *args, int nargs);
+#define TEXT_ARGS(...) \
+	(const char *const[]){ __VA_ARGS__ }, \
+	    (int)(sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+void texts_clock(int lang, int hour, int min, char *buf, size_t len); /* 09:00, 9.00 */
+const char *texts_weekday(int lang, int monday_first);                /* 0: Monday */
+const char *texts_month(int lang, int mon);                           /* 0: January */
+
 /* hours.c: business hours of a queue, in its time zone; pure */
 struct hours_span {
 	int day; /* 0 = Monday ... 6 = Sunday */
@@ -746,8 +844,8 @@ int hours_is_open(const struct hours *h, const char *tz, time_t t); /* 1 open, 0
 time_t hours_next_change(const struct hours *h, const char *tz, time_t t);
 /* The next opening at or after t: t itself when open now; 0 when it never opens. */
 time_t hours_next_open(const struct hours *h, const char *tz, time_t t);
-/* "Mon 09:00" style local text of an instant for customers: "today at 09:00", "tomorrow at 09:00", else "Monday 7 December at 09:00". */
-void hours_when(const char *tz, time_t at, time_t now, char *buf, size_t len);
+/* Local text of an instant for customers, in lang: "today at 09:00", "tomorrow at 09:00", else "Monday 7 December at 09:00" ("maanantaina 7. joulukuuta klo 9.00"). */
+void hours_when(int lang, const char *tz, time_t at, time_t now, char *buf, size_t len);
 
 /* crm.c: rules for the CRM record; no SQL */
 const char *crm_channel(const struct config *, const char *customer_jid, int web);
@@ -755,6 +853,10 @@ int crm_phone_e164(const char *text, const char *default_cc, char *out, size_t l
 int crm_jid_phone(const char *jid, const char *default_cc, char *out, size_t len);
 int crm_find_email(const char *text, char *out, size_t len);
 int crm_find_phone(const char *text, const char *default_cc, char *out, size_t len);
+#define PRECHAT_NAME_MAX 100  /* characters in a pre-chat name */
+#define PRECHAT_EMAIL_MAX 254 /* bytes in an email address (RFC 5321) */
+int crm_prechat_check(const struct visitor *, char *email, size_t emaillen, const char **field,
+    enum text_id *why, int *limit);
 /* What the agent sees of a contact; store_contact_card() fills it. */
 struct contact_card {
 	int64_t id;
@@ -864,6 +966,7 @@ int store_contact_fields(int64_t contact, struct contact_card *);
 int store_contact_edit(int64_t contact, const char *name, const char *email, const char *phone,
     const char *company);
 int store_contact_fill(int64_t contact, const char *email, const char *phone);
+int store_contact_name_fill(int64_t contact, const char *name); /* where it has none */
 int64_t store_contact_merge(int64_t kept, int64_t merged, const char *reason, time_t now);
 int store_merge_undo(int64_t merge, time_t now, int64_t *kept, int64_t *merged);
 int store_merges_foreach(int limit,

@@ -92,6 +92,52 @@ stanza_message(const char *from, const char *to, const char *body)
 	return m;
 }
 
+/* xml:lang on what goes to a customer: the widget follows the queue's language. */
+static void
+set_lang(xmpp_stanza_t *st, const char *lang)
+{
+	if (lang)
+		xmpp_stanza_set_attribute(st, "xml:lang", lang);
+}
+
+/* respa's own line to a customer (greeting, place in line...): marked, so it looks apart. */
+xmpp_stanza_t *
+stanza_notice(const char *from, const char *to, const char *body, const char *lang)
+{
+	xmpp_stanza_t *m = stanza_message(from, to, body);
+
+	set_lang(m, lang);
+	adopt(m, element("notice", NS_WIDGET));
+	return m;
+}
+
+/* The line that ends a chat: the closing text, and the reason the widget shows it ended. */
+xmpp_stanza_t *
+stanza_ended(const char *from, const char *to, const char *body, const char *lang,
+    const char *reason)
+{
+	xmpp_stanza_t *m = stanza_notice(from, to, body, lang), *e;
+
+	e = adopt(m, element("ended", NS_WIDGET));
+	xmpp_stanza_set_attribute(e, "reason", reason);
+	return m;
+}
+
+/* A human agent's relayed line: its display name (XEP-0172) and the customer's language. */
+void
+stanza_mark_agent(xmpp_stanza_t *m, const char *nick, const char *lang)
+{
+	xmpp_stanza_t *e, *t;
+
+	set_lang(m, lang);
+	if (nick == NULL || *nick == '\0')
+		return;
+	e = adopt(m, element("nick", NS_NICK));
+	t = xmpp_stanza_new(wire.ctx);
+	xmpp_stanza_set_text(t, nick);
+	adopt(e, t);
+}
+
 /*
  * What a relayed message may carry besides its body, and how each is copied. Everything else
  * (XHTML-IM, <thread/>, unknown payloads) stays behind: the other side sees only this.
@@ -254,11 +300,14 @@ stanza_twin_probe(const char *from, const char *to)
 	return m;
 }
 
-/* An available presence with a <show/> (NULL: plain available) and a status text. */
+/* An available presence with a <show/> (NULL: plain available), a status text in lang. */
 xmpp_stanza_t *
-stanza_presence_status(const char *from, const char *to, const char *show, const char *status)
+stanza_presence_status(const char *from, const char *to, const char *show, const char *status,
+    const char *lang)
 {
 	xmpp_stanza_t *p = stanza_presence(from, to, NULL);
+
+	set_lang(p, lang);
 
 	if (show)
 		add_text_child(p, "show", show);
@@ -285,6 +334,28 @@ stanza_error(xmpp_stanza_t *in, const char *type, const char *condition, const c
 	xmpp_stanza_t *r = xmpp_stanza_reply_error(in, type, condition, text);
 
 	reply_from(r, in);
+	return r;
+}
+
+/*
+ * An error to a customer: its text in their language, and for a pre-chat value the widget
+ * refused too late, <invalid field='name'/> naming it (field NULL: none).
+ */
+xmpp_stanza_t *
+stanza_error_lang(xmpp_stanza_t *in, const char *type, const char *condition, const char *text,
+    const char *lang, const char *field)
+{
+	xmpp_stanza_t *r = stanza_error(in, type, condition, text), *e, *c, *f;
+
+	if ((e = xmpp_stanza_get_child_by_name(r, "error")) == NULL)
+		return r;
+	for (c = xmpp_stanza_get_children(e); c; c = xmpp_stanza_get_next(c))
+		if (xmpp_stanza_is_tag(c) && strcmp(xmpp_stanza_get_name(c), "text") == 0)
+			set_lang(c, lang);
+	if (field) {
+		f = adopt(e, element("invalid", NS_WIDGET));
+		xmpp_stanza_set_attribute(f, "field", field);
+	}
 	return r;
 }
 
@@ -507,12 +578,34 @@ token_ok(const char *s, size_t min, size_t max)
 	return s[n] == '\0' && n >= min && n <= max;
 }
 
-/* The widget's <visitor session='' id=''/>; a malformed one counts as none. */
+/* The text of e's child called name, "" when it is empty, NULL when there is none. */
+static const char *
+child_text(xmpp_stanza_t *e, const char *name)
+{
+	xmpp_stanza_t *c = xmpp_stanza_get_child_by_name(e, name), *t;
+	const char *s;
+
+	if (c == NULL)
+		return NULL;
+	/* libstrophe keeps an element's text in one node; anything else is no plain value */
+	if ((t = xmpp_stanza_get_children(c)) == NULL)
+		return "";
+	if (!xmpp_stanza_is_text(t) || xmpp_stanza_get_next(t) != NULL)
+		return "\x01"; /* a control character: refused as one */
+	return (s = xmpp_stanza_get_text_ptr(t)) ? s : "";
+}
+
+/*
+ * The widget's <visitor session='' id=''/>, with the pre-chat values it may hold (<name/>,
+ * <email/>, <topic/>, <offline/>), unchecked: crm_prechat_check() judges them. A malformed
+ * session counts as no visitor.
+ */
 int
 stanza_visitor(xmpp_stanza_t *st, struct visitor *v)
 {
 	xmpp_stanza_t *e = xmpp_stanza_get_child_by_ns(st, NS_VISITOR);
 
+	memset(v, 0, sizeof(*v));
 	if (e == NULL || strcmp(xmpp_stanza_get_name(e), "visitor") != 0)
 		return 0;
 	v->session = xmpp_stanza_get_attribute(e, "session");
@@ -521,6 +614,10 @@ stanza_visitor(xmpp_stanza_t *st, struct visitor *v)
 		return 0;
 	if (v->id && (*v->id == '\0' || strlen(v->id) > 128))
 		v->id = NULL;
+	v->name = child_text(e, "name");
+	v->email = child_text(e, "email");
+	v->topic = child_text(e, "topic");
+	v->offline = xmpp_stanza_get_child_by_name(e, "offline") != NULL;
 	return 1;
 }
 

@@ -21,6 +21,7 @@ enum stmt {
 	ST_CONTACT_TASKS,
 	ST_CONTACT_EDIT,
 	ST_CONTACT_FILL,
+	ST_CONTACT_NAME_FILL,
 	ST_HISTORY,
 	ST_LAST_AGENT,
 	ST_MERGE_ADD,
@@ -101,6 +102,8 @@ static const char *const crm_sql[ST_COUNT] = {
 	                    "company = coalesce(?5, company) WHERE id = ?1",
 	[ST_CONTACT_FILL] = "UPDATE contacts SET email = coalesce(email, ?2), "
 	                    "phone = coalesce(phone, ?3) WHERE id = ?1",
+	[ST_CONTACT_NAME_FILL] = "UPDATE contacts SET name = ?2 WHERE id = ?1 AND "
+	                         "(name IS NULL OR name = '')",
 	[ST_HISTORY] = "SELECT c.id, c.queue, c.channel, coalesce(c.agent_jid, ''), c.closed_at, "
 	               "coalesce(s.summary, '') FROM conversations c LEFT JOIN summaries s "
 	               "ON s.conversation_id = c.id WHERE c.contact_id = ?1 AND c.state = 'closed' "
@@ -400,6 +403,19 @@ store_contact_fill(int64_t contact, const char *email, const char *phone)
 	bind_text(s, 2, email);
 	bind_text(s, 3, phone);
 	return run(ST_CONTACT_FILL);
+}
+
+/* The name a customer gave (the widget's pre-chat form): kept where the contact has none. */
+int
+store_contact_name_fill(int64_t contact, const char *name)
+{
+	sqlite3_stmt *s = stmts[ST_CONTACT_NAME_FILL];
+
+	if (batch() == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, store_contact_resolve(contact));
+	bind_text(s, 2, name);
+	return run(ST_CONTACT_NAME_FILL);
 }
 
 /*

@@ -115,7 +115,7 @@ async def test_queue_presence_shows_free_agents_and_the_line(desk):
     mark = desk.r.log_mark()
     alice.set_presence("dnd")
     await desk.seen_as("alice", "dnd", since=mark)
-    assert shown(await wendy.expect_presence(frm=QUEUE, timeout=3)) == ("away", "0 waiting")
+    assert shown(await wendy.expect_presence(frm=QUEUE, timeout=3)) == ("away", "Open: every agent is busy")
 
     bob = await desk.customer("bob")
     await queue_up(bob, "help", 1)
@@ -126,7 +126,7 @@ async def test_queue_presence_shows_free_agents_and_the_line(desk):
     alice.set_presence(None)                 # she takes bob: capacity 1, busy, nobody waits
     header = await alice.expect("New chat #")
     await bob.expect(exact(ASSIGNED), frm=QUEUE)
-    assert shown(await wendy.expect_presence(frm=QUEUE, timeout=3)) == ("away", "0 waiting")
+    assert shown(await wendy.expect_presence(frm=QUEUE, timeout=3)) == ("away", "Open: every agent is busy")
     alice.send(header["from"].bare, "/close")
     assert shown(await wendy.expect_presence(frm=QUEUE, timeout=3)) == (
         "available", "Open: an agent is free")
@@ -148,6 +148,6 @@ async def test_queue_presence_shows_free_agents_and_the_line(desk):
     mark = desk.r.log_mark()
     alice.set_presence("dnd")
     await desk.seen_as("alice", "dnd", since=mark)
-    assert shown(await sam.expect_presence(frm=QUEUE, timeout=3)) == ("away", "0 waiting")
+    assert shown(await sam.expect_presence(frm=QUEUE, timeout=3)) == ("away", "Open: every agent is busy")
     await asyncio.sleep(0.3)
     assert not [p for p in wendy.presences.items if p["from"].bare == QUEUE]

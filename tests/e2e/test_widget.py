@@ -187,7 +187,7 @@ async def test_queue_shows_closed_out_of_hours(desk, web):
 async def test_queue_shows_busy_while_the_only_agent_is_dnd_then_open(desk, web):
     await desk.start(agents=["alice"], show={"alice": "dnd"})
     page, _ = await open_widget(web)
-    assert await state_of(page) == ("busy", "Busy", "0 waiting")
+    assert await state_of(page) == ("busy", "Busy", "Open: every agent is busy")
     await web.screenshot(page, "busy")
     mark = desk.r.log_mark()
     desk.agent("alice").set_presence(None)     # she is back: the widget follows, unasked

@@ -61,7 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	change = hours_next_change(&h, tz, now);
 	FUZZ_ASSERT(change == 0 || change > now);
 	if (open) {
-		hours_when(tz, open, now, when, sizeof(when));
+		hours_when(LANG_FI, tz, open, now, when, sizeof(when));
 		FUZZ_ASSERT(*when != '\0');
 	}
 	hours_free(&h);

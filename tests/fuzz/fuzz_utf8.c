@@ -202,7 +202,7 @@ check_times(const char *text, size_t size)
 	err[0] = '\0';
 	if (due_parse(text, NOW, tz, &due, &rest, err, 128) == -1)
 		expect_utf8("due_parse error", err);
-	hours_when(tz, NOW + (time_t)size * 3607, NOW, when, sizeof(when));
+	hours_when((int)(size % LANG_COUNT), tz, NOW + (time_t)size * 3607, NOW, when, sizeof(when));
 	expect_utf8("hours_when", when);
 }
 

@@ -52,7 +52,9 @@ static struct {
 /* One stanza respa queued, as read from the outbox. */
 struct sent {
 	char *name, *type, *to, *from, *body, *cond;
-	int delayed, used;
+	char *show, *status, *lang; /* a presence's; lang: xml:lang of either */
+	char *ended, *nick, *field; /* <ended reason=''/>, <nick/>, an error's <invalid field=''/> */
+	int delayed, used, notice;
 };
 static struct sent *sent;
 static size_t nsent, sentcap;
@@ -67,7 +69,7 @@ dup_or_null(const char *s)
 static void
 record(xmpp_stanza_t *st)
 {
-	xmpp_stanza_t *err;
+	xmpp_stanza_t *err, *e;
 	struct sent *s;
 
 	if (nsent == sentcap) {
@@ -86,6 +88,20 @@ record(xmpp_stanza_t *st)
 	    xmpp_stanza_get_children(err) != NULL)
 		s->cond = dup_or_null(xmpp_stanza_get_name(xmpp_stanza_get_children(err)));
 	s->delayed = xmpp_stanza_get_child_by_ns(st, NS_DELAY) != NULL;
+	s->lang = dup_or_null(xmpp_stanza_get_attribute(st, "xml:lang"));
+	if (strcmp(s->name, "presence") == 0) {
+		s->show = dup_or_null(stanza_show(st));
+		if ((e = xmpp_stanza_get_child_by_name(st, "status")) != NULL)
+			s->status = xmpp_stanza_get_text(e);
+	}
+	s->notice = xmpp_stanza_get_child_by_ns(st, NS_WIDGET) != NULL;
+	for (e = xmpp_stanza_get_children(st); e; e = xmpp_stanza_get_next(e))
+		if (xmpp_stanza_is_tag(e) && strcmp(xmpp_stanza_get_name(e), "ended") == 0)
+			s->ended = dup_or_null(xmpp_stanza_get_attribute(e, "reason"));
+	if ((e = xmpp_stanza_get_child_by_ns(st, NS_NICK)) != NULL)
+		s->nick = xmpp_stanza_get_text(e);
+	if (err && (e = xmpp_stanza_get_child_by_ns(err, NS_WIDGET)) != NULL)
+		s->field = dup_or_null(xmpp_stanza_get_attribute(e, "field"));
 }
 
 static void
@@ -100,6 +116,12 @@ forget_sent(void)
 		free(sent[i].from);
 		free(sent[i].body);
 		free(sent[i].cond);
+		free(sent[i].show);
+		free(sent[i].status);
+		free(sent[i].lang);
+		free(sent[i].ended);
+		free(sent[i].nick);
+		free(sent[i].field);
 	}
 	nsent = 0;
 }
@@ -2151,6 +2173,252 @@ customer_who_left_before_an_answer_gets_a_task_for_the_queue(void)
 	down();
 }
 
+
+/* --- the widget: the queue's presence, languages, markers, pre-chat and offline forms ---- */
+
+/* The last presence respa sent `to` (a bare JID), or NULL. */
+static struct sent *
+last_presence(const char *to)
+{
+	size_t i;
+
+	for (i = nsent; i-- > 0;)
+		if (strcmp(sent[i].name, "presence") == 0 && bare_is(sent[i].to, to))
+			return &sent[i];
+	return NULL;
+}
+
+#define CHECK_PRESENCE(to, want_show, want_status) do { \
+	struct sent *p_ = last_presence(to); \
+	CHECK(p_ != NULL); \
+	if (p_) { \
+		CHECK_STR(p_->show ? p_->show : "available", want_show); \
+		CHECK_STR(p_->status, want_status); \
+	} \
+} while (0)
+
+static void
+queue_presence_counts_only_a_chat_now(void)
+{
+	const char *got;
+
+	/* alice tier 1, bob tier 2: with alice busy, a new customer waits tier_wait first */
+	up("[queue support]\nname = Support\nagents = bob@localhost:2 alice@localhost\n"
+	    "tier_wait = 30\n[agent alice@localhost]\ncapacity = 1\n");
+	agent_online("alice", NULL);
+	agent_online("bob", NULL);
+	customer_presence("watcher", NULL);
+	CHECK_PRESENCE(jid("watcher"), "available", "Open: an agent is free");
+	customer_presence("cust1", NULL);
+	chat_goes_to("cust1", "first", &got);
+	CHECK_STR(got, jid("alice"));
+	advance(1);
+	/* bob is free, but not for a new customer: no "Online" that the next line contradicts */
+	CHECK_PRESENCE(jid("watcher"), "away", "Open: every agent is busy");
+	/* the customer in a chat is shown that, not "busy / 0 waiting" */
+	CHECK_PRESENCE(jid("cust1"), "available", "You are chatting with an agent");
+	queue_up("cust2", "second", 1);
+	advance(1);
+	CHECK_PRESENCE(jid("watcher"), "away", "1 waiting");
+	close_chat("alice", 1, "cust1");
+	advance(1);
+	EXPECT_NEW_CHAT("alice", 2, "cust2", "second");
+	/* the line is empty and alice has her one chat: busy again; cust1 sees the queue again */
+	CHECK_PRESENCE(jid("watcher"), "away", "Open: every agent is busy");
+	CHECK_PRESENCE(jid("cust1"), "away", "Open: every agent is busy");
+	down();
+}
+
+/* The first unread message to `to` of respa's own, marked <notice/>, in lang. */
+static struct sent *
+expect_notice_at(int line, const char *to, const char *body, const char *lang)
+{
+	struct sent *s = expect_at(line, to, QUEUE, body, EXACT);
+
+	if (s) {
+		check_report(s->notice, __FILE__, line, "a <notice/>");
+		check_report(s->lang && strcmp(s->lang, lang) == 0, __FILE__, line, lang);
+	}
+	return s;
+}
+#define EXPECT_NOTICE(to, body, lang) expect_notice_at(__LINE__, to, body, lang)
+
+static void
+finnish_queue_speaks_finnish(void)
+{
+	struct sent *s;
+
+	up("[queue support]\nname = Tuki\nlanguage = fi\nagents = alice@localhost\n"
+	    "idle_close = 120\n[agent alice@localhost]\ncapacity = 1\nname = Aino\n");
+	agent_online("alice", NULL);
+	customer_presence("watcher", NULL);
+	CHECK_PRESENCE(jid("watcher"), "available", "Avoinna: asiakaspalvelija on vapaana");
+	CHECK_STR(last_presence(jid("watcher"))->lang, "fi");
+	customer_says("bob", "support", "hei");
+	EXPECT_NOTICE(jid("bob"), "Hei! Kiitos yhteydenotostasi. Tuki palvelee sinua tässä "
+	    "keskustelussa.", "fi");
+	EXPECT_NOTICE(jid("bob"), "Asiakaspalvelija liittyi keskusteluun.", "fi");
+	customer_says("carol", "support", "moi");
+	EXPECT_NOTICE(jid("carol"), "Hei! Kiitos yhteydenotostasi. Tuki palvelee sinua tässä "
+	    "keskustelussa.", "fi");
+	EXPECT_NOTICE(jid("carol"), "Kaikki asiakaspalvelijamme ovat juuri nyt varattuja. Olet "
+	    "jonossa, ja vastaamme heti, kun joku vapautuu. Olet jonossa sijalla 1.", "fi");
+	advance(1);
+	CHECK_PRESENCE(jid("watcher"), "away", "1 jonossa");
+	/* the agent's line: her display name, not a notice */
+	agent_says("alice", 1, "Hei Bob");
+	s = EXPECT(jid("bob"), QUEUE, "Hei Bob");
+	CHECK(s && !s->notice && s->nick && strcmp(s->nick, "Aino") == 0);
+	CHECK(s && s->lang && strcmp(s->lang, "fi") == 0);
+	/* nobody writes for idle_close: closed in Finnish, with the end marked */
+	advance(120);
+	EXPECT_NOTICE(jid("bob"), "Keskustelu suljettiin, koska kukaan ei kirjoittanut 2 "
+	    "minuuttiin.", "fi");
+	s = EXPECT_NOTICE(jid("bob"), "Keskustelu on päättynyt. Kiitos yhteydenotostasi! Voit "
+	    "kirjoittaa meille milloin vain uudelleen.", "fi");
+	CHECK(s && s->ended && strcmp(s->ended, "inactive") == 0);
+	down();
+}
+
+static void
+agent_lines_carry_the_queues_title_without_a_name(void)
+{
+	struct sent *s;
+	const char *got;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	agent_online("alice", NULL);
+	chat_goes_to("bob", "hi", &got);
+	agent_says("alice", 1, "Hello");
+	s = EXPECT(jid("bob"), QUEUE, "Hello");
+	CHECK(s && s->nick && strcmp(s->nick, "Support") == 0);
+	agent_says("alice", 1, "/close");
+	EXPECT_START(jid("alice"), conv(1), "Chat #1 closed. Summary:");
+	s = EXPECT_START(jid("bob"), QUEUE, CLOSED);
+	CHECK(s && s->notice && s->ended && strcmp(s->ended, "agent") == 0);
+	CHECK(s && s->lang && strcmp(s->lang, "en") == 0);
+	down();
+}
+
+#define SESSION "s0123456789abcdefgh"
+
+/* A widget's first message with pre-chat values (each "" to leave it out). */
+static void
+widget_says(const char *name, const char *queue, const char *body, const char *prechat)
+{
+	feed(conversation_handler, "<message from='%s/web' to='%s@" DOMAIN "' type='chat'>"
+	    "<body>%s</body><visitor xmlns='" NS_VISITOR "' session='" SESSION "'>%s</visitor>"
+	    "</message>", jid(name), queue, body, prechat);
+}
+
+static int64_t
+count_rows(const char *table)
+{
+	char *sql = xasprintf("%s/respa.db", w.dir);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	if (sqlite3_open(sql, &db) == SQLITE_OK) {
+		free(sql);
+		sql = xasprintf("SELECT count(*) FROM %s", table);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	free(sql);
+	return n;
+}
+
+/* An error of this condition to `to`, naming the field. */
+static void
+expect_field_error_at(int line, const char *to, const char *cond, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < nsent; i++)
+		if (!sent[i].used && sent[i].type && strcmp(sent[i].type, "error") == 0 &&
+		    bare_is(sent[i].to, to)) {
+			sent[i].used = 1;
+			check_report(sent[i].cond && strcmp(sent[i].cond, cond) == 0, __FILE__, line,
+			    cond);
+			check_report(sent[i].field && strcmp(sent[i].field, field) == 0, __FILE__,
+			    line, field);
+			return;
+		}
+	check_report(0, __FILE__, line, cond);
+}
+#define EXPECT_FIELD_ERROR(to, cond, field) expect_field_error_at(__LINE__, to, cond, field)
+
+static void
+topics_route_and_bad_prechat_values_store_nothing(void)
+{
+	up("[queue support]\nname = Support\nagents = alice@localhost\ntopics = general\n"
+	    "[queue billing]\nname = Billing\nagents = bob@localhost\ntopics = invoices refunds\n");
+	agent_online("alice", NULL);
+	agent_online("bob", NULL);
+	/* a topic another queue takes, a topic nobody takes, bad values: refused, nothing kept */
+	widget_says("v1", "support", "hi", "<topic>invoices</topic>");
+	EXPECT_FIELD_ERROR(jid("v1"), "not-acceptable", "topic");
+	widget_says("v1", "billing", "hi", "<topic>nonsense</topic>");
+	EXPECT_FIELD_ERROR(jid("v1"), "not-acceptable", "topic");
+	widget_says("v1", "billing", "hi", "<topic>no spaces</topic>");
+	EXPECT_FIELD_ERROR(jid("v1"), "bad-request", "topic");
+	widget_says("v1", "billing", "hi", "<email>not-an-address</email>");
+	EXPECT_FIELD_ERROR(jid("v1"), "bad-request", "email");
+	widget_says("v1", "billing", "hi", "<email>a@b.fi and more</email>");
+	EXPECT_FIELD_ERROR(jid("v1"), "bad-request", "email");
+	widget_says("v1", "billing", "hi", "<name>two&#10;lines</name>");
+	EXPECT_FIELD_ERROR(jid("v1"), "bad-request", "name");
+	widget_says("v1", "billing", "hi", "<name>" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxy</name>");
+	EXPECT_FIELD_ERROR(jid("v1"), "bad-request", "name");
+	QUIET(jid("v1"));
+	QUIET(jid("alice"));
+	QUIET(jid("bob"));
+	CHECK_INT(count_rows("conversations"), 0);
+	CHECK_INT(count_rows("contacts"), 0);
+	CHECK_INT(count_rows("messages"), 0);
+	/* the topic's queue: its agent gets the chat, with the topic and the name on the card */
+	widget_says("v1", "billing", "my invoice",
+	    "<name>Maija &lt;script&gt;</name><email>Maija@Example.FI</email>"
+	    "<topic>invoices</topic>");
+	EXPECT(jid("v1"), "billing@" DOMAIN, "Hello, and thank you for contacting Billing.");
+	EXPECT(jid("v1"), "billing@" DOMAIN, ASSIGNED);
+	EXPECT_HEADER(jid("bob"), conv(1), "New chat #1 from v1@localhost in Billing (web, topic "
+	    "invoices). Write here to answer; /help lists the commands.");
+	CHECK_INT(count_rows("contacts"), 1);
+	CHECK(chat(1) && strcmp(chat(1)->queue->name, "billing") == 0);
+	down();
+}
+
+static void
+offline_form_makes_an_offline_conversation_and_task(void)
+{
+	struct task_filter f = { 0 };
+	int ntasks = 0;
+
+	/* closed on the test's day (2027-01-15, a Friday) and the weekend: opens Monday */
+	up("[queue support]\nname = Support\nagents = alice@localhost\n"
+	    "hours = Mon-Fri 09:00-17:00\nclosed = 2027-01-15\ntimezone = Europe/Helsinki\n");
+	agent_online("alice", NULL);
+	widget_says("v2", "support", "please call me", "<name>Ville</name><offline/>");
+	EXPECT_FIELD_ERROR(jid("v2"), "bad-request", "email");
+	CHECK_INT(count_rows("conversations"), 0);
+	widget_says("v2", "support", "please call me",
+	    "<name>Ville</name><email>ville@example.fi</email><offline/>");
+	EXPECT_NOTICE(jid("v2"), "Thank you, we got your message. We are closed right now; we "
+	    "will answer you at ville@example.fi once we open Monday 18 January at 09:00 "
+	    "(Europe/Helsinki).", "en");
+	QUIET(jid("v2"));
+	CHECK_STR(state(1), "offline");
+	CHECK_INT(store_tasks_foreach(&f, no_task, &ntasks), 0);
+	CHECK_INT(ntasks, 1);
+	down();
+}
+
 int
 main(void)
 {
@@ -2215,6 +2483,12 @@ main(void)
 	a_failed_write_fails_the_whole_pass();
 	state_survives_a_restart();
 	restored_chat_of_an_agent_who_never_comes_back_goes_on();
+
+	queue_presence_counts_only_a_chat_now();
+	finnish_queue_speaks_finnish();
+	agent_lines_carry_the_queues_title_without_a_name();
+	topics_route_and_bad_prechat_values_store_nothing();
+	offline_form_makes_an_offline_conversation_and_task();
 
 	free(sent);
 	xmpp_ctx_free(w.ctx);

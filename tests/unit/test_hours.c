@@ -140,7 +140,7 @@ when_at(int line, const char *tz, time_t at, time_t now, const char *want)
 {
 	char buf[64] = "junk";
 
-	hours_when(tz, at, now, buf, sizeof(buf));
+	hours_when(LANG_EN, tz, at, now, buf, sizeof(buf));
 	if (strcmp(buf, want) != 0)
 		fprintf(stderr, "line %d: in %s\n", line, tz);
 	CHECK_STR(buf, want);
@@ -688,9 +688,24 @@ when(void)
 	WHEN(AKL, utc(2026, 12, 6, 20, 0, 0), utc(2026, 12, 4, 5, 0, 0), "Monday 7 December at 09:00");
 	WHEN(AKL, utc(2026, 12, 4, 20, 0, 0), utc(2026, 12, 4, 5, 0, 0), "tomorrow at 09:00");
 
+	/* in Finnish: the weekday in the essive, the month in the partitive, 9.00 */
+	{
+		char fi[64];
+
+		hours_when(LANG_FI, AKL, utc(2026, 12, 6, 20, 0, 0), utc(2026, 12, 4, 5, 0, 0), fi,
+		    sizeof(fi));
+		CHECK_STR(fi, "maanantaina 7. joulukuuta klo 9.00");
+		hours_when(LANG_FI, HEL, utc(2026, 12, 3, 7, 0, 0), utc(2026, 12, 2, 12, 0, 0), fi,
+		    sizeof(fi));
+		CHECK_STR(fi, "huomenna klo 9.00");
+		hours_when(LANG_FI, HEL, utc(2026, 12, 2, 14, 30, 0), utc(2026, 12, 2, 12, 0, 0),
+		    fi, sizeof(fi));
+		CHECK_STR(fi, "tänään klo 16.30");
+	}
+
 	/* a small buffer is cut short, not overrun */
 	memset(small, 'x', sizeof(small));
-	hours_when("UTC", utc(2026, 12, 7, 9, 0, 0), now, small, 6);
+	hours_when(LANG_EN, "UTC", utc(2026, 12, 7, 9, 0, 0), now, small, 6);
 	CHECK_STR(small, "Monda");
 	CHECK(small[6] == 'x');
 }
