@@ -17,12 +17,18 @@ from desk import ASSIGNED, GREETING, QUEUE, conv_id, exact
 ALICE = "alice@localhost"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-# the widget's parts (web/respa-widget.js) and Converse's
-STATE = ".respa-widget"
+# the widget's parts (web/respa-widget.js, web/respa-chat.js)
+STATE = ".respa-window"
 STATE_LABEL = ".respa-state"
 STATUS_TEXT = ".respa-status-text"
-TEXTAREA = "converse-chat textarea.chat-textarea"
-MESSAGE = ".chat-msg__text"
+LAUNCHER = ".respa-launcher"
+TEXTAREA = ".respa-input"
+SEND = ".respa-send"
+MESSAGE = ".respa-msg .respa-text"
+NOTICE = ".respa-msg.notice .respa-text"
+AGENT_LINE = ".respa-msg.them"
+PHONE = {"width": 375, "height": 667}
+DESKTOP = {"width": 1280, "height": 800}
 
 
 async def state_of(page) -> tuple[str, str, str]:
@@ -65,13 +71,14 @@ async def write(page, text: str) -> None:
     await page.press(TEXTAREA, "Enter")
 
 
-async def open_widget(web, visitor_id=None, **query):
-    """A visitor opens the company page; returns (page, their anonymous JID) once the queue's
-    state shows."""
-    page = await web.page("visitor")
+async def open_widget(web, visitor_id=None, size=DESKTOP, name="visitor", **query):
+    """A visitor opens the company page and the chat (the launcher); returns (page, their
+    anonymous JID) once the queue's state shows."""
+    page = await web.page(name, **size)
     if visitor_id:
         query["visitor"] = visitor_id
     await page.goto(web.url("widget.html", **query))
+    await page.click(LAUNCHER)
     jid = await connected_jid(page)
     await page.wait_js("() => document.querySelector('.respa-widget[data-state=connecting]')"
                        " === null")
