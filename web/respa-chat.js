@@ -609,7 +609,7 @@ export class Chat {
       ...transport,
       discover_connection_methods: false,
       whitelisted_plugins: ['respa-widget'],
-      blacklisted_plugins: ['converse-mam', 'converse-muc', 'converse-bookmarks', 'converse-headlines', 'converse-omemo'],
+      blacklisted_plugins: [],
       persistent_store: 'sessionStorage',
       clear_cache_on_logout: true,
       auto_reconnect: true,

@@ -254,5 +254,15 @@ class Page:
         await self._call("screenshot", path=str(path))
         return path
 
+    async def set_files(self, selector: str, files: list[tuple[str, str, bytes]]) -> None:
+        """Choose files (name, MIME type, content) in an <input type=file>."""
+        import base64
+        await self._call("set_files", selector=selector, files=[
+            {"name": n, "mimeType": t, "base64": base64.b64encode(b).decode()} for n, t, b in files])
+
+    async def axe(self, include: str = "") -> list[dict]:
+        """axe-core's WCAG 2.1 A/AA violations on the page (or within `include`)."""
+        return await self._call("axe", 60, include=include)
+
     async def log(self) -> list[str]:
         return await self._call("log")
