@@ -82,7 +82,7 @@ function css(cfg) {
 .respa-min { flex: none; width: 40px; height: 40px; border: 0; border-radius: 8px; background: transparent;
   color: inherit; font-size: 22px; line-height: 1; cursor: pointer; }
 .respa-min:hover { background: rgba(255,255,255,.18); }
-.respa-log { flex: 1; min-height: 0; overflow-y: auto; overflow-x: hidden; padding: 12px; display: flex;
+.respa-log { flex: 1 1 0; min-height: 80px; overflow-y: auto; overflow-x: hidden; padding: 12px; display: flex;
   flex-direction: column; gap: 8px; background: #fff; }
 .respa-msg { max-width: 85%; padding: 8px 11px; border-radius: 12px; overflow-wrap: anywhere; white-space: pre-wrap; }
 .respa-msg.them { align-self: flex-start; background: #eef1f4; color: #1f2328; }
@@ -107,8 +107,8 @@ function css(cfg) {
 .respa-icon { width: 44px; border: 1px solid #6e7781; background: #fff; color: #1f2328; display: flex; align-items: center; justify-content: center; }
 .respa-send, .respa-button { border: 0; padding: 0 14px; background: ${c.accent}; color: ${c.accentText}; font-weight: 600; }
 .respa-window button:disabled { opacity: .55; cursor: not-allowed; }
-.respa-form { flex: none; display: flex; flex-direction: column; gap: 6px; padding: 10px 12px 12px;
-  border-top: 1px solid #d0d7de; overflow-y: auto; max-height: 70%; }
+.respa-forms { flex: 0 1 auto; min-height: 0; overflow-y: auto; }
+.respa-form { display: flex; flex-direction: column; gap: 6px; padding: 10px 12px 12px; border-top: 1px solid #d0d7de; }
 .respa-form p { margin: 0 0 4px; font-size: 14px; }
 .respa-form label { font-size: 14px; font-weight: 600; }
 .respa-form input, .respa-form select, .respa-form textarea { width: 100%; min-height: 40px; padding: 8px;

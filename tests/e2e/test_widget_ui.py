@@ -110,6 +110,17 @@ async def test_phone_layout_fills_the_screen_and_send_works_by_tap(desk, web):
     assert (fit["w"]["left"], fit["w"]["top"], fit["w"]["width"], fit["w"]["height"]) == (0, 0, 375, 667)
     s = fit["s"]
     assert 0 <= s["left"] and s["right"] <= 375 and 0 <= s["top"] and s["bottom"] <= 667, s
+    # tab order: the message box, then attach, then Send
+    order = await page.eval("""() => { const seen = [];
+        document.querySelector('.respa-input').focus();
+        return ['respa-input', 'respa-attach', 'respa-send'].map((c) =>
+            document.querySelector('.' + c) === document.activeElement ? c : null); }""")
+    assert order[0] == "respa-input"
+    await page.press(TEXTAREA, "Tab")
+    assert await page.eval("() => document.activeElement.className") == "respa-icon respa-attach"
+    await page.press(".respa-attach", "Tab")
+    assert await page.eval("() => document.activeElement.className") == "respa-send"
+    assert await page.eval("() => document.querySelector('label[for=respa-input]').textContent") == "Your message"
     await page.fill(TEXTAREA, "Typed on a phone")
     await page.click(SEND)                  # a tap on Send, not Enter
     header = await alice.expect("New chat #")
@@ -158,6 +169,7 @@ async def test_prechat_form_topics_route_and_fill_the_contact(desk, web):
     assert err.strip(), err
     assert await page.eval("() => document.querySelector('.respa-input').value") == "About a refund"
     assert desk.rows("SELECT id FROM conversations") == []
+    await page.eval("() => document.querySelector('#respa-f-topic-error').scrollIntoView()")
     await web.screenshot(page, "prechat-refused")
 
     await page.eval("() => { const s = document.querySelector('#respa-f-topic'); s.value = 'invoices'; }")
@@ -320,7 +332,8 @@ async def test_widget_weight_before_open_and_to_a_usable_chat(desk, web):
                        " !document.querySelector('.respa-send').disabled")
     t1 = await page.eval("() => performance.now()")
     after = await page.eval(entries)
-    opened = [(u, n) for u, n in after if (u, n) not in before and u.startswith(web.prosody.http_url)]
+    seen = {u for u, _ in before}
+    opened = [(u, n) for u, n in after if u not in seen and u.startswith(web.prosody.http_url)]
     files = {u: harness.WEB_DIR / re.sub(r"^https?://[^/]+/", "", u).split("?")[0] for u, _ in opened}
     figures = {
         "before_open_own_script_bytes": sum(n for _, n in own),
@@ -330,7 +343,14 @@ async def test_widget_weight_before_open_and_to_a_usable_chat(desk, web):
         "click_to_usable_ms": round(t1 - t0),
         "files_on_open": sorted(re.sub(r"^https?://[^/]+", "", u) for u in files),
     }
-    # the idle default: still nothing of Converse before the page is idle
+    # the default (load once idle): nothing of Converse before the page's load event either
+    idle = await web.page("idle", **PHONE)
+    await idle.goto(web.url("widget.html"))
+    await idle.wait_text(f"{LAUNCHER}[data-state=open]")
+    early = await idle.eval("() => { const end = performance.getEntriesByType('navigation')[0]"
+                            ".loadEventEnd; return performance.getEntriesByType('resource')"
+                            ".filter((e) => e.startTime < end).map((e) => e.name); }")
+    assert early and not any("converse" in u for u in early), early
     (artifacts_dir() / "widget-weight.json").write_text(json.dumps(figures, indent=2))
     print("widget weight:", json.dumps(figures))
     assert figures["before_open_own_script_bytes"] <= 30 * 1024, figures
