@@ -4,9 +4,10 @@ tests/e2e/browser_driver.js (a node process speaking one JSON object per line).
     browser = Browser(workdir); browser.start()          # one per test module (fixture)
     page = await browser.page("visitor")                 # a fresh context: a new visitor
     await page.goto(prosody.http_url + "/widget.html")
+    await page.click(".respa-launcher")
     await page.wait_text(".respa-state", "Online")
-    await page.fill("textarea.chat-textarea", "hi")
-    await page.press("textarea.chat-textarea", "Enter")
+    await page.fill(".respa-input", "hi")
+    await page.press(".respa-input", "Enter")
     await page.screenshot(path)
     browser.stop()
 
@@ -32,6 +33,9 @@ DRIVER = Path(__file__).resolve().with_name("browser_driver.js")
 CHROMIUM = "/usr/bin/chromium"
 CONVERSE = harness.WEB_DIR / "node_modules" / "converse.js" / "dist" / "converse.min.js"
 PLAYWRIGHT = harness.WEB_DIR / "node_modules" / "playwright-core" / "package.json"
+HEADLESS = (harness.WEB_DIR / "node_modules" / "@converse" / "headless" / "dist"
+            / "converse-headless.min.js")
+AXE = harness.WEB_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 
 class BrowserError(AssertionError):
@@ -45,7 +49,7 @@ def missing_parts() -> list[str]:
         missing.append("node (Debian package nodejs)")
     if not os.access(CHROMIUM, os.X_OK):
         missing.append(f"{CHROMIUM} (Debian package chromium)")
-    if not CONVERSE.exists() or not PLAYWRIGHT.exists():
+    if not all(p.exists() for p in (CONVERSE, PLAYWRIGHT, HEADLESS, AXE)):
         missing.append("web/node_modules (npm ci in web/)")
     return missing
 

@@ -8,6 +8,7 @@ import json
 import re
 import struct
 import zlib
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -69,6 +70,15 @@ async def test_launcher_opens_minimises_remembers_and_counts_unread(desk, web):
     alice.send(conv, "Hi, Aino here")
     line = await page.wait_text(".respa-msg.them", "Hi, Aino here")
     assert line.startswith("Aino")                                 # the agent's display name
+    # the agent typing shows under the transcript, and goes when they stop
+    def chat_state(state):
+        m = alice.xmpp.make_message(mto=conv, mtype="chat")
+        m.append(ET.fromstring(f"<{state} xmlns='http://jabber.org/protocol/chatstates'/>"))
+        m.send()
+    chat_state("composing")
+    await page.wait_text(".respa-typing", "Aino typing…")
+    chat_state("paused")
+    await page.wait_js("() => document.querySelector('.respa-typing').textContent === ''")
     # respa's notices look different from a person's lines, and carry no name
     assert GREETING in await page.texts(NOTICE)
     await web.screenshot(page, "open")
