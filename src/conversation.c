@@ -1506,7 +1506,6 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	to_agents(c, st, body);
 	detect_contact(c, body); /* after: a possible match follows the line that has it */
 	if (opened) {
-		queue_show_to(q, from);
 		if (form)
 			offline_form(c, email);
 		else if (!q->open)
@@ -1520,6 +1519,7 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 			else if (c->state == CONV_QUEUED)
 				queue_tell_queued(c);
 		}
+		queue_show_to(q, from); /* after routing: the state this customer is in now */
 	} else if (c->state == CONV_OFFLINE && c->queue->open)
 		offline_to_queue(c);
 	goto done;
@@ -1611,9 +1611,13 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		customer_message(q, st, from);
 	else if ((c = conversation_find(node)) != NULL)
 		agent_message(c, st, from);
-	else
-		component_send(stanza_error(st, "cancel", "item-not-found",
-		    "There is no queue or open conversation at this address."));
+	else { /* in the first queue's language: the desk's own */
+		struct queue *first = config_queues();
+		int lang = first ? first->lang : LANG_EN;
+
+		component_send(stanza_error_lang(st, "cancel", "item-not-found",
+		    texts_get(lang, T_NO_ADDRESS), texts_lang_code(lang), NULL));
+	}
 	return 1;
 }
 

@@ -253,16 +253,17 @@ VirtualHost "localhost"
 
 VirtualHost "guest.localhost"
 	authentication = "anonymous"
-	disco_items = {{ {{ "upload.localhost", "File upload" }} }}   -- the widget finds XEP-0363 here
 	-- a closed client otherwise hibernates under XEP-0198 for 600 s before going unavailable
 	smacks_hibernation_time = {smacks_hibernation_time}
+	disco_items = {{ {{ "upload.localhost", "file uploads" }} }}  -- the widget finds uploads
 
--- XEP-0363 uploads (the widget's attach button; agents' clients): files at /file_share on the
--- same http port, so the widget's PUT needs no CORS
+-- XEP-0363 uploads (the widget's attach button, agents' clients): on the default http host
+-- and under the page's own origin, so the browser needs no CORS for the PUT
 Component "upload.localhost" "http_file_share"
 	http_host = "localhost"
 	http_external_url = "http://127.0.0.1:{http_port}/"
 	http_file_share_size_limit = {upload_size_limit}
+	http_file_share_daily_quota = {upload_daily_quota}
 {components}
 """
 
@@ -279,7 +280,7 @@ class Prosody:
     def __init__(self, workdir: Union[str, Path], secret: str = COMPONENT_SECRET,
                  admins: Iterable[str] = ("admin@localhost",),
                  c2s_stanza_size_limit: int = 65536, smacks_hibernation_time: int = 20,
-                 upload_size_limit: int = 10 * 1024 * 1024):
+                 upload_size_limit: int = 1024 * 1024):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "data").mkdir(exist_ok=True)
@@ -292,7 +293,7 @@ class Prosody:
         self.admins = list(admins)
         self.c2s_stanza_size_limit = c2s_stanza_size_limit
         self.smacks_hibernation_time = smacks_hibernation_time
-        self.upload_size_limit = upload_size_limit
+        self.upload_size_limit = upload_size_limit   # bytes in one upload (XEP-0363)
         self.components: dict[str, str] = {COMPONENT_JID: secret}
         self.pid: Optional[int] = None
 
@@ -323,6 +324,7 @@ class Prosody:
             http_port=self.http_port, c2s_stanza_size_limit=self.c2s_stanza_size_limit,
             smacks_hibernation_time=self.smacks_hibernation_time,
             upload_size_limit=self.upload_size_limit,
+            upload_daily_quota=self.upload_size_limit * 100,
             admins="; ".join(f'"{a}"' for a in self.admins), components=comps))
 
     def start(self, timeout: float = 10.0) -> None:

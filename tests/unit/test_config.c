@@ -396,6 +396,43 @@ text_errors(void)
 	}
 }
 
+/* A queue's language picks every default text; any text can be set for the queue. */
+static void
+languages(void)
+{
+	struct config *c = load(HEAD "[queue tuki]\nname = Tuki\nlanguage = fi\n"
+	                             "greeting = Tervetuloa!\ntext.place = Paikkasi: {1}.\n"
+	                             "topics = laskut, palautukset\ntopics = muut\n"
+	                             "[queue support]\n[agent a@b.fi]\nname = Aino A.\n",
+	    0600);
+	struct queue *q;
+	char *s;
+
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	q = c->queues;
+	CHECK_INT(q->lang, LANG_FI);
+	CHECK_STR(q->greeting, "Tervetuloa!"); /* the queue's own key still wins */
+	CHECK_STR(q->closed_text, texts_get(LANG_FI, T_CLOSED));
+	CHECK_STR(q->offline_text, "Tuki on nyt suljettu. Viestisi on tallessa, ja palaamme asiaan.");
+	s = config_text(q, T_PLACE, TEXT_ARGS("3"));
+	CHECK_STR(s, "Paikkasi: 3.");
+	free(s);
+	s = config_text(q, T_PLACE_WAIT, TEXT_ARGS("3", "noin 2 min"));
+	CHECK_STR(s, "Olet jonossa sijalla 3. Arvioitu odotusaika on noin 2 min.");
+	free(s);
+	CHECK_INT(q->ntopics, 3);
+	CHECK(config_queue_topic(q, "laskut") && config_queue_topic(q, "muut"));
+	CHECK(!config_queue_topic(q, "Laskut"));
+	q = q->next; /* English by default */
+	CHECK_INT(q->lang, LANG_EN);
+	CHECK_STR(q->greeting, "Hello, and thank you for contacting support.");
+	CHECK_INT(q->ntopics, 0);
+	CHECK_STR(c->agents->name, "Aino A.");
+	config_free(c);
+}
+
 static void
 errors(void)
 {
@@ -432,6 +469,19 @@ errors(void)
 	REFUSED(HEAD "[queue support]\ntimezone = Mars/Olympus\n", 5,
 	    "unknown time zone \"Mars/Olympus\"");
 	REFUSED(HEAD "[queue support]\ntimezone = ../../etc/passwd\n", 5, "unknown time zone");
+	REFUSED(HEAD "[queue support]\nlanguage = de\n", 5,
+	    "language must be one of en, fi, not \"de\"");
+	REFUSED(HEAD "[queue support]\n\nlanguage = Finnish\n", 6, "language must be one of");
+	REFUSED(HEAD "[queue support]\ntopics = billing no/slash\n", 5, "bad topic \"no/slash\"");
+	REFUSED(HEAD "[queue support]\ntext.place = Number {2}\n", 5,
+	    "text.place: {2}: this text has {1} to {1} only");
+	REFUSED(HEAD "[queue support]\ntext.thanks_waiting = Kiitos {1}\n", 5,
+	    "text.thanks_waiting: {1}: this text takes no placeholder");
+	REFUSED(HEAD "[queue support]\ntext.nonsense = x\n", 5, "unknown text \"text.nonsense\"");
+	REFUSED(HEAD "[queue support]\ntext.greeting = Hi\n", 5,
+	    "text.greeting: set greeting = ... instead");
+	REFUSED(HEAD "[queue support]\ntext.place = a\ntext.place = b\n", 6,
+	    "text.place is set twice");
 	REFUSED("host = x\n" HEAD, 1, "host = ... outside of any section");
 	/* a bad jid is reported where it is, and not again as missing */
 	refused_at(__LINE__, "[component]\njid = bad domain!\nsecret = s\n", 2,
@@ -649,6 +699,7 @@ main(void)
 	limits();
 	example();
 	errors();
+	languages();
 	text_errors();
 	routing();
 	lists_on_several_lines();
