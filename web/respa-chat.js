@@ -253,6 +253,9 @@ export class Chat {
     this.E.ended.hidden = phase !== 'ended';
     this.E.composer.hidden = phase === 'ended' || !!this.form;
     this.E.attach.hidden = this.upload === null;
+    // "write your question" is not what a closed queue says
+    const welcome = this.E.log.querySelector('.respa-welcome');
+    if (welcome) welcome.hidden = state === 'closed';
     this.renderForms();
     this.renderBar();
   }

@@ -186,6 +186,8 @@ async def test_queue_closed_shows_the_offline_form_which_makes_an_offline_chat_a
     assert re.fullmatch(r"Closed; opens \w+ \d+ \w+ at 09:00 \(UTC\)", status), status
     # the offline form instead of the chat box; checked in the browser first
     await page.wait_text(".respa-offline", "We are closed right now")
+    # no "write your question" from a closed queue
+    assert await page.eval("() => document.querySelector('.respa-welcome').offsetParent") is None
     assert not await page.eval("() => document.querySelector('.respa-composer').offsetParent")
     await web.screenshot(page, "closed")
     await page.fill("#respa-f-email", "not an email")

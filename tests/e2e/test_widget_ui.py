@@ -166,6 +166,9 @@ async def test_prechat_form_topics_route_and_fill_the_contact(desk, web):
                     " e.removeAttribute('maxlength'); e.value = 'x'.repeat(101); }")
     await page.click(".respa-prechat button[type=submit]")
     assert "too long" in await page.text("#respa-f-name-error")
+    await page.eval("() => { document.querySelector('#respa-f-name').value = 'Ann\\u0007'; }")
+    await page.click(".respa-prechat button[type=submit]")
+    assert await page.text("#respa-f-name-error") == "This holds characters that cannot be sent."
     await web.screenshot(page, "prechat-errors")
 
     # a topic respa's queue does not take: respa says so, by the field, and stores nothing
