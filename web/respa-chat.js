@@ -228,7 +228,11 @@ export class Chat {
     if (url && /^https?:/.test(url)) {
       const a = el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'respa-text' });
       if (IMAGE.test(url)) a.append(el('img', { src: url, alt: this.w.t('image'), class: 'respa-image' }));
-      else a.textContent = decodeURIComponent(url.split('/').pop() || url);
+      else {
+        let name = url.split('/').pop() || url;
+        try { name = decodeURIComponent(name); } catch (e) { /* shown as it came */ }
+        a.textContent = name;
+      }
       box.append(a);
       const extra = (item.body || '').replace(url, '').trim();
       if (extra) box.append(el('div', { class: 'respa-text', text: extra }));

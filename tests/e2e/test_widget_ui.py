@@ -102,6 +102,14 @@ async def test_launcher_opens_minimises_remembers_and_counts_unread(desk, web):
     await page.reload()                    # and so is open
     await page.wait_text(LINE, "Anything else?")
     assert not await page.eval(f"() => document.querySelector('{WINDOW}').hidden")
+    # open, but the tab hidden: a reply counts too, until the tab is back
+    await page.eval("() => { Object.defineProperty(document, 'hidden', { value: true,"
+                    " configurable: true }); document.dispatchEvent(new Event('visibilitychange')); }")
+    alice.send(conv, "Seen later")
+    await page.wait_js("() => document.title === '(1) Acme Ltd: support'")
+    await page.eval("() => { Object.defineProperty(document, 'hidden', { value: false,"
+                    " configurable: true }); document.dispatchEvent(new Event('visibilitychange')); }")
+    await page.wait_js("() => document.title === 'Acme Ltd: support'")
     assert await serious_a11y(page) == []
     await no_page_errors(page)
 
