@@ -15,8 +15,8 @@ import pytest
 import harness
 from conftest import artifacts_dir
 from desk import ASSIGNED, GREETING, QUEUE, conv_id, exact
-from test_widget import (DESKTOP, LAUNCHER, LINE, MESSAGE, NOTICE, PHONE, SEND, STATE,
-                         TEXTAREA, connected_jid, first_chat, open_widget, session_of, told,
+from test_widget import (DESKTOP, LAUNCHER, LINE, MESSAGE, NOTICE, PHONE, SEND,
+                         TEXTAREA, first_chat, open_widget, session_of, told,
                          wait_state, write)
 
 BILLING = f"billing@{harness.COMPONENT_JID}"
@@ -377,3 +377,27 @@ async def test_widget_weight_before_open_and_to_a_usable_chat(desk, web):
     assert figures["before_open_own_script_bytes"] <= 30 * 1024, figures
     assert figures["to_usable_gzip_bytes"] <= 250 * 1024, figures
     assert any("converse-headless" in f for f in figures["files_on_open"]), figures
+
+
+async def test_server_outage_disables_the_input_and_the_widget_comes_back(desk, web):
+    """The XMPP server itself goes away (not only respa): the same plain sentence, the draft
+    kept; Converse reconnects by itself once the server is back (a new anonymous JID, the
+    same session), and respa answers the queue's state again."""
+    await desk.start(agents=["alice"], extra={"routing": {"subscribe_retry": 1}})
+    alice = desk.agent("alice")
+    page, _ = await open_widget(web, retry=1)
+    await first_chat(page, alice, "Before the server went")
+    await page.fill(TEXTAREA, "Typed while it was down")
+    await desk.prosody.stop_async()
+    await wait_state(page, "unavailable", timeout=15)
+    assert await page.eval("() => document.querySelector('.respa-input').disabled")
+    assert (await page.text(BAR)).startswith("The chat cannot be reached right now.")
+    await web.screenshot(page, "server-down")
+    await asyncio.to_thread(desk.prosody.start)
+    await desk.r.wait_for_log_async("reconnecting in", since=0)
+    await wait_state(page, "open", timeout=40)
+    assert not await page.eval("() => document.querySelector('.respa-input').disabled")
+    assert await page.eval("() => document.querySelector('.respa-input').value") == \
+        "Typed while it was down"
+    assert await page.eval(f"() => document.querySelector('{BAR}').textContent") == ""
+    await no_page_errors(page)
