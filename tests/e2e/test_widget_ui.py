@@ -329,6 +329,23 @@ async def first_chat_fi(page, alice, text):
     return conv, header
 
 
+# measured in the page: from the click on the launcher (its own listener) to a usable chat
+# (the window shown with the queue's state, Send enabled), checked every 5 ms
+CLICK_CLOCK = """() => document.querySelector('.respa-launcher').addEventListener('click', () => {
+    window.clickedAt = performance.now();
+    const check = () => {
+        if (document.querySelector('.respa-window[data-state=open]:not([hidden])')
+            && !document.querySelector('.respa-send').disabled) {
+            window.usableMs = performance.now() - window.clickedAt;
+        } else {
+            setTimeout(check, 5);
+        }
+    };
+    check();
+}, { capture: true })"""
+USABLE_MS = "() => window.usableMs !== undefined && window.usableMs + 0.001"
+
+
 def gz(path) -> int:
     return len(gzip.compress(path.read_bytes(), 9))
 
@@ -347,11 +364,9 @@ async def test_widget_weight_before_open_and_to_a_usable_chat(desk, web):
     own = [(u, n) for u, n in before if re.search(r"/(respa-widget|widget-config|widget-texts)\.js$", u)]
     assert len(own) == 3, before
     assert not any("converse" in u for u, _ in before), before
-    t0 = await page.eval("() => performance.now()")
+    await page.eval(CLICK_CLOCK)
     await page.click(LAUNCHER)
-    await page.wait_js("() => document.querySelector('.respa-window[data-state=open]') &&"
-                       " !document.querySelector('.respa-send').disabled")
-    t1 = await page.eval("() => performance.now()")
+    usable_ms = await page.wait_js(USABLE_MS, timeout=20)
     after = await page.eval(entries)
     seen = {u for u, _ in before}
     opened = [(u, n) for u, n in after if u not in seen and u.startswith(web.prosody.http_url)]
@@ -361,7 +376,7 @@ async def test_widget_weight_before_open_and_to_a_usable_chat(desk, web):
         "before_open_own_script_gzip": sum(gz(harness.WEB_DIR / re.sub(r"^.*/", "", u)) for u, _ in own),
         "to_usable_wire_bytes": sum(n for _, n in opened),
         "to_usable_gzip_bytes": sum(gz(p) for p in files.values() if p.is_file()),
-        "click_to_usable_ms": round(t1 - t0),
+        "click_to_usable_ms": round(usable_ms),
         "files_on_open": sorted(re.sub(r"^https?://[^/]+", "", u) for u in files),
     }
     # the default (load once idle): nothing of Converse before the page's load event either
@@ -372,6 +387,10 @@ async def test_widget_weight_before_open_and_to_a_usable_chat(desk, web):
                             ".loadEventEnd; return performance.getEntriesByType('resource')"
                             ".filter((e) => e.startTime < end).map((e) => e.name); }")
     assert early and not any("converse" in u for u in early), early
+    # and opening it then is at once: Converse is loaded and connected already
+    await idle.eval(CLICK_CLOCK)
+    await idle.click(LAUNCHER)
+    figures["click_to_usable_ms_after_idle_load"] = round(await idle.wait_js(USABLE_MS))
     (artifacts_dir() / "widget-weight.json").write_text(json.dumps(figures, indent=2))
     print("widget weight:", json.dumps(figures))
     assert figures["before_open_own_script_bytes"] <= 30 * 1024, figures
