@@ -130,7 +130,8 @@ stanza_mark_agent(xmpp_stanza_t *m, const char *nick, const char *lang)
 	xmpp_stanza_t *e, *t;
 
 	set_lang(m, lang);
-	if (nick == NULL || *nick == '\0')
+	/* a line of the agent's, not a chat state or receipt: those say nothing new */
+	if (nick == NULL || *nick == '\0' || xmpp_stanza_get_child_by_name(m, "body") == NULL)
 		return;
 	e = adopt(m, element("nick", NS_NICK));
 	t = xmpp_stanza_new(wire.ctx);

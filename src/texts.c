@@ -151,8 +151,8 @@ static const struct text_def {
 	T(T_OFFLINE_THANKS, "offline_thanks", 3,
 	    "Thank you, we got your message. We are closed right now; we will answer you at {1} "
 	    "once we open {2} ({3}).",
-	    "Kiitos, saimme viestisi. Olemme nyt suljettuina; vastaamme sinulle osoitteeseen {1}, "
-	    "kun avaamme {2} ({3})."),
+	    "Kiitos, saimme viestisi. Palvelumme on nyt suljettu; vastaamme sinulle osoitteeseen "
+	    "{1}, kun avaamme {2} ({3})."),
 	T(T_OFFLINE_THANKS_SOON, "offline_thanks_soon", 1,
 	    "Thank you, we got your message. We will answer you at {1} as soon as we can.",
 	    "Kiitos, saimme viestisi. Vastaamme sinulle osoitteeseen {1} niin pian kuin "

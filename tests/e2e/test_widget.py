@@ -150,7 +150,7 @@ async def test_reload_continues_the_same_chat_with_the_same_agent(desk, web):
     await page.reload()             # a new anonymous login, the same session token
     jid = await connected_jid(page)
     assert jid != first_jid
-    # respa knows the session: the visitor is in a chat
+    # in a chat: the queue says so (its own line), never "busy" or a free agent for someone else
     assert await wait_state(page, "open") == ("open", "Online", "You are chatting with an agent")
     # the earlier lines are shown again
     for text in ("My order is late", GREETING, "Which order number?"):
