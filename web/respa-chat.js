@@ -446,7 +446,6 @@ export class Chat {
       // a pre-chat value respa refused: the form again, with respa's words by the field
       this.session.set({ prechat: null });
       this.draftForm = { ...this.draftForm, message: sent.body };
-      if (sent.offline) this.session.set({ prechat: null });
       this.E.forms.dataset.kind = '';
       this.render();
       const field = invalid.getAttribute('field');
