@@ -24,9 +24,25 @@ export default {
   anonymousDomain: 'guest.localhost',
   // The queue the visitor writes to: QUEUE@COMPONENT of respa's configuration.
   queue: 'support@support.localhost',
-  // Converse.js's dist/ folder (from npm: web/node_modules/converse.js/dist/), relative to
-  // respa-widget.js or absolute.
-  converseDist: 'node_modules/converse.js/dist/',
+  // @converse/headless (Converse.js's XMPP core, from npm), relative to respa-widget.js or
+  // absolute. Loaded once the page is idle (or on open: `load`), never before.
+  headless: 'node_modules/@converse/headless/dist/converse-headless.min.js',
+  // When to load it and connect: 'idle' (once the page is idle, so the launcher shows the
+  // queue's state) or 'open' (only when the visitor opens the chat). A visitor in a chat
+  // (a reload) connects at once either way.
+  load: 'idle',
+  // Topics, for the pre-chat form: each picks the queue the chat goes to. An id is what respa
+  // gets (its queue's `topics` lists it: [A-Za-z0-9_-], at most 64), a label what the visitor
+  // sees. e.g. [{ id: 'billing', label: 'Billing', queue: 'billing@support.example.com' }]
+  topics: [],
+  // The pre-chat form, before the first message: each of name, email, topic is 'required',
+  // 'optional' or 'off'. All 'off': no form.
+  prechat: { name: 'off', email: 'off', topic: 'off' },
+  // When the queue is closed, a form (name, email, message) instead of the chat box.
+  offlineForm: true,
+  // XEP-0363 upload service; null: found on the server (disco), as Prosody's
+  // mod_http_file_share. Its size limit is the server's.
+  uploadService: null,
 
   // --- who the visitor is ---------------------------------------------------------------
   // A visitor who comes back (reload, another page of the site) within this many minutes of
@@ -38,28 +54,29 @@ export default {
   visitorId: null,
 
   // --- where and how it shows -------------------------------------------------------------
-  // The element the widget fills (a CSS selector); created at the end of <body> if missing.
+  // The element the widget goes in (a CSS selector); made at the end of <body> if missing.
+  // The launcher and the window float over the page in a corner: 'bottom-right' or
+  // 'bottom-left'.
   container: '#respa-chat',
-  language: 'en',
-  texts: {
-    title: 'Chat with us',
-    agentName: 'Support',    // the author shown on the queue's and agents' lines
-    you: 'You',              // the author shown on the visitor's own lines
-    connecting: 'Connecting…',
-    open: 'Online',
-    busy: 'Busy',
-    closed: 'Closed',
-    unavailable: 'Chat unavailable',
-    unavailableText: 'The chat service cannot be reached right now.',
-  },
+  position: 'bottom-right',
+  // The widget's language: 'en' or 'fi' (web/widget-texts.js). null: the page's <html lang>
+  // until respa answers, then the queue's `language` (respa's xml:lang).
+  language: null,
+  // Change any of the widget's texts (widget-texts.js), for every language: { title: '...' },
+  // or for one: texts_fi: { title: '...' }.
+  texts: {},
+  // A short sound when a reply comes while the chat is minimised or the tab hidden.
+  sound: false,
+  // Text on them keeps a contrast of 4.5:1 or more (WCAG 2.1 AA) with the defaults.
   colours: {
-    accent: '#1f6feb',       // header, the visitor's own messages, buttons
+    accent: '#0b5cd5',       // header, launcher, the visitor's own messages, buttons
     accentText: '#ffffff',   // text on the accent colour
     open: '#2da44e',         // the status dot: an agent is free
     busy: '#d29922',         // open, everyone busy
     closed: '#8c959f',       // out of hours
     unavailable: '#cf222e',  // the server or respa cannot be reached
   },
+  // The open window on a wide screen; at 480 px wide or less it fills the screen.
   width: '380px',
   height: '560px',
 };

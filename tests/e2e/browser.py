@@ -4,9 +4,10 @@ tests/e2e/browser_driver.js (a node process speaking one JSON object per line).
     browser = Browser(workdir); browser.start()          # one per test module (fixture)
     page = await browser.page("visitor")                 # a fresh context: a new visitor
     await page.goto(prosody.http_url + "/widget.html")
+    await page.click(".respa-launcher")
     await page.wait_text(".respa-state", "Online")
-    await page.fill("textarea.chat-textarea", "hi")
-    await page.press("textarea.chat-textarea", "Enter")
+    await page.fill(".respa-input", "hi")
+    await page.press(".respa-input", "Enter")
     await page.screenshot(path)
     browser.stop()
 
@@ -32,6 +33,9 @@ DRIVER = Path(__file__).resolve().with_name("browser_driver.js")
 CHROMIUM = "/usr/bin/chromium"
 CONVERSE = harness.WEB_DIR / "node_modules" / "converse.js" / "dist" / "converse.min.js"
 PLAYWRIGHT = harness.WEB_DIR / "node_modules" / "playwright-core" / "package.json"
+HEADLESS = (harness.WEB_DIR / "node_modules" / "@converse" / "headless" / "dist"
+            / "converse-headless.min.js")
+AXE = harness.WEB_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 
 class BrowserError(AssertionError):
@@ -45,7 +49,7 @@ def missing_parts() -> list[str]:
         missing.append("node (Debian package nodejs)")
     if not os.access(CHROMIUM, os.X_OK):
         missing.append(f"{CHROMIUM} (Debian package chromium)")
-    if not CONVERSE.exists() or not PLAYWRIGHT.exists():
+    if not all(p.exists() for p in (CONVERSE, PLAYWRIGHT, HEADLESS, AXE)):
         missing.append("web/node_modules (npm ci in web/)")
     return missing
 
@@ -253,6 +257,16 @@ class Page:
         path.parent.mkdir(parents=True, exist_ok=True)
         await self._call("screenshot", path=str(path))
         return path
+
+    async def set_files(self, selector: str, files: list[tuple[str, str, bytes]]) -> None:
+        """Choose files (name, MIME type, content) in an <input type=file>."""
+        import base64
+        await self._call("set_files", selector=selector, files=[
+            {"name": n, "mimeType": t, "base64": base64.b64encode(b).decode()} for n, t, b in files])
+
+    async def axe(self, include: str = "") -> list[dict]:
+        """axe-core's WCAG 2.1 A/AA violations on the page (or within `include`)."""
+        return await self._call("axe", 60, include=include)
 
     async def log(self) -> list[str]:
         return await self._call("log")

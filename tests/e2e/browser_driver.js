@@ -124,6 +124,26 @@ const commands = {
     await pageOf(name).page.screenshot({ path: file, fullPage: full });
     return file;
   },
+  // files: [{ name, mimeType, base64 }] into an <input type=file> (hidden ones too)
+  async set_files({ name, selector, files }) {
+    await pageOf(name).page.locator(selector).first().setInputFiles(files.map((f) => (
+      { name: f.name, mimeType: f.mimeType, buffer: Buffer.from(f.base64, 'base64') })));
+    return true;
+  },
+  // axe-core (web/node_modules) on the page, WCAG 2.0/2.1 A and AA rules, within `include`
+  // (a selector; the whole page when empty): its violations, shortened
+  async axe({ name, include = '' }) {
+    const page = pageOf(name).page;
+    if (!await page.evaluate(() => !!window.axe)) {
+      await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js', { paths: [WEB] }) });
+    }
+    return page.evaluate(async (inc) => {
+      const r = await window.axe.run(inc ? { include: [inc] } : document,
+        { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+    }, include);
+  },
   async log({ name }) {
     return pageOf(name).log;
   },

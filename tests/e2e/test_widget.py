@@ -17,12 +17,21 @@ from desk import ASSIGNED, GREETING, QUEUE, conv_id, exact
 ALICE = "alice@localhost"
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-# the widget's parts (web/respa-widget.js) and Converse's
-STATE = ".respa-widget"
+# the widget's parts (web/respa-widget.js, web/respa-chat.js)
+STATE = ".respa-window"
 STATE_LABEL = ".respa-state"
 STATUS_TEXT = ".respa-status-text"
-TEXTAREA = "converse-chat textarea.chat-textarea"
-MESSAGE = ".chat-msg__text"
+LAUNCHER = ".respa-launcher"
+TEXTAREA = ".respa-input"
+SEND = ".respa-send"
+MESSAGE = ".respa-msg .respa-text"
+LINE = ".respa-msg:not(.respa-welcome) .respa-text"    # all but the widget's welcome line
+AGENT_MESSAGE = ".chat-msg__text"                       # Converse's full UI, on agent.html
+AGENT_TEXTAREA = "converse-chat textarea.chat-textarea"
+NOTICE = ".respa-msg.notice .respa-text"
+AGENT_LINE = ".respa-msg.them"
+PHONE = {"width": 375, "height": 667}
+DESKTOP = {"width": 1280, "height": 800}
 
 
 async def state_of(page) -> tuple[str, str, str]:
@@ -65,15 +74,16 @@ async def write(page, text: str) -> None:
     await page.press(TEXTAREA, "Enter")
 
 
-async def open_widget(web, visitor_id=None, **query):
-    """A visitor opens the company page; returns (page, their anonymous JID) once the queue's
-    state shows."""
-    page = await web.page("visitor")
+async def open_widget(web, visitor_id=None, size=DESKTOP, name="visitor", **query):
+    """A visitor opens the company page and the chat (the launcher); returns (page, their
+    anonymous JID) once the queue's state shows."""
+    page = await web.page(name, **size)
     if visitor_id:
         query["visitor"] = visitor_id
     await page.goto(web.url("widget.html", **query))
+    await page.click(LAUNCHER)
     jid = await connected_jid(page)
-    await page.wait_js("() => document.querySelector('.respa-widget[data-state=connecting]')"
+    await page.wait_js("() => document.querySelector('.respa-window[data-state=connecting]')"
                        " === null")
     return page, jid
 
@@ -180,20 +190,42 @@ async def test_reload_continues_the_same_chat_with_the_same_agent(desk, web):
     await web.screenshot(page, "continued")
 
 
-async def test_queue_shows_closed_out_of_hours(desk, web):
+async def test_queue_closed_shows_the_offline_form_which_makes_an_offline_chat_and_task(desk, web):
     opens = datetime.now(timezone.utc) + timedelta(days=2)     # never today, whatever the hour
     await desk.start(agents=["alice"], queue={"hours": f"{DAYS[opens.weekday()]} 09:00-17:00"})
     page, _ = await open_widget(web)
     state, label, status = await state_of(page)
     assert (state, label) == ("closed", "Closed")
     assert re.fullmatch(r"Closed; opens \w+ \d+ \w+ at 09:00 \(UTC\)", status), status
+    # the offline form instead of the chat box; checked in the browser first
+    await page.wait_text(".respa-offline", "We are closed right now")
+    # no "write your question" from a closed queue
+    assert await page.eval("() => document.querySelector('.respa-welcome').offsetParent") is None
+    assert not await page.eval("() => document.querySelector('.respa-composer').offsetParent")
     await web.screenshot(page, "closed")
-    # what the visitor writes is kept for later, and they are told so
-    await write(page, "Please call me back")
-    await page.wait_text(MESSAGE, "closed right now")
+    await page.fill("#respa-f-email", "not an email")
+    await page.click(".respa-offline button[type=submit]")
+    assert await page.text("#respa-f-name-error") == "Please fill in this field."
+    assert (await page.text("#respa-f-email-error")).startswith("Please give an email address")
+    assert await page.attribute("#respa-f-email", "aria-invalid") == "true"
+    await web.screenshot(page, "offline-form-errors")
+    await asyncio.sleep(0.3)
+    assert desk.rows("SELECT id FROM conversations") == []      # nothing sent
+    await page.fill("#respa-f-name", "Ann <b>Lee</b>")
+    await page.fill("#respa-f-email", "ann@example.com")
+    await page.fill("#respa-f-message", "Please call me back")
+    await page.click(".respa-offline button[type=submit]")
+    await page.wait_text(LINE, "Please call me back")
     await desk.stored(1)
-    row = desk.rows("SELECT state, channel FROM conversations")
-    assert row == [{"state": "offline", "channel": "web"}]
+    # respa's answer, a notice, says when they will hear back
+    await page.wait_text(NOTICE, "closed right now")
+    row = desk.rows("SELECT state, channel, contact_id FROM conversations")
+    assert [(r["state"], r["channel"]) for r in row] == [("offline", "web")]
+    contact = desk.rows("SELECT name, email FROM contacts WHERE id = ?", row[0]["contact_id"])
+    assert contact == [{"name": "Ann <b>Lee</b>", "email": "ann@example.com"}]
+    tasks = desk.rows("SELECT kind FROM tasks")
+    assert [t["kind"] for t in tasks] == ["offline"]
+    await web.screenshot(page, "offline-sent")
     await asyncio.sleep(0.2)
     assert not told(desk.agent("alice"), "New chat #")       # nothing for an agent now
 
@@ -226,7 +258,7 @@ async def test_a_visitor_back_after_the_session_minutes_starts_a_new_chat(desk, 
     await wait_state(page, "open")
     new = await session_of(page)
     assert new["token"] != old["token"] and new["history"] == []
-    assert await page.texts(MESSAGE) == []           # a fresh chat, nothing restored
+    assert await page.texts(LINE) == []              # a fresh chat, nothing restored
     second, _ = await first_chat(page, alice, "Second visit")
     assert conv_id(second) == conv_id(conv) + 1
     assert desk.conversation(second)["session"] == new["token"]
@@ -302,16 +334,17 @@ async def test_agent_page_logs_in_takes_an_offered_chat_and_answers(desk, web):
     bob = await desk.customer("bob")
     bob.send(QUEUE, "Hello, is anyone there?")
     await bob.expect(GREETING, frm=QUEUE)
-    offer = await page.wait_text(MESSAGE, "Offer: chat #")
+    offer = await page.wait_text(AGENT_MESSAGE, "Offer: chat #")
     n = int(re.search(r"chat #(\d+)", offer).group(1))
-    await page.wait_text(MESSAGE, "Hello, is anyone there?")
+    await page.wait_text(AGENT_MESSAGE, "Hello, is anyone there?")
     await web.screenshot(page, "offered")
-    await write(page, "Hi Bob, Alice here")                  # answering takes the chat
+    await page.fill(AGENT_TEXTAREA, "Hi Bob, Alice here")
+    await page.press(AGENT_TEXTAREA, "Enter")                  # answering takes the chat
     await bob.expect(exact(ASSIGNED), frm=QUEUE)
     await bob.expect(exact("Hi Bob, Alice here"), frm=QUEUE)
-    await page.wait_text(MESSAGE, f"Chat #{n} is yours.")
+    await page.wait_text(AGENT_MESSAGE, f"Chat #{n} is yours.")
     row = desk.conversation(n)
     assert (row["state"], row["agent_jid"], row["channel"]) == ("active", ALICE, "xmpp")
     bob.send(QUEUE, "Great, thanks")
-    await page.wait_text(MESSAGE, "Great, thanks")
+    await page.wait_text(AGENT_MESSAGE, "Great, thanks")
     await web.screenshot(page, "answered")
