@@ -19,7 +19,7 @@ from harness import COMPONENT_JID, Client, error_condition
 NS_COMMANDS = "http://jabber.org/protocol/commands"
 NS_DATA = "jabber:x:data"
 
-AGENT_NODES = ["ready", "pause", "my-chats", "my-tasks", "canned-send"]
+AGENT_NODES = ["ready", "pause", "my-chats", "my-tasks", "canned-send", "start-chat"]
 ADMIN_NODES = ["queues", "queue-create", "queue-edit", "queue-delete", "agents", "agent-add",
                "agent-edit", "agent-remove", "agent-status", "desk-status", "conversations",
                "conversation-close", "conversation-transfer", "tasks", "canned", "canned-add",

@@ -247,3 +247,33 @@ async def test_start_is_refused_for_an_anonymous_web_visitor(desk):
                        "web visitor, who cannot be reached once the page is closed.",
                        frm=COMPONENT_JID)
     await guest.no_message(0.5)
+
+
+# --- the ad-hoc command and the statistics --------------------------------------------------
+async def test_start_chat_command_and_stats_show_csat_and_outbound(desk):
+    from adhoc import Commander
+    await desk.start(queue=RATING, capacity={"alice": 3},
+                     extra={"admin": {"jids": "admin@localhost"}})
+    alice = desk.agent("alice")
+    bob, carol = await desk.customer("bob"), await desk.customer("carol")
+    for who, answer in ((bob, "5"), (carol, "2 meh")):
+        await answered_and_closed(desk, who)
+        await who.expect(RATING_Q, frm=QUEUE)
+        who.send(QUEUE, answer)
+        await who.expect("Thank you", frm=QUEUE)
+    agent = Commander(alice)
+    r = await agent.execute("start-chat")
+    assert r.options("queue") == ["support"] and r.value("queue") == "support"
+    r = await agent.complete(r, who="nobody@localhost", queue="support", text="hi")
+    assert "No chat was started: no contact is known by nobody@localhost" in r.note("error")
+    r = await agent.complete(r, who="Bob@localhost", queue="support", text="About your order")
+    assert r.status == "completed", r
+    assert re.match(r"Chat #3 started: write at c-3@", r.note("info")), r.notes
+    await bob.expect(exact("About your order"), frm=QUEUE)
+    await alice.expect("Outbound chat #3 from bob@localhost", frm=f"c-3@{COMPONENT_JID}")
+    admin = Commander(await desk.customer("admin"))
+    s = await admin.run("stats", {"period": "today"})
+    assert s.value("csat") == "50% rated 4 or 5 (1 of 2 ratings; 2 asked)"
+    assert s.value("outbound") == "1"
+    assert s.value("total") == "3"
+    assert s.value("wait").endswith("(2 chats)")      # the outbound chat had no wait
