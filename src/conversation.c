@@ -1771,7 +1771,6 @@ conversation_start(struct agent *a, const char *who, const char *queue, const ch
 		goto fail;
 	}
 	c = conv_new(id, q, q, to, NULL, channel, contact, now);
-	c->outbound = 1;
 	c->answered = 1;
 	c->first_response_at = now;
 	take(c, a);

@@ -160,7 +160,6 @@ struct conv {
 	size_t told_place; /* the place in line the customer was last told */
 	time_t told_at;
 	int followup;           /* a follow-up task for the queue exists */
-	int outbound;           /* an agent started it (/start) */
 	int fresh;              /* its contact was new with it: no history to look up */
 	int requeued;           /* goes back to the front of the line */
 	time_t left_at;         /* when the customer went offline (the grace runs); 0: there */
