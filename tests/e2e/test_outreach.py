@@ -277,3 +277,23 @@ async def test_start_chat_command_and_stats_show_csat_and_outbound(desk):
     assert s.value("outbound") == "1"
     assert s.value("total") == "3"
     assert s.value("wait").endswith("(2 chats)")      # the outbound chat had no wait
+
+
+async def test_rating_during_the_hooks_run_sends_the_record_again(desk, tmp_path):
+    # the program reads its record when it starts: a rating that comes while it runs must
+    # not be lost, so the record goes once more
+    hook = hook_script(tmp_path, 'sleep 1.5; cat > "$OUT/record-$N.json"')
+    r = await desk.start(queue=RATING, extra={"crm": {"hook": str(hook)}})
+    bob = await desk.customer("bob")
+    n = await answered_and_closed(desk, bob)
+    await bob.expect(RATING_Q, frm=QUEUE)
+    await wait_for(lambda: (tmp_path / "hook-out" / "count").exists(), 5, "the hook to start")
+    bob.send(QUEUE, "4")
+    await bob.expect(exact(THANKS), frm=QUEUE)
+    records = await wait_for(lambda: len(saved_records(tmp_path)) == 2 and
+                             saved_records(tmp_path), 10, "the record sent again")
+    assert records[1]["rating"]["score"] is None and records[2]["rating"]["score"] == 4
+    assert records[2]["id"] == n
+    await wait_for(lambda: desk.rows("SELECT count(*) AS n FROM hook_deliveries")[0]["n"] == 0,
+                   5, "the delivery done")
+    assert r.log_text().count(f"conversation {n} delivered") == 2
