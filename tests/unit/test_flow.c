@@ -2354,6 +2354,32 @@ no_rating_question_without_the_setting_or_an_answer(void)
 }
 
 static void
+failed_rating_write_keeps_the_question(void)
+{
+	char comment[128];
+	long n;
+
+	up(RATING_QUEUE);
+	agent_online("alice", NULL);
+	n = rated_chat("bob", "hello");
+	db_exec("CREATE TRIGGER no_rating BEFORE UPDATE OF score ON ratings "
+	    "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	w.failing = 1;
+	customer_says("bob", "support", "4");
+	CHECK_INT(w.failed, 1);
+	QUIET(jid("bob")); /* nothing of the failed pass went out */
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 0);
+	db_exec("DROP TRIGGER no_rating");
+	w.failing = 0;
+	customer_says("bob", "support", "4"); /* the question was rebuilt from the database */
+	EXPECT(jid("bob"), QUEUE, RATING_THANKS);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 4);
+	CHECK_INT(conversation_count(), 0);
+	w.failed = 0;
+	down();
+}
+
+static void
 call_sends_a_room_link_to_both(void)
 {
 	const char *got, *prefix = "Your agent invites you to a voice or video call. Join here: "
@@ -2583,6 +2609,7 @@ main(void)
 	rating_window_ends_the_question();
 	rating_question_outlives_a_restart();
 	no_rating_question_without_the_setting_or_an_answer();
+	failed_rating_write_keeps_the_question();
 	call_sends_a_room_link_to_both();
 	start_opens_an_assigned_outbound_chat();
 	start_is_refused_with_the_reason();
