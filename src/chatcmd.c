@@ -580,6 +580,60 @@ cmd_transcript(struct conv *c, struct agent *a, const char *args)
 	    "The lines so far follow.");
 }
 
+/* The queue's call_url with a new random room name for each "{room}": new string. */
+static char *
+call_link(const char *tpl)
+{
+	char room[23]; /* 22 characters: 132 random bits */
+	const char *p, *hit;
+	size_t n = 0, len = strlen(tpl) + 1;
+	char *url;
+
+	random_token(room, sizeof(room));
+	for (p = tpl; (hit = strstr(p, "{room}")) != NULL; p = hit + 6)
+		len += strlen(room);
+	url = xmalloc(len);
+	for (p = tpl; (hit = strstr(p, "{room}")) != NULL; p = hit + 6) {
+		memcpy(url + n, p, (size_t)(hit - p));
+		n += (size_t)(hit - p);
+		memcpy(url + n, room, strlen(room));
+		n += strlen(room);
+	}
+	memcpy(url + n, p, strlen(p) + 1);
+	return url;
+}
+
+/* /call: a voice/video room's link to the customer and to the agent, in the transcript. */
+static void
+cmd_call(struct conv *c, struct agent *a, const char *args)
+{
+	const char *tpl = c->queue->call_url ? c->queue->call_url : c->entry->call_url;
+	char *url, *text;
+
+	if (*args) {
+		conv_tell(c, a, "Usage: !call (it takes no arguments)");
+		return;
+	}
+	if (tpl == NULL) {
+		conv_tellf(c, a,
+		    "No call link is set up for %s: an admin sets call_url in the queue's "
+		    "section of respa.conf (as https://meet.example.com/{room}). Nothing was sent. "
+		    "!callback makes a task to phone the customer instead.",
+		    c->queue->title);
+		return;
+	}
+	url = call_link(tpl);
+	text = xasprintf("%s %s", c->queue->call_text, url);
+	if (conversation_say(c, a, text) == -1)
+		conv_tell(c, a, "The call link could not be sent: the database failed. Try again.");
+	else {
+		conv_tellf(c, a, "Call link sent to the customer. Join the call: %s", url);
+		log_info("conversation %" PRId64 ": %s sent a call link", c->id, a->jid);
+	}
+	free(text);
+	free(url);
+}
+
 static const struct chat_cmd chat_cmds[] = {
 	{ "close", "!close [resolved|unresolved] [#tag...] [summary]",
 	    "end the chat; without a "
@@ -598,6 +652,10 @@ static const struct chat_cmd chat_cmds[] = {
 	    "a task for you to call the customer back "
 	    "(their known number by default)",
 	    cmd_callback },
+	{ "call", "!call",
+	    "send the customer a link to a voice/video call (the queue's call_url); you "
+	    "get the same link",
+	    cmd_call },
 	{ "remind", "!remind due text",
 	    "a message to the customer later (not for anonymous web "
 	    "visitors)",
@@ -708,6 +766,40 @@ cmd_done(struct agent *a, const char *args)
 	free(text);
 }
 
+/* /start WHO [QUEUE] text: a chat the agent starts with a known customer. */
+static void
+cmd_start(struct agent *a, const char *args)
+{
+	char who[256], queue[80] = "", err[256], *msg;
+	const char *text, *rest;
+	int64_t id;
+
+	first_word(args, who, sizeof(who), &text);
+	first_word(text, queue, sizeof(queue), &rest);
+	if (*queue && strchr(queue, '@') == NULL && config_queue(queue) != NULL)
+		text = rest;
+	else
+		queue[0] = '\0';
+	if (*who == '\0' || *text == '\0') {
+		tell(a,
+		    "Usage: !start WHO [QUEUE] text, where WHO is a contact number (#12), a "
+		    "JID or a phone number (+358401234567); the text goes to the customer from "
+		    "the queue's address (your first queue unless you name one).");
+		return;
+	}
+	if ((id = conversation_start(a, who, *queue ? queue : NULL, text, err, sizeof(err))) ==
+	    -1) {
+		msg = xasprintf("No chat was started: %s.", err);
+		tell(a, msg);
+		free(msg);
+		return;
+	}
+	msg = xasprintf("Chat #%" PRId64 " started: write at c-%" PRId64 "@%s to go on.", id, id,
+	    conf->jid);
+	tell(a, msg);
+	free(msg);
+}
+
 static const struct {
 	const char *name, *usage;
 	void (*fn)(struct agent *, const char *args);
@@ -717,13 +809,15 @@ static const struct {
 	{ "status", "!status", cmd_status },
 	{ "tasks", "!tasks", cmd_tasks },
 	{ "done", "!done NUMBER", cmd_done },
+	{ "start", "!start WHO [QUEUE] text", cmd_start },
 };
 
 #define DESK_HELP \
 	"This is respa. Each chat you are given comes from its own address (c-NUMBER@...); " \
 	"write !help there for the commands. Here: !pause [reason] stops new chats, !ready " \
 	"takes them again, !status shows yours, !tasks lists your open tasks, !done NUMBER " \
-	"marks one done. Commands start with ! (or /, but profanity, poezio and other terminal " \
+	"marks one done, !start WHO [QUEUE] text starts a chat with a customer respa knows. " \
+	"Commands start with ! (or /, but profanity, poezio and other terminal " \
 	"clients take lines starting with / for themselves)."
 
 void

@@ -521,11 +521,36 @@ transcript_form(struct adhoc_session *s)
 {
 	struct form *f = form_new(FORM_FORM, "Transcript of a chat",
 	    "The chat's header and lines so far come again to this client, from the chat's "
-	    "address. In a chat, /transcript does the same.");
+	    "address. In a chat, !transcript does the same.");
 	struct form_field *fl = form_add(f, "chat", FIELD_LIST, "Chat");
 
 	fl->required = 1;
 	conv_options(fl, me(s));
+	return f;
+}
+
+/* --- a chat the agent starts -------------------------------------------------------------- */
+
+static struct form *
+start_chat_form(struct adhoc_session *s)
+{
+	struct form *f = form_new(FORM_FORM, "Start a chat",
+	    "Write first to a customer respa "
+	    "knows: the text goes to them from the queue's address, and their replies come to "
+	    "you as any chat. In a message to respa, !start WHO [QUEUE] text does the same.");
+	struct form_field *fl;
+	struct agent *a = me(s);
+	struct member *m;
+
+	text_field(f, "who", "Customer: contact number (#12), JID or phone number (+358...)", NULL,
+	    1);
+	fl = form_add(f, "queue", FIELD_LIST, "Queue");
+	for (m = a ? a->members : NULL; m; m = m->next_of_agent)
+		form_option(fl, m->queue->name, m->queue->title);
+	if (a && a->members)
+		form_value(fl, a->members->queue->name);
+	fl->required = 1;
+	form_add(f, "text", FIELD_TEXT_MULTI, "First message")->required = 1;
 	return f;
 }
 
@@ -541,6 +566,31 @@ transcript_submit(struct adhoc_session *s, const struct form *in, struct adhoc_r
 		return fail(err, len, "Chat #%" PRId64 " is not yours.", c->id);
 	conversation_replay(c, adhoc_full_jid(s), "Transcript of chat", "The lines so far follow.");
 	note(r, NOTE_INFO, "Chat #%" PRId64 " is sent to you again from %s.", c->id, c->addr);
+	return 0;
+}
+
+static int
+start_chat_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
+{
+	char *text = form_text(in, "text"), why[256], *who;
+	struct agent *a = me(s);
+	int64_t id = -1;
+
+	who = xstrdup(given(in, "who") ? given(in, "who") : "");
+	str_trim(who);
+	fold(who);
+	str_trim(text);
+	if (a == NULL)
+		snprintf(why, sizeof(why), "only agents of this desk start chats");
+	else
+		id = conversation_start(a, who, given(in, "queue"), text, why, sizeof(why));
+	free(text);
+	free(who);
+	if (id == -1)
+		return fail(err, len, "No chat was started: %s.", why);
+	note(r, NOTE_INFO, "Chat #%" PRId64 " started: write at c-%" PRId64 "@%s to go on.", id, id,
+	    conf->jid);
 	return 0;
 }
 
@@ -1803,7 +1853,7 @@ stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 {
 	const char *period = form_get(in, "period");
 	time_t now = respa_now(), from, to;
-	long total, offline, closed, resolved;
+	long total, offline, closed, resolved, asked, rated, good, outbound;
 	char a[16], b[16], *text;
 	struct form *f;
 	struct tm tm;
@@ -1852,6 +1902,15 @@ stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 	              : xstrdup("no chats");
 	form_value(form_add(f, "resolution", FIELD_TEXT, "First-contact resolution"), text);
 	free(text);
+	if (store_stats_ratings(from, to, &asked, &rated, &good, &outbound) == 0) {
+		text = rated ? xasprintf("%ld%% rated 4 or 5 (%ld of %ld ratings; %ld asked)",
+		                   (good * 100 + rated / 2) / rated, good, rated, asked)
+		             : xasprintf("no ratings (%ld asked)", asked);
+		form_value(form_add(f, "csat", FIELD_TEXT, "Customer satisfaction (CSAT)"), text);
+		free(text);
+		snprintf(a, sizeof(a), "%ld", outbound);
+		form_value(form_add(f, "outbound", FIELD_TEXT, "Chats started by agents"), a);
+	}
 	(void)store_stats_groups(STATS_MISSED_BY_AGENT, from, to, add_line,
 	    form_add(f, "missed", FIELD_TEXT_MULTI, "Missed offers by agent"));
 	(void)store_stats_groups(STATS_REASONS, from, to, add_line,
@@ -2014,6 +2073,8 @@ const struct command commands[] = {
 	    { { canned_send_form, canned_send_submit } } },
 	{ "transcript", "Transcript of one of my chats", A,
 	    { { transcript_form, transcript_submit } } },
+	{ "start-chat", "Start a chat with a customer", A,
+	    { { start_chat_form, start_chat_submit } } },
 	/* admins: queues */
 	{ "queues", "Queues", ADMIN, { { NULL, queues_submit } } },
 	{ "queue-create", "Create a queue", ADMIN, { { queue_create_form, queue_create_submit } } },

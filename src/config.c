@@ -508,6 +508,8 @@ set_metrics_file(struct parser *p, const char *v)
 	set_str(&p->conf->metrics_file, v);
 }
 
+DURATION_SETTER(set_rating_window, "rating_window", 10, 7 * 86400, &p->queue->rating_window)
+
 static void
 set_max_no_answer(struct parser *p, const char *v)
 {
@@ -626,6 +628,48 @@ set_prefer_last(struct parser *p, const char *v)
 	else
 		perr(p, "return_to_last_agent must be yes or no, not \"%s\"", v);
 }
+static void
+set_rating(struct parser *p, const char *v)
+{
+	if (strcmp(v, "yes") == 0)
+		p->queue->rating = 1;
+	else if (strcmp(v, "no") == 0)
+		p->queue->rating = 0;
+	else
+		perr(p, "rating must be yes or no, not \"%s\"", v);
+}
+#define TEXT_SETTER(fn, field) \
+	static void fn(struct parser *p, const char *v) \
+	{ \
+		set_str(&p->queue->field, v); \
+	}
+TEXT_SETTER(set_rating_text, rating_text)
+TEXT_SETTER(set_rating_thanks_text, rating_thanks_text)
+TEXT_SETTER(set_rating_low_text, rating_low_text)
+TEXT_SETTER(set_rating_retry_text, rating_retry_text)
+TEXT_SETTER(set_rating_late_text, rating_late_text)
+TEXT_SETTER(set_call_text, call_text)
+
+/* A web address with {room} where the random room name goes; no space, quote or control. */
+static void
+set_call_url(struct parser *p, const char *v)
+{
+	const char *c;
+
+	for (c = v; *c && (unsigned char)*c > ' ' && *c != '"' && *c != '<' && *c != '>' &&
+	     (unsigned char)*c < 0x7f;
+	     c++)
+		;
+	if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || *c != '\0' ||
+	    strstr(v, "{room}") == NULL)
+		perr(p,
+		    "call_url must be an http(s) address with {room} where the room's name "
+		    "goes (as https://meet.example.com/{room}), not \"%s\"",
+		    v);
+	else
+		set_str(&p->queue->call_url, v);
+}
+
 static void
 set_max_wait_text(struct parser *p, const char *v)
 {
@@ -953,6 +997,15 @@ static const struct key {
 	{ SEC_QUEUE, "closed", set_closed_dates, 0 },
 	{ SEC_QUEUE, "max_queue", set_max_queue, 0 },
 	{ SEC_QUEUE, "max_queue_text", set_max_queue_text, 0 },
+	{ SEC_QUEUE, "rating", set_rating, 0 },
+	{ SEC_QUEUE, "rating_window", set_rating_window, 0 },
+	{ SEC_QUEUE, "rating_text", set_rating_text, 0 },
+	{ SEC_QUEUE, "rating_thanks_text", set_rating_thanks_text, 0 },
+	{ SEC_QUEUE, "rating_low_text", set_rating_low_text, 0 },
+	{ SEC_QUEUE, "rating_retry_text", set_rating_retry_text, 0 },
+	{ SEC_QUEUE, "rating_late_text", set_rating_late_text, 0 },
+	{ SEC_QUEUE, "call_url", set_call_url, 0 },
+	{ SEC_QUEUE, "call_text", set_call_text, 0 },
 	{ SEC_LIMITS, "max_open_per_customer", set_max_open, 0 },
 	{ SEC_LIMITS, "open_burst", set_open_burst, 0 },
 	{ SEC_LIMITS, "opens_per_minute", set_opens_per_minute, 0 },
@@ -1017,6 +1070,7 @@ config_queue_alloc(const char *name)
 	q->notice_interval = 60;
 	q->prefer_last = 1;
 	q->max_queue = 200;
+	q->rating_window = 600;
 	TAILQ_INIT(&q->waiting);
 	TAILQ_INIT(&q->offline);
 	LIST_INIT(&q->members);
@@ -1360,6 +1414,26 @@ config_queue_finish(const struct config *c, struct queue *q)
 		                                 "{email}.");
 	if (q->transcript_no_text == NULL)
 		q->transcript_no_text = xstrdup("All right: no copy will be sent.");
+	if (q->rating_text == NULL)
+		q->rating_text =
+		    xstrdup("How did we do? Please rate this chat from 1 (poor) to 5 "
+		            "(excellent): reply with one number. You can add a comment "
+		            "after it.");
+	if (q->rating_thanks_text == NULL)
+		q->rating_thanks_text = xstrdup("Thank you for your rating.");
+	if (q->rating_low_text == NULL)
+		q->rating_low_text = xstrdup("Thank you for telling us. We are sorry we did not "
+		                             "do better: someone from our team will look into it.");
+	if (q->rating_retry_text == NULL)
+		q->rating_retry_text = xstrdup("Please rate with one number from 1 (poor) to 5 "
+		                               "(excellent).");
+	if (q->rating_late_text == NULL)
+		q->rating_late_text = xstrdup("There is no chat to rate now: a rating is taken "
+		                              "only just after a chat ends. To start a new chat, "
+		                              "please write your question in words.");
+	if (q->call_text == NULL)
+		q->call_text = xstrdup("Your agent invites you to a voice or video call. Join "
+		                       "here:");
 	if (q->max_queue_text == NULL)
 		q->max_queue_text = xstrdup(texts_get(q->lang, T_MAX_QUEUE));
 }
@@ -1569,6 +1643,13 @@ config_queue_free(struct queue *q)
 	free(q->transcript_question);
 	free(q->transcript_yes_text);
 	free(q->transcript_no_text);
+	free(q->rating_text);
+	free(q->rating_thanks_text);
+	free(q->rating_low_text);
+	free(q->rating_retry_text);
+	free(q->rating_late_text);
+	free(q->call_url);
+	free(q->call_text);
 	free(q->hours_text);
 	free(q->closed_dates);
 	for (i = 0; i < T_COUNT; i++)

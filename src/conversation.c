@@ -40,6 +40,7 @@ conversation_init(struct config *c)
 	by_node = map_new();
 	by_key = map_new();
 	by_jid = map_new();
+	rating_init(c);
 }
 
 /* The open conversation at c-<id>, or NULL. */
@@ -194,6 +195,7 @@ conversation_reload(void)
 	by_node = map_new();
 	by_key = map_new();
 	by_jid = map_new();
+	rating_init(conf);
 	router_reset();
 	if (conversation_restore() == -1)
 		log_warnx("conversations could not be reloaded from the database");
@@ -214,6 +216,7 @@ conversation_free_all(void)
 	map_free(by_node);
 	map_free(by_key);
 	map_free(by_jid);
+	rating_free_all();
 }
 
 /* --- telling people ------------------------------------------------------------------- */
@@ -617,7 +620,7 @@ conversation_agent_back(struct agent *a)
 		log_info("conversation %" PRId64 ": sent again to %s", c->id, a->jid);
 		replay_to(c, a->jid, "Chat",
 		    "Your client missed part of this chat: here it is again. Write here to "
-		    "answer; /help lists the commands.",
+		    "answer; !help lists the commands.",
 		    NULL, 0);
 	}
 }
@@ -839,6 +842,8 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 		if (strcmp(reason, "queue-full") != 0)
 			transcript_closed(c); /* the copy by email, or the question */
 	}
+	if (c->queue->rating && strcmp(reason, "agent") == 0 && c->first_response_at != 0)
+		rating_ask(c->queue, c->entry, c->key, c->customer, c->id, c->contact_id);
 	if (a)
 		conv_tellf(c, a, "Chat #%" PRId64 " closed. Summary: %s", c->id, summary);
 	for (o = c->offers; o; o = o->next_of_conv)
@@ -1784,8 +1789,11 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		goto done;
 	}
 	if ((c = map_get(by_key, key)) == NULL) {
+		/* after a chat: a number or stars rate it, a yes, no or address asks for the copy */
+		if (rating_reply(q, key, st, from, body))
+			goto done;
 		if (transcript_reply(q, key, from, body))
-			goto done; /* answered the question at the end of the last chat */
+			goto done;
 		/* pre-chat values come with the first message only; checked before anything */
 		if (v && prechat_refused(q, st, v, email, sizeof(email)) == -1)
 			goto done;
@@ -1968,12 +1976,236 @@ restore_one(const struct stored_conv *s, void *arg)
 	return 0;
 }
 
+/* A rating question still in its window waits again, unless a new chat has begun since. */
+static int
+restore_rating(const struct stored_rating_wait *w, void *arg)
+{
+	struct queue *q = config_queue(w->queue), *entry = config_queue(w->entry_queue);
+	char *key;
+
+	(void)arg;
+	if (q == NULL || entry == NULL || !q->rating ||
+	    w->asked_at + q->rating_window <= respa_now())
+		return 0;
+	key = conv_key(entry, w->customer_jid, w->session);
+	if (map_get(by_key, key) == NULL)
+		rating_wait(q, entry, key, w->customer_jid, w->conv, w->contact_id, w->asked_at);
+	free(key);
+	return 0;
+}
+
 int
 conversation_restore(void)
 {
+	struct queue *q;
+	int window = 0;
+
 	if (store_conv_open_foreach(restore_one, NULL) == -1)
+		return -1;
+	for (q = config_queues(); q; q = q->next)
+		if (q->rating && q->rating_window > window)
+			window = q->rating_window;
+	if (window &&
+	    store_ratings_waiting_foreach(respa_now() - window, restore_rating, NULL) == -1)
 		return -1;
 	if (conversation_count())
 		log_info("resumed %zu open conversations", conversation_count());
 	return 0;
+}
+
+/* --- chats an agent starts ------------------------------------------------------------- */
+
+/* The only gateway (a [domain] of a channel neither xmpp nor web), or NULL (none, several). */
+static const struct domain *
+only_gateway(int *n)
+{
+	const struct domain *d, *found = NULL;
+
+	*n = 0;
+	for (d = conf->domains; d; d = d->next)
+		if (strcmp(d->channel, "web") != 0 && strcmp(d->channel, "xmpp") != 0) {
+			found = d;
+			(*n)++;
+		}
+	return *n == 1 ? found : NULL;
+}
+
+/*
+ * Who /start writes to: the contact and the address (to, channel). 0, or -1 with err filled.
+ * Only contacts respa knows: a chat the business starts goes to someone who wrote before.
+ */
+static int
+start_target(const char *who, int64_t *contact, char *to, size_t tolen, char *channel, size_t chlen,
+    char *err, size_t errlen)
+{
+	char phone[24], seen[512], *bare = NULL, *end;
+	const struct domain *gw;
+	long long n;
+	int ngw, digits = who[0] == '#' || (who[0] >= '1' && who[0] <= '9');
+
+	*contact = 0;
+	if (digits && (n = strtoll(who + (who[0] == '#'), &end, 10)) > 0 && *end == '\0') {
+		struct contact_card k;
+
+		if (store_contact_fields((int64_t)n, &k) == -1) {
+			snprintf(err, errlen, "there is no contact #%lld", n);
+			return -1;
+		}
+		*contact = k.id;
+		if (store_contact_reach(k.id, seen, sizeof(seen), channel, chlen) != 1) {
+			snprintf(err, errlen, "contact #%" PRId64 " has no address to write to",
+			    k.id);
+			return -1;
+		}
+		if (strcmp(channel, "web") == 0) {
+			snprintf(err, errlen,
+			    "contact #%" PRId64 " came only as an anonymous web visitor, who "
+			    "cannot be reached once the page is closed",
+			    k.id);
+			return -1;
+		}
+		if (strcmp(channel, "xmpp") == 0) { /* any client of the account */
+			bare = jid_bare(seen);
+			str_copy(to, tolen, bare);
+			free(bare);
+		} else /* a gateway: the exact JID its user wrote from */
+			str_copy(to, tolen, seen);
+		return 0;
+	}
+	if (strchr(who, '@')) {
+		bare = jid_bare(who);
+		if (!jid_valid_bare(bare)) {
+			snprintf(err, errlen, "\"%.*s\" is not a JID", (int)utf8_prefix(who, 60),
+			    who);
+			free(bare);
+			return -1;
+		}
+		str_copy(channel, chlen, crm_channel(conf, bare, 0));
+		if (strcmp(channel, "web") == 0)
+			snprintf(err, errlen,
+			    "%s is an anonymous web visitor, who cannot be reached once the "
+			    "page is closed",
+			    bare);
+		else if (config_agent_find(bare))
+			snprintf(err, errlen, "%s is an agent of this desk, not a customer", bare);
+		else if ((*contact = store_contact_known("jid", bare)) == 0)
+			snprintf(err, errlen,
+			    "no contact is known by %s: respa starts chats only with "
+			    "customers who have written before",
+			    bare);
+		else
+			err[0] = '\0';
+		str_copy(to, tolen, bare);
+		free(bare);
+		return *err || *contact <= 0 ? -1 : 0;
+	}
+	if (crm_phone_e164(who, conf->default_country, phone, sizeof(phone)) == -1) {
+		snprintf(err, errlen,
+		    "\"%.*s\" is neither a contact number (#12), a JID nor a phone number "
+		    "(+358401234567)",
+		    (int)utf8_prefix(who, 60), who);
+		return -1;
+	}
+	if ((*contact = store_contact_known("phone", phone)) <= 0) {
+		snprintf(err, errlen,
+		    "no contact is known by %s: respa starts chats only with customers "
+		    "who have written before",
+		    phone);
+		return -1;
+	}
+	/* the number's own gateway JID when it came through one, else the only gateway */
+	if (store_contact_reach(*contact, seen, sizeof(seen), channel, chlen) == 1 &&
+	    strcmp(channel, "web") != 0 && strcmp(channel, "xmpp") != 0 &&
+	    crm_jid_phone(seen, conf->default_country, to, tolen) == 0 && strcmp(to, phone) == 0) {
+		str_copy(to, tolen, seen);
+		return 0;
+	}
+	if ((gw = only_gateway(&ngw)) == NULL) {
+		snprintf(err, errlen,
+		    ngw ? "several gateways could carry %s: write its JID instead "
+		          "(as %s@gateway)"
+		        : "no gateway with phone numbers is configured for %s",
+		    phone, phone);
+		return -1;
+	}
+	snprintf(to, tolen, "%s@%s", phone, gw->name);
+	str_copy(channel, chlen, gw->channel);
+	return 0;
+}
+
+/* The queue the chat goes out from: the one named, else the agent's first. */
+static struct queue *
+start_queue(const struct agent *a, const char *name, char *err, size_t errlen)
+{
+	struct queue *q = name && *name ? config_queue(name)
+	    : a->members                ? a->members->queue
+	                                : NULL;
+
+	if (name && *name && q == NULL)
+		snprintf(err, errlen, "there is no queue %s", name);
+	else if (q == NULL)
+		snprintf(err, errlen, "you are not an agent of any queue");
+	else if (config_member_find(a, q) == NULL)
+		snprintf(err, errlen, "you are not an agent of %s", q->title);
+	else
+		return q;
+	return NULL;
+}
+
+int64_t
+conversation_start(struct agent *a, const char *who, const char *queue, const char *text, char *err,
+    size_t errlen)
+{
+	char to[512], channel[64], *key;
+	struct queue *q;
+	struct conv *c;
+	int64_t contact, id, open;
+	time_t now = respa_now();
+	int cap;
+
+	if ((q = start_queue(a, queue, err, errlen)) == NULL)
+		goto fail;
+	cap = q->capacity ? q->capacity : a->capacity;
+	if (a->chats + a->offers >= cap) {
+		snprintf(err, errlen, "you have no free slot (%d chats of %d)", a->chats, cap);
+		goto fail;
+	}
+	if (*text == '\0') {
+		snprintf(err, errlen, "the first message to the customer is missing");
+		goto fail;
+	}
+	if (start_target(who, &contact, to, sizeof(to), channel, sizeof(channel), err, errlen) ==
+	    -1)
+		goto fail;
+	key = conv_key(q, to, NULL);
+	c = map_get(by_key, key);
+	free(key);
+	if (c || store_contact_open_count(contact, &open) != 0) {
+		snprintf(err, errlen, "contact #%" PRId64 " has a chat open already (#%" PRId64 ")",
+		    contact, c ? c->id : open);
+		goto fail;
+	}
+	if ((id = store_conv_add(q->name, to, contact, channel, "queued", NULL, now)) == -1 ||
+	    store_conv_outbound(id) == -1 ||
+	    store_message_add(id, "out", a->jid, text, now) == -1 ||
+	    store_conv_first_response(id, now) == -1) {
+		snprintf(err, errlen, "the database failed; try again");
+		goto fail;
+	}
+	c = conv_new(id, q, q, to, NULL, channel, contact, now);
+	c->answered = 1;
+	c->first_response_at = now;
+	take(c, a);
+	activity(c, now);
+	log_info("conversation %" PRId64 " in %s started by %s (outbound, %s)", id, q->name, a->jid,
+	    channel);
+	introduce(c, a, "Outbound chat",
+	    "You started it: your message went to the customer, and their replies "
+	    "come here.");
+	conv_tell_customer(c, text);
+	router_agent_changed(a);
+	return id;
+fail:
+	utf8_trim_end(err);
+	return -1;
 }

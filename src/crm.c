@@ -320,8 +320,11 @@ crm_card_text(const struct contact_card *k, const char *channel, char *buf, size
 		    k->conversations, k->conversations == 1 ? "" : "s",
 		    *k->last_summary ? k->last_summary : "(no summary)");
 	if (n < len && k->open_tasks > 0)
-		snprintf(buf + n, len - n, " Open tasks: %d (%s%s).", k->open_tasks, k->task,
-		    k->open_tasks > 1 ? ", ..." : "");
+		n += (size_t)snprintf(buf + n, len - n, " Open tasks: %d (%s%s).", k->open_tasks,
+		    k->task, k->open_tasks > 1 ? ", ..." : "");
+	if (n < len && k->ratings > 0)
+		snprintf(buf + n, len - n, " Rated %d chat%s, %.1f on average (last %d/5).",
+		    k->ratings, k->ratings == 1 ? "" : "s", k->rating_avg, k->rating_last);
 	utf8_trim_end(buf); /* a long card is cut at len */
 }
 
@@ -350,6 +353,19 @@ utf8_chars(const char *s)
 	for (; *s; s++)
 		if (((unsigned char)*s & 0xc0) != 0x80)
 			n++;
+	return n;
+}
+
+/* A star at s ("⭐" U+2B50 or "★" U+2605, with or without VS16): its length, else 0. */
+static size_t
+star_at(const char *s)
+{
+	size_t n = 0;
+
+	if (strncmp(s, "\xe2\xad\x90", 3) == 0 || strncmp(s, "\xe2\x98\x85", 3) == 0)
+		n = 3;
+	if (n && strncmp(s + n, "\xef\xb8\x8f", 3) == 0)
+		n += 3;
 	return n;
 }
 
@@ -407,4 +423,45 @@ crm_prechat_check(const struct visitor *v, char *email, size_t emaillen, const c
 	}
 	*field = NULL;
 	return 0;
+}
+
+/*
+ * The answer to the rating question: a number or a run of stars first, then (after a space
+ * or a punctuation mark) an optional comment. "5/5" is 5; "4.5", "3pm" or "five" are no
+ * rating at all, and a lone number that is not 1 to 5 is a bad one.
+ */
+int
+crm_rating_parse(const char *text, int *score, const char **comment)
+{
+	const char *p = str_skip_space(text);
+	size_t k;
+	int n = 0, digits = 0;
+
+	*score = 0;
+	*comment = NULL;
+	if (*p >= '0' && *p <= '9') {
+		while (*p >= '0' && *p <= '9' && digits < 3)
+			n = n * 10 + (*p++ - '0'), digits++;
+		if (digits > 2 || ((*p == '.' || *p == ',') && p[1] >= '0' && p[1] <= '9'))
+			return 0; /* an order number, a price, a decimal */
+		if (*p == '/') {  /* "4/5" */
+			if (p[1] != '5' || (p[2] >= '0' && p[2] <= '9'))
+				return 0;
+			p += 2;
+		}
+	} else {
+		while ((k = star_at(p)) != 0 && n < 100)
+			n++, p += k;
+		if (n == 0)
+			return 0;
+	}
+	if (*p && *p != ' ' && *p != '\t' && *p != '\n' && !strchr(".,;:!?-)", *p))
+		return 0; /* "3pm", "2nd" */
+	while (*p && strchr(" \t\r\n.,;:!?-)", *p))
+		p++;
+	if (n < 1 || n > 5)
+		return *p ? 0 : -1; /* "6" alone is a bad rating; "7 items are missing" a message */
+	*score = n;
+	*comment = *p ? p : NULL;
+	return 1;
 }

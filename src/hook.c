@@ -29,6 +29,7 @@ struct hook_run {
 	size_t len, off;  /* how much of record it was given */
 	int64_t deadline; /* ms */
 	int killed;       /* timed out: SIGKILLed, waiting to be reaped */
+	int again;        /* the record changed while it ran (a rating came): send it again */
 };
 
 /* A delivery queued in the batch still open: it waits until that batch is committed. */
@@ -85,8 +86,13 @@ poll_soon(double seconds)
 void
 hook_queue(int64_t conv)
 {
+	size_t i;
+
 	if (conf == NULL || conf->hook == NULL || store_hook_add(conv, respa_now()) == -1)
 		return;
+	for (i = 0; i < nruns; i++)
+		if (runs[i].conv == conv) /* it has read the record already */
+			runs[i].again = 1;
 	if (nfresh == fresh_cap) {
 		fresh_cap = fresh_cap ? fresh_cap * 2 : 16;
 		fresh = xrealloc(fresh, fresh_cap * sizeof(*fresh));
@@ -179,7 +185,8 @@ ended(struct hook_run *r, int status)
 	proc_failure(status, r->killed, "hook_timeout", conf->hook_timeout, why, sizeof(why));
 	if (*why == '\0') {
 		log_info("hook %s: conversation %" PRId64 " delivered", conf->hook[0], r->conv);
-		(void)store_hook_done(r->conv);
+		if (!r->again) /* else its row stays due: the newer record goes next */
+			(void)store_hook_done(r->conv);
 		return;
 	}
 	failed(r->conv, r->attempts, why);

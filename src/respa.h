@@ -12,8 +12,8 @@
  *   7  main.c export.c                  entry points
  *   6  iq.c adhoc.c commands.c desk.c metrics.c   what admins, agents and monitoring ask for
  *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
- *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c   work that outlives a chat;
- *                                        what a customer may do
+ *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c   work that outlives a
+ *                                        chat; what a customer may do
  *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
  *   2  config.c store*.c                the configuration and its lookups; all SQL
  *   1  slash.c due.c hours.c forms.c crm.c mail.c texts.c   pure parsers and rules: no I/O
@@ -45,6 +45,7 @@
 #define NS_WIDGET "urn:respa:widget"
 #define NS_NICK "http://jabber.org/protocol/nick"
 #define NS_TWIN "urn:respa:twin:0"
+#define NS_WIDGET "urn:respa:widget" /* what the web widget shows as buttons (a rating's) */
 #define NS_COMMANDS "http://jabber.org/protocol/commands"
 #define NS_DATA "jabber:x:data"
 
@@ -282,6 +283,12 @@ struct queue {
 	int notice_interval; /* least time between two place-in-line notices */
 	int prefer_last;     /* a returning customer goes to their last agent first */
 	char *reasons;       /* contact reasons agents pick from, ", " between them; or NULL */
+	int rating;          /* a chat an agent closed asks the customer to rate it 1 to 5 */
+	int rating_window;   /* s: how long that question waits for its answer */
+	char *rating_text, *rating_thanks_text, *rating_low_text, *rating_retry_text,
+	    *rating_late_text;
+	char *call_url;  /* /call's room link, "{room}" replaced by a random name; NULL: none */
+	char *call_text; /* told before the link */
 	struct hours *hours;
 	char *hours_text, *closed_dates; /* as written, NULL when not set */
 	int managed;         /* created by an ad-hoc command and kept in SQLite, not respa.conf */
@@ -386,6 +393,8 @@ char *utf8_repair(const char *); /* new string, must be free()d: bad bytes U+FFF
 size_t utf8_prefix(const char *, size_t max); /* bytes of s, at most max, ending on a boundary */
 void str_copy(char *dst, size_t dstlen, const char *src); /* strlcpy, cut on a boundary */
 void utf8_trim_end(char *); /* drops a character snprintf() cut short at the end */
+/* len - 1 random characters of [A-Za-z0-9_-] from OpenSSL (6 bits each), NUL-terminated */
+void random_token(char *buf, size_t len);
 
 /* map.c: string key -> pointer; keys are not copied, they must live as long as the entry */
 struct map *map_new(void);
@@ -507,6 +516,8 @@ xmpp_stanza_t *stanza_message(const char *from, const char *to, const char *body
 xmpp_stanza_t *
 stanza_message_delayed(const char *from, const char *to, const char *body, time_t stamp);
 xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *type);
+/* A message whose body asks for a rating, with <rating xmlns=NS_WIDGET max=''/> for buttons. */
+xmpp_stanza_t *stanza_rating_question(const char *from, const char *to, const char *body, int max);
 /* A headline carrying <twin/>: twin.c's probe for another respa on the same domain. */
 xmpp_stanza_t *stanza_twin_probe(const char *from, const char *to);
 /* What an address of the component is: its disco#info identity, features and caps. */
@@ -825,6 +836,12 @@ const char *conversation_state_name(const struct conv *);
 void conversation_agent_removed(struct agent *);
 /* What an agent sends the customer without writing it (a canned response): stored, relayed. */
 int conversation_say(struct conv *, struct agent *, const char *text);
+/*
+ * An agent starts a chat (/start): who is a contact number (#12), a JID or a phone number;
+ * queue NULL for a's first. The chat's id, or -1 with err filled (nothing was stored).
+ */
+int64_t conversation_start(struct agent *a, const char *who, const char *queue, const char *text,
+    char *err, size_t errlen);
 /* An admin's close and transfer; -1 with err filled when it cannot be done. */
 int conversation_close_by(struct conv *, const char *by, const char *reason);
 int conversation_transfer(struct conv *, const char *by, const char *target, const char *note,
@@ -982,6 +999,9 @@ struct contact_card {
 	char last_summary[512];             /* of the latest of those */
 	int open_tasks;
 	char task[160]; /* the title of the first due of those */
+	int ratings;    /* chats the customer rated */
+	double rating_avg;
+	int rating_last; /* the latest score */
 };
 void crm_card_text(const struct contact_card *, const char *channel, char *buf, size_t len);
 struct summary_facts {
@@ -990,6 +1010,12 @@ struct summary_facts {
 	int resolved;
 };
 void crm_summary(const struct summary_facts *, char *buf, size_t len);
+/*
+ * A customer's answer to "rate 1 to 5": 1 with *score and *comment (NULL when nothing but
+ * the number follows: "5", "5/5", "4.", a run of stars); -1 for a lone number or run of
+ * stars out of range ("6", "0", "10"); 0 when it is not a rating ("five", "3pm", "4.5").
+ */
+int crm_rating_parse(const char *text, int *score, const char **comment);
 
 /*
  * store.c: the database, its migrations and the batch; the only SQL is in store*.c.
@@ -1028,6 +1054,7 @@ int64_t store_conv_add(const char *queue, const char *customer, int64_t contact_
     const char *channel, const char *state, const char *session, time_t now);
 int store_conv_requeue(int64_t id, const char *queue);
 int store_conv_state(int64_t id, const char *state);
+int store_conv_outbound(int64_t id); /* an agent started it */
 int store_agent_status(const char *jid, int paused, const char *reason, time_t now);
 int store_agent_status_foreach(int (*)(const char *jid, int paused, const char *reason, void *),
     void *);
@@ -1114,6 +1141,25 @@ time_t store_reminders_next(void);
 int store_tasks_foreach(const struct task_filter *, int (*)(const struct stored_task *, void *),
     void *);
 int store_task_assign(int64_t id, const char *assignee); /* 0, -1; 1 when it was not open */
+/* The contact with this verified identity (merges followed); 0 when none, -1 on error. */
+int64_t store_contact_known(const char *kind, const char *value);
+/*
+ * Where the contact was last seen, preferring a channel that can be written to later: the
+ * JID and channel of its latest conversation not on the web (else its latest web one).
+ * 1 found, 0 when it has no conversation, -1 on error.
+ */
+int store_contact_reach(int64_t contact, char *jid, size_t jidlen, char *channel, size_t chlen);
+/* Ratings: asked when an agent closes a chat; score NULL until the customer answers. */
+int store_rating_ask(int64_t conv, time_t now);
+int store_rating_set(int64_t conv, int score, const char *comment, time_t now);
+struct stored_rating_wait {
+	int64_t conv, contact_id;
+	const char *queue, *entry_queue, *customer_jid, *session;
+	time_t asked_at;
+};
+/* Questions asked at or after since and not answered, oldest first. */
+int store_ratings_waiting_foreach(time_t since, int (*)(const struct stored_rating_wait *, void *),
+    void *);
 
 /* store_desk.c: the desk made by commands, canned responses, statistics */
 /* The desk as commands made it: queues, agents, memberships. */
@@ -1157,6 +1203,9 @@ int store_stats_groups(enum stats_group, time_t from, time_t to,
 /* total conversations, out of hours, closed with a summary, resolved */
 int store_stats_counts(time_t from, time_t to, long *total, long *offline, long *closed,
     long *resolved);
+/* ratings asked, given, given 4 or 5; conversations agents started */
+int
+store_stats_ratings(time_t from, time_t to, long *asked, long *rated, long *good, long *outbound);
 
 /* store_care.c: data care (the record, export, hook deliveries, retention, erasure) */
 /* A closed conversation's record as JSON (export and hook): new string, must be free()d. */
@@ -1241,6 +1290,27 @@ int transcript_tell(const char *kind, const char *who, const char *text, const c
 void metrics_init(struct config *);
 int metrics_write(void);
 void metrics_free(void);
+
+/*
+ * rating.c: the customer rates a chat an agent closed (queue setting rating = yes). A
+ * question waits rating_window for its answer, keyed as the customer's open conversation is
+ * (conversation.c's key): kept in memory, stored in `ratings`, read again at start.
+ */
+void rating_init(struct config *);
+void rating_free_all(void);
+/* Asks the customer of conversation conv (closed now) and waits for the answer. */
+void rating_ask(const struct queue *q, const struct queue *entry, const char *key,
+    const char *customer, int64_t conv, int64_t contact);
+/* A question read back from the database (it was asked at asked_at). */
+void rating_wait(const struct queue *q, const struct queue *entry, const char *key,
+    const char *customer, int64_t conv, int64_t contact, time_t asked_at);
+/*
+ * A customer's message to entry with no conversation open: 1 when it was taken as the
+ * answer to a question (or, a lone number, answered without opening a chat); 0 when it is
+ * a new message (a question waiting under key is over).
+ */
+int rating_reply(const struct queue *entry, const char *key, xmpp_stanza_t *st, const char *from,
+    const char *body);
 
 /* care.c: retention, the database lock, respa erase-contact, respa backup */
 int care_lock(const char *database);

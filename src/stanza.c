@@ -353,6 +353,19 @@ add_caps(xmpp_stanza_t *p, enum address_kind kind, const char *name)
 	xmpp_stanza_set_attribute(c, "ver", last.ver);
 }
 
+/* The rating question: its body for any client, <rating/> for the widget's buttons. */
+xmpp_stanza_t *
+stanza_rating_question(const char *from, const char *to, const char *body, int max)
+{
+	xmpp_stanza_t *m = stanza_message(from, to, body), *r;
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", max);
+	r = adopt(m, element("rating", NS_WIDGET));
+	xmpp_stanza_set_attribute(r, "max", n);
+	return m;
+}
+
 xmpp_stanza_t *
 stanza_presence(const char *from, const char *to, const char *type)
 {

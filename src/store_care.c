@@ -20,7 +20,11 @@
 	"'state', c.state, 'customer_jid', c.customer_jid, 'agent_jid', c.agent_jid, " \
 	"'created_at', c.created_at, 'assigned_at', c.assigned_at, " \
 	"'first_response_at', c.first_response_at, 'closed_at', c.closed_at, " \
-	"'close_reason', c.close_reason, 'summary', s.summary, " \
+	"'close_reason', c.close_reason, " \
+	"'outbound', json(CASE c.outbound WHEN 1 THEN 'true' ELSE 'false' END), " \
+	"'rating', json((SELECT json_object('score', r.score, 'comment', r.comment, " \
+	"'asked_at', r.asked_at, 'rated_at', r.rated_at) FROM ratings r " \
+	"WHERE r.conversation_id = c.id)), 'summary', s.summary, " \
 	"'resolved', json(CASE s.resolved WHEN 1 THEN 'true' WHEN 0 THEN 'false' END), " \
 	"'tags', json((SELECT json_group_array(tag) FROM (SELECT tag FROM conversation_tags " \
 	"WHERE conversation_id = c.id ORDER BY rowid))), " \
@@ -110,17 +114,18 @@ static const char export_csv_sql[] = EXPORT_ROWS "SELECT " CSV_TEXT("id") CSV_TE
                      "json_extract(j, '$.contact.phone') AS contact_phone, "
                      "json_extract(j, '$.contact.company') AS contact_company, " CSV_LINES(
                          "contact.identities", CSV_ITEM("kind") " || ':' || " CSV_ITEM("value"),
-                         "' '",
-                         "contact_identities") CSV_TEXT("resolved") CSV_TEXT("summary") CSV_LINES("tags",
-                         "value", "', '", "tags") CSV_LINES("tasks",
-                         "printf('#%d %s, %s, due %s, for %s: %s', " CSV_ITEM("id") ", " CSV_ITEM("kind") ", " CSV_ITEM(
-                             "status") ", coalesce(" CSV_ITEM("due_at") ", '-'), " CSV_ITEM("assignee") ", " CSV_ITEM("title") ")",
-                         "char(10)", "tasks") CSV_LINES("transcript",
-                         CSV_ITEM("at") " || ' ' || " CSV_ITEM("direction") " || ' ' || " CSV_ITEM(
-                             "from") " || ': ' || " CSV_ITEM("body"),
-                         "char(10)",
-                         "transcript") "json_extract(j, '$.transcript_deleted_at') AS transcript_deleted_at "
-                                       "FROM r ORDER BY open, at, id";
+                         "' '", "contact_identities") CSV_TEXT("resolved")
+                         CSV_TEXT("outbound") "json_extract(j, '$.rating.score') AS rating, json_extract(j, '$.rating.comment') AS rating_comment, " CSV_TEXT(
+                             "summary") CSV_LINES("tags", "value", "', '",
+                             "tags") CSV_LINES("tasks",
+                             "printf('#%d %s, %s, due %s, for %s: %s', " CSV_ITEM("id") ", " CSV_ITEM("kind") ", " CSV_ITEM(
+                                 "status") ", coalesce(" CSV_ITEM("due_at") ", '-'), " CSV_ITEM("assignee") ", " CSV_ITEM("title") ")",
+                             "char(10)", "tasks") CSV_LINES("transcript",
+                             CSV_ITEM("at") " || ' ' || " CSV_ITEM("direction") " || ' ' || " CSV_ITEM(
+                                 "from") " || ': ' || " CSV_ITEM("body"),
+                             "char(10)",
+                             "transcript") "json_extract(j, '$.transcript_deleted_at') AS transcript_deleted_at "
+                                           "FROM r ORDER BY open, at, id";
 
 /*
  * The conversations of `respa export`: those closed at or after since and before until (0:

@@ -19,6 +19,7 @@ enum stmt {
 	ST_CONV_OPEN,
 	ST_CONV_REQUEUE,
 	ST_CONV_STATE,
+	ST_CONV_OUTBOUND,
 	ST_AGENT_STATUS,
 	ST_AGENT_STATUSES,
 	ST_MESSAGE_ADD,
@@ -47,6 +48,7 @@ static const char *const conv_sql[ST_COUNT] = {
 	[ST_CONV_REQUEUE] = "UPDATE conversations SET state = 'queued', agent_jid = NULL, "
 	                    "entry_queue = coalesce(entry_queue, queue), queue = ?2 WHERE id = ?1",
 	[ST_CONV_STATE] = "UPDATE conversations SET state = ?2 WHERE id = ?1",
+	[ST_CONV_OUTBOUND] = "UPDATE conversations SET outbound = 1 WHERE id = ?1",
 	[ST_AGENT_STATUS] =
 	    "INSERT INTO agent_status (jid, paused, reason, updated_at) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (jid) DO UPDATE SET paused = excluded.paused, "
@@ -118,6 +120,15 @@ store_conv_state(int64_t id, const char *state)
 	sqlite3_bind_int64(stmts[ST_CONV_STATE], 1, id);
 	bind_text(stmts[ST_CONV_STATE], 2, state);
 	return run(ST_CONV_STATE);
+}
+
+int
+store_conv_outbound(int64_t id)
+{
+	if (batch() == -1)
+		return -1;
+	sqlite3_bind_int64(stmts[ST_CONV_OUTBOUND], 1, id);
+	return run(ST_CONV_OUTBOUND);
 }
 
 int

@@ -58,6 +58,11 @@ enum stmt {
 	ST_TASKS_OPEN_COUNT,
 	ST_TASKS_FILTER,
 	ST_TASK_ASSIGN,
+	ST_CONTACT_REACH,
+	ST_CONTACT_RATINGS,
+	ST_RATING_ASK,
+	ST_RATING_SET,
+	ST_RATINGS_WAITING,
 	ST_COUNT
 };
 
@@ -188,6 +193,24 @@ static const char *const crm_sql[ST_COUNT] = {
 	    "OR entry_queue = ?4)) ORDER BY t.due_at IS NULL, t.due_at, t.id LIMIT 200",
 	[ST_TASK_ASSIGN] = "UPDATE tasks SET assignee_jid = ?2, reminded_at = NULL "
 	                   "WHERE id = ?1 AND status = 'open'",
+	[ST_CONTACT_REACH] =
+	    "SELECT customer_jid, channel FROM conversations WHERE contact_id = ?1 "
+	    "ORDER BY channel = 'web', id DESC LIMIT 1",
+	[ST_CONTACT_RATINGS] =
+	    "SELECT count(*), coalesce(avg(r.score), 0), (SELECT r2.score FROM ratings r2 JOIN "
+	    "conversations c2 ON c2.id = r2.conversation_id WHERE c2.contact_id = ?1 AND "
+	    "r2.score IS NOT NULL ORDER BY r2.rated_at DESC, r2.conversation_id DESC LIMIT 1) "
+	    "FROM ratings r JOIN conversations c ON c.id = r.conversation_id "
+	    "WHERE c.contact_id = ?1 AND r.score IS NOT NULL",
+	[ST_RATING_ASK] =
+	    "INSERT OR IGNORE INTO ratings (conversation_id, asked_at) VALUES (?1, ?2)",
+	[ST_RATING_SET] = "UPDATE ratings SET score = ?2, comment = ?3, rated_at = ?4 "
+	                  "WHERE conversation_id = ?1 AND score IS NULL",
+	[ST_RATINGS_WAITING] =
+	    "SELECT r.conversation_id, coalesce(c.contact_id, 0), c.queue, "
+	    "coalesce(c.entry_queue, c.queue), c.customer_jid, c.session, r.asked_at "
+	    "FROM ratings r JOIN conversations c ON c.id = r.conversation_id "
+	    "WHERE r.score IS NULL AND r.asked_at >= ?1 ORDER BY r.asked_at, r.conversation_id",
 };
 
 static sqlite3_stmt *stmts[ST_COUNT];
@@ -371,7 +394,38 @@ store_contact_card(int64_t contact, int64_t exclude, struct contact_card *k)
 		copy_column(s, 1, k->task, sizeof(k->task));
 		done(ST_CONTACT_TASKS);
 	}
+	sqlite3_bind_int64(stmts[ST_CONTACT_RATINGS], 1, contact);
+	if ((s = row(ST_CONTACT_RATINGS)) != NULL) {
+		k->ratings = sqlite3_column_int(s, 0);
+		k->rating_avg = sqlite3_column_double(s, 1);
+		k->rating_last = sqlite3_column_int(s, 2);
+		done(ST_CONTACT_RATINGS);
+	}
 	return 0;
+}
+
+/* The contact with this verified identity, merges followed: its id, 0 when none, -1. */
+int64_t
+store_contact_known(const char *kind, const char *value)
+{
+	struct identity ident = { kind, value };
+	int64_t id = contact_of(&ident);
+
+	return id > 0 ? store_contact_resolve(id) : id;
+}
+
+int
+store_contact_reach(int64_t contact, char *jid, size_t jidlen, char *channel, size_t chlen)
+{
+	sqlite3_stmt *s;
+
+	sqlite3_bind_int64(stmts[ST_CONTACT_REACH], 1, store_contact_resolve(contact));
+	if ((s = row(ST_CONTACT_REACH)) == NULL)
+		return 0;
+	copy_column(s, 0, jid, jidlen);
+	copy_column(s, 1, channel, chlen);
+	done(ST_CONTACT_REACH);
+	return 1;
 }
 
 /* Sets the fields given (NULL: unchanged). */
@@ -871,4 +925,58 @@ store_reminders_next(void)
 	t = column_time(s, 0);
 	done(ST_REMINDER_NEXT);
 	return t;
+}
+
+/* The rating question was asked (in the close's pass): its row waits for the score. */
+int
+store_rating_ask(int64_t conv, time_t now)
+{
+	if (batch() == -1)
+		return -1;
+	sqlite3_bind_int64(stmts[ST_RATING_ASK], 1, conv);
+	bind_time(stmts[ST_RATING_ASK], 2, now);
+	return run(ST_RATING_ASK);
+}
+
+/* The customer's answer; 1 when the question had been answered already. */
+int
+store_rating_set(int64_t conv, int score, const char *comment, time_t now)
+{
+	sqlite3_stmt *s = stmts[ST_RATING_SET];
+
+	if (batch() == -1)
+		return -1;
+	sqlite3_bind_int64(s, 1, conv);
+	sqlite3_bind_int(s, 2, score);
+	bind_text(s, 3, comment);
+	bind_time(s, 4, now);
+	if (run(ST_RATING_SET) == -1)
+		return -1;
+	return sqlite3_changes(store_db()) > 0 ? 0 : 1;
+}
+
+int
+store_ratings_waiting_foreach(time_t since, int (*fn)(const struct stored_rating_wait *, void *),
+    void *arg)
+{
+	sqlite3_stmt *s = stmts[ST_RATINGS_WAITING];
+	struct stored_rating_wait w;
+	int rc, ret = 0;
+
+	bind_time(s, 1, since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		w.conv = sqlite3_column_int64(s, 0);
+		w.contact_id = sqlite3_column_int64(s, 1);
+		w.queue = (const char *)sqlite3_column_text(s, 2);
+		w.entry_queue = (const char *)sqlite3_column_text(s, 3);
+		w.customer_jid = (const char *)sqlite3_column_text(s, 4);
+		w.session = (const char *)sqlite3_column_text(s, 5);
+		w.asked_at = column_time(s, 6);
+		if (fn(&w, arg) == -1)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		ret = db_error("ratings");
+	done(ST_RATINGS_WAITING);
+	return ret;
 }

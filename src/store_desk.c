@@ -36,6 +36,7 @@ enum stmt {
 	ST_STATS_MISSED,
 	ST_STATS_REASONS,
 	ST_STATS_COUNTS,
+	ST_STATS_RATINGS,
 	ST_COUNT
 };
 
@@ -93,8 +94,9 @@ static const char *const desk_sql[ST_COUNT] = {
 	[ST_CANNED_GET] = "SELECT body FROM canned WHERE name = ?2 AND queue IN (?1, '') "
 	                  "ORDER BY queue = '' LIMIT 1",
 	[ST_CANNED_ALL] = "SELECT queue, name, body FROM canned ORDER BY queue, name",
-	[ST_STATS_WAIT] = STATS_TIME("assigned_at", "created_at", ""),
-	[ST_STATS_FIRST] = STATS_TIME("first_response_at", "created_at", ""),
+	/* an agent who starts a chat answers it at once: no wait to count */
+	[ST_STATS_WAIT] = STATS_TIME("assigned_at", "created_at", " AND NOT outbound"),
+	[ST_STATS_FIRST] = STATS_TIME("first_response_at", "created_at", " AND NOT outbound"),
 	[ST_STATS_HANDLING] = STATS_TIME("closed_at", "assigned_at", " AND state = 'closed'"),
 	[ST_STATS_QUEUE_CHANNEL] =
 	    "SELECT coalesce(entry_queue, queue) || ' / ' || channel, "
@@ -109,6 +111,10 @@ static const char *const desk_sql[ST_COUNT] = {
 	    "OR c.close_reason = 'offline'), 0), count(s.agent_jid), coalesce(sum(s.resolved "
 	    "AND s.agent_jid IS NOT NULL), 0) FROM conversations c LEFT JOIN summaries s "
 	    "ON s.conversation_id = c.id WHERE c.created_at >= ?1 AND c.created_at < ?2",
+	[ST_STATS_RATINGS] =
+	    "SELECT count(r.conversation_id), count(r.score), coalesce(sum(r.score >= 4), 0), "
+	    "coalesce(sum(c.outbound), 0) FROM conversations c LEFT JOIN ratings r "
+	    "ON r.conversation_id = c.id WHERE c.created_at >= ?1 AND c.created_at < ?2",
 };
 
 static sqlite3_stmt *stmts[ST_COUNT];
@@ -446,6 +452,25 @@ store_stats_counts(time_t from, time_t to, long *total, long *offline, long *clo
 		*offline = (long)sqlite3_column_int64(s, 1);
 		*closed = (long)sqlite3_column_int64(s, 2);
 		*resolved = (long)sqlite3_column_int64(s, 3);
+	} else
+		ret = db_error("statistics");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int
+store_stats_ratings(time_t from, time_t to, long *asked, long *rated, long *good, long *outbound)
+{
+	sqlite3_stmt *s = stmts[ST_STATS_RATINGS];
+	int ret = 0;
+
+	bind_period(s, from, to);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		*asked = (long)sqlite3_column_int64(s, 0);
+		*rated = (long)sqlite3_column_int64(s, 1);
+		*good = (long)sqlite3_column_int64(s, 2);
+		*outbound = (long)sqlite3_column_int64(s, 3);
 	} else
 		ret = db_error("statistics");
 	sqlite3_reset(s);

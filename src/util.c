@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/rand.h>
+
 #include "respa.h"
 
 void *
@@ -413,4 +415,24 @@ utf8_trim_end(char *s)
 			s[len - i] = '\0';
 		return;
 	}
+}
+
+/* Unguessable names (a call's room): each character takes 6 random bits, URL-safe. */
+void
+random_token(char *buf, size_t len)
+{
+	static const char abc[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char r[64];
+	size_t i, n = len ? len - 1 : 0;
+
+	if (n > sizeof(r))
+		n = sizeof(r);
+	if (len == 0)
+		return;
+	if (n && RAND_bytes(r, (int)n) != 1)
+		fatalx("RAND_bytes failed");
+	for (i = 0; i < n; i++)
+		buf[i] = abc[r[i] & 63];
+	buf[n] = '\0';
 }

@@ -20,7 +20,8 @@ NS_COMMANDS = "http://jabber.org/protocol/commands"
 NS_DATA = "jabber:x:data"
 NONE = "*"                 # a list's "nothing chosen" value (FORM_NONE)
 
-AGENT_NODES = ["ready", "pause", "my-chats", "my-tasks", "canned-send", "transcript"]
+AGENT_NODES = ["ready", "pause", "my-chats", "my-tasks", "canned-send", "transcript",
+               "start-chat"]
 ADMIN_NODES = ["queues", "queue-create", "queue-edit", "queue-delete", "agents", "agent-add",
                "agent-edit", "agent-remove", "agent-status", "desk-status", "conversations",
                "conversation-close", "conversation-transfer", "tasks", "canned", "canned-add",

@@ -1,7 +1,8 @@
 /*
  * What the CRM reads from outside: an email or a phone number in a customer's message
  * (crm_find_email, crm_find_phone), a typed phone (crm_phone_e164) and a gateway's JID
- * (crm_jid_phone). The first byte picks the default calling code, the rest is the text.
+ * (crm_jid_phone), and the answer to a rating question (crm_rating_parse). The first byte
+ * picks the default calling code, the rest is the text.
  */
 #include <ctype.h>
 
@@ -37,6 +38,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *cc;
 	char *text, out[128], small[24];
+	const char *comment;
+	int score, r;
 
 	if (size < 1)
 		return 0;
@@ -52,6 +55,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(e164(small));
 	if (crm_jid_phone(text, cc, small, sizeof(small)) == 0)
 		FUZZ_ASSERT(e164(small));
+	r = crm_rating_parse(text, &score, &comment);
+	FUZZ_ASSERT(r >= -1 && r <= 1);
+	FUZZ_ASSERT(r == 1 ? score >= 1 && score <= 5 : score == 0);
+	/* a comment is a non-empty tail of the text */
+	FUZZ_ASSERT(comment == NULL || (r == 1 && *comment && comment > text &&
+	                                   comment < text + strlen(text)));
 	free(text);
 	return 0;
 }

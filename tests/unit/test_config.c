@@ -348,6 +348,27 @@ limits(void)
 	REFUSED(HEAD "[queue q]\nmax_queue = many\n", 5,
 	    "max_queue must be a number from 0 to 1000000 (0: no limit), not \"many\"");
 	REFUSED(HEAD "[limits]\nmax_queue = 5\n", 5, "unknown key");
+	/* issue 15: rating and call link */
+	REFUSED(HEAD "[queue q]\nrating = maybe\n", 5, "rating must be yes or no, not \"maybe\"");
+	REFUSED(HEAD "[queue q]\nrating_window = 5\n", 5,
+	    "rating_window must be a duration from 10 to 604800 seconds");
+	REFUSED(HEAD "[queue q]\ncall_url = https://meet.example.com/fixed\n", 5,
+	    "call_url must be an http(s) address with {room}");
+	REFUSED(HEAD "[queue q]\ncall_url = ftp://x/{room}\n", 5, "call_url must be");
+	REFUSED(HEAD "[queue q]\ncall_url = https://x/{room} y\n", 5, "call_url must be");
+	if ((c = load(HEAD "[queue q]\nrating = yes\nrating_window = 2m\n"
+	         "call_url = https://meet.example.com/{room}\n", 0600)) != NULL) {
+		CHECK_INT(c->queues->rating, 1);
+		CHECK_INT(c->queues->rating_window, 120);
+		CHECK_STR(c->queues->call_url, "https://meet.example.com/{room}");
+		config_free(c);
+	}
+	if ((c = load(HEAD "[queue q]\n", 0600)) != NULL) {
+		CHECK_INT(c->queues->rating, 0); /* asking is the desk's choice */
+		CHECK_INT(c->queues->rating_window, 600);
+		CHECK(c->queues->call_url == NULL);
+		config_free(c);
+	}
 }
 
 /* The shipped example loads once its secret is set. */

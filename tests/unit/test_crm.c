@@ -385,6 +385,54 @@ check_card(void)
 	CHECK_STR(card, "Contact: (no name); email unknown; phone unknown. First contact.");
 }
 
+/* The answer to "rate 1 to 5": a number or stars first, a comment after. */
+static void
+check_rating(void)
+{
+	static const struct {
+		const char *text;
+		int ret, score;
+		const char *comment;
+	} cases[] = {
+		{ "5", 1, 5, NULL },
+		{ "  4 thanks!", 1, 4, "thanks!" },
+		{ "3, slow but ok", 1, 3, "slow but ok" },
+		{ "5/5", 1, 5, NULL },
+		{ "4/5 good", 1, 4, "good" },
+		{ "1.", 1, 1, NULL },
+		{ "2!!", 1, 2, NULL },
+		{ "5\n", 1, 5, NULL },
+		{ "\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90", 1, 5, NULL },
+		{ "\xe2\x98\x85\xe2\x98\x85 meh", 1, 2, "meh" },
+		{ "\xe2\xad\x90\xef\xb8\x8f\xe2\xad\x90\xef\xb8\x8f\xe2\xad\x90\xef\xb8\x8f", 1, 3, NULL },
+		{ "6", -1, 0, NULL },
+		{ "0", -1, 0, NULL },
+		{ "10", -1, 0, NULL },
+		{ "\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90", -1, 0,
+		    NULL },
+		{ "7 items are missing", 0, 0, NULL },
+		{ "five", 0, 0, NULL },
+		{ "4.5", 0, 0, NULL },
+		{ "3pm tomorrow?", 0, 0, NULL },
+		{ "12345", 0, 0, NULL },
+		{ "4/10", 0, 0, NULL },
+		{ "", 0, 0, NULL },
+		{ "hello 5", 0, 0, NULL },
+	};
+	const char *comment;
+	size_t i;
+	int score;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT(crm_rating_parse(cases[i].text, &score, &comment), cases[i].ret);
+		CHECK_INT(score, cases[i].score);
+		if (cases[i].comment)
+			CHECK_STR(comment ? comment : "(null)", cases[i].comment);
+		else
+			CHECK(comment == NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -396,5 +444,6 @@ main(void)
 	check_detection();
 	check_channels();
 	check_card();
+	check_rating();
 	return check_done();
 }

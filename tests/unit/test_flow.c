@@ -1714,7 +1714,7 @@ bounce_in_an_answered_chat_resends_it_when_the_agent_is_back(void)
 
 	agent_presence("alice", "phone", NULL); /* her new client, within the grace */
 	EXPECT_HEADER(jid("alice"), conv(1), "Chat #1 from carol@localhost in Support (xmpp). "
-	    "Your client missed part of this chat: here it is again. Write here to answer; /help "
+	    "Your client missed part of this chat: here it is again. Write here to answer; !help "
 	    "lists the commands.");
 	for (i = 0; i < 3; i++) {
 		struct sent *s = EXPECT(jid("alice"), conv(1), replay[i]);
@@ -3057,7 +3057,7 @@ topics_route_and_bad_prechat_values_store_nothing(void)
 	EXPECT(jid("v1"), "billing@" DOMAIN, "Hello, and thank you for contacting Billing.");
 	EXPECT(jid("v1"), "billing@" DOMAIN, ASSIGNED);
 	EXPECT_HEADER(jid("bob"), conv(1), "New chat #1 from v1@localhost in Billing (web, topic "
-	    "invoices). Write here to answer; /help lists the commands.");
+	    "invoices). Write here to answer; !help lists the commands.");
 	CHECK_INT(count_rows("contacts"), 1);
 	CHECK(chat(1) && strcmp(chat(1)->queue->name, "billing") == 0);
 	down();
@@ -3087,6 +3087,393 @@ offline_form_makes_an_offline_conversation_and_task(void)
 	CHECK_INT(ntasks, 1);
 	down();
 }
+
+/* --- rating, /call, /start (issue 15) ------------------------------------------------------ */
+
+#define RATING_Q "How did we do? Please rate this chat from 1 (poor) to 5 (excellent): reply " \
+	"with one number. You can add a comment after it."
+#define RATING_THANKS "Thank you for your rating."
+#define RATING_LOW "Thank you for telling us. We are sorry we did not do better: someone " \
+	"from our team will look into it."
+#define RATING_RETRY "Please rate with one number from 1 (poor) to 5 (excellent)."
+#define RATING_LATE "There is no chat to rate now: a rating is taken only just after a chat " \
+	"ends. To start a new chat, please write your question in words."
+#define RATING_QUEUE "[queue support]\nname = Support\nagents = alice@localhost\nrating = yes\n"
+
+/* A chat of customer with alice, answered and closed by her: the question follows. */
+static long
+rated_chat(const char *customer, const char *first)
+{
+	const char *got;
+	long n = chat_goes_to(customer, first, &got);
+
+	agent_says("alice", n, "Sure, done.");
+	EXPECT(jid(customer), QUEUE, "Sure, done.");
+	close_chat("alice", n, customer);
+	EXPECT(jid(customer), QUEUE, RATING_Q);
+	return n;
+}
+
+/* The stored rating of chat #n: its score (0: none), comment into buf. */
+static int
+rating_of(long n, char *comment, size_t len)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char *path = xasprintf("%s/respa.db", w.dir);
+	int score = -1;
+
+	comment[0] = '\0';
+	if (sqlite3_open(path, &db) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT coalesce(score, 0), coalesce(comment, '') FROM ratings "
+	    "WHERE conversation_id = ?1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, n);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			score = sqlite3_column_int(st, 0);
+			snprintf(comment, len, "%s", (const char *)sqlite3_column_text(st, 1));
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	free(path);
+	return score;
+}
+
+static void
+rating_with_a_comment_is_stored_and_thanked(void)
+{
+	char comment[128];
+	long n;
+
+	up(RATING_QUEUE);
+	agent_online("alice", NULL);
+	n = rated_chat("bob", "my invoice");
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 0); /* asked, not yet rated */
+	customer_says("bob", "support", "5 quick and friendly!");
+	EXPECT(jid("bob"), QUEUE, RATING_THANKS);
+	QUIET(jid("bob"));
+	QUIET(jid("alice"));
+	CHECK_INT(conversation_count(), 0); /* the answer opened nothing */
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 5);
+	CHECK_STR(comment, "quick and friendly!");
+	CHECK(record_has(n, "\"rating\":{\"score\":5,\"comment\":\"quick and friendly!\""));
+	CHECK(record_has(n, "\"outbound\":false"));
+	/* the question is answered: a lone number now opens no chat, and is told why */
+	customer_says("bob", "support", "5");
+	EXPECT(jid("bob"), QUEUE, RATING_LATE);
+	QUIET(jid("bob"));
+	CHECK_INT(conversation_count(), 0);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 5);
+	down();
+}
+
+static void
+low_rating_makes_a_service_recovery_task(void)
+{
+	struct task_filter f = { 0 };
+	struct task_seen seen = { 0 };
+	char comment[128];
+	long n;
+
+	up(RATING_QUEUE);
+	agent_online("alice", NULL);
+	n = rated_chat("bob", "where is my parcel");
+	customer_says("bob", "support", "2");
+	EXPECT(jid("bob"), QUEUE, RATING_LOW);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 2);
+	CHECK_STR(comment, "");
+	CHECK_INT(store_tasks_foreach(&f, task_seen, &seen), 0);
+	CHECK_INT(seen.n, 1);
+	CHECK_STR(seen.assignee, QUEUE);
+	CHECK_STR(seen.title, textf("Service recovery: bob@localhost rated chat #%ld 2/5", n));
+	advance(1);
+	EXPECT_START(jid("alice"), DOMAIN, "Due now:"); /* the queue's agents hear of it */
+	CHECK_INT(conversation_count(), 0);
+	down();
+}
+
+static void
+bad_ratings_get_a_clear_answer(void)
+{
+	char comment[128];
+	long n;
+
+	up(RATING_QUEUE);
+	agent_online("alice", NULL);
+	n = rated_chat("bob", "hello");
+	customer_says("bob", "support", "6"); /* out of range: asked again, nothing stored */
+	EXPECT(jid("bob"), QUEUE, RATING_RETRY);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 0);
+	customer_says("bob", "support", "0");
+	EXPECT(jid("bob"), QUEUE, RATING_RETRY);
+	/* stars count: a run of 1 to 5 of them is the score */
+	customer_says("bob", "support", "\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90\xe2\xad\x90");
+	EXPECT(jid("bob"), QUEUE, RATING_THANKS);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 4);
+	CHECK_INT(conversation_count(), 0);
+
+	/* words are not a rating: a new message, which opens a chat; the question is over */
+	n = rated_chat("carol", "hi");
+	customer_says("carol", "support", "five");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	EXPECT(jid("carol"), QUEUE, ASSIGNED);
+	CHECK_INT(conversation_count(), 1);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 0);
+	down();
+}
+
+static void
+rating_window_ends_the_question(void)
+{
+	char comment[128];
+	long n;
+
+	up(RATING_QUEUE "rating_window = 10m\n");
+	agent_online("alice", NULL);
+	n = rated_chat("bob", "hello");
+	advance(601);
+	customer_says("bob", "support", "5"); /* too late, and alone: no chat */
+	EXPECT(jid("bob"), QUEUE, RATING_LATE);
+	QUIET(jid("bob"));
+	CHECK_INT(conversation_count(), 0);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 0);
+	customer_says("bob", "support", "4 thanks, and one more question"); /* a new message */
+	EXPECT(jid("bob"), QUEUE, GREETING);
+	CHECK_INT(conversation_count(), 1);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 0);
+	down();
+}
+
+static void
+rating_question_outlives_a_restart(void)
+{
+	char comment[128];
+	long n;
+
+	up(RATING_QUEUE);
+	agent_online("alice", NULL);
+	n = rated_chat("bob", "hello");
+	advance(30);
+	reload();
+	read_all();
+	customer_says("bob", "support", "3 ok");
+	EXPECT(jid("bob"), QUEUE, RATING_THANKS);
+	CHECK_INT(conversation_count(), 0);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 3);
+	CHECK_STR(comment, "ok");
+	down();
+}
+
+static void
+no_rating_question_without_the_setting_or_an_answer(void)
+{
+	const char *got;
+	long n;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n"); /* rating = no */
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "hi", &got);
+	agent_says("alice", n, "Hello");
+	EXPECT(jid("bob"), QUEUE, "Hello");
+	close_chat("alice", n, "bob");
+	QUIET(jid("bob"));
+	customer_says("bob", "support", "5"); /* as before: a message like any */
+	EXPECT(jid("bob"), QUEUE, GREETING);
+	down();
+
+	up(RATING_QUEUE);
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "hi", &got);
+	close_chat("alice", n, "bob"); /* nobody answered: nothing to rate */
+	QUIET(jid("bob"));
+	down();
+}
+
+static void
+failed_rating_write_keeps_the_question(void)
+{
+	char comment[128];
+	long n;
+
+	up(RATING_QUEUE);
+	agent_online("alice", NULL);
+	n = rated_chat("bob", "hello");
+	db_exec("CREATE TRIGGER no_rating BEFORE UPDATE OF score ON ratings "
+	    "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	w.failing = 1;
+	customer_says("bob", "support", "4");
+	CHECK_INT(w.failed, 1);
+	QUIET(jid("bob")); /* nothing of the failed pass went out */
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 0);
+	db_exec("DROP TRIGGER no_rating");
+	w.failing = 0;
+	customer_says("bob", "support", "4"); /* the question was rebuilt from the database */
+	EXPECT(jid("bob"), QUEUE, RATING_THANKS);
+	CHECK_INT(rating_of(n, comment, sizeof(comment)), 4);
+	CHECK_INT(conversation_count(), 0);
+	w.failed = 0;
+	down();
+}
+
+static void
+call_sends_a_room_link_to_both(void)
+{
+	const char *got, *prefix = "Your agent invites you to a voice or video call. Join here: "
+	    "https://meet.example.com/r/";
+	struct sent *to_bob, *to_alice;
+	char url[256];
+	long n;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n");
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "can we talk?", &got);
+	agent_says("alice", n, "/call");
+	EXPECT_START(jid("alice"), conv(n), "No call link is set up for Support: an admin sets "
+	    "call_url");
+	QUIET(jid("bob"));
+	down();
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\n"
+	    "call_url = https://meet.example.com/r/{room}?x=1\n");
+	agent_online("alice", NULL);
+	n = chat_goes_to("bob", "can we talk?", &got);
+	agent_says("alice", n, "/call");
+	to_bob = EXPECT_START(jid("bob"), QUEUE, prefix);
+	to_alice = EXPECT_START(jid("alice"), conv(n), "Call link sent to the customer. Join the "
+	    "call: https://meet.example.com/r/");
+	if (to_bob && to_alice) {
+		const char *room = to_bob->body + strlen(prefix);
+
+		CHECK_INT((int)strspn(room, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		    "0123456789-_"), 22);
+		CHECK_STR(room + 22, "?x=1");
+		snprintf(url, sizeof(url), "https://meet.example.com/r/%s", room);
+		CHECK(strstr(to_alice->body, url) != NULL);
+		CHECK(strstr(transcript(n), textf("out alice@localhost %s", to_bob->body)) != NULL);
+	}
+	agent_says("alice", n, "/call"); /* a new room each time */
+	{
+		struct sent *again = EXPECT_START(jid("bob"), QUEUE, prefix);
+
+		CHECK(again && to_bob && strcmp(again->body, to_bob->body) != 0);
+	}
+	down();
+}
+
+#define START_QUEUES "[queue support]\nname = Support\nagents = alice@localhost\n" \
+	"[queue sales]\nname = Sales\nagents = bob@localhost\n" \
+	"[domain whatsapp.localhost]\nchannel = whatsapp\n"
+
+static void
+start_opens_an_assigned_outbound_chat(void)
+{
+	struct sent *first;
+	const char *got;
+	long n;
+
+	up(START_QUEUES);
+	agent_online("alice", NULL);
+	n = chat_goes_to("dave", "hi", &got);
+	close_chat("alice", n, "dave");
+	advance(60);
+	agent_command("alice", "/start dave@localhost Your order has shipped.");
+	EXPECT(jid("alice"), DOMAIN, "Chat #2 started: write at c-2@" DOMAIN " to go on.");
+	EXPECT_HEADER(jid("alice"), conv(2), "Outbound chat #2 from dave@localhost in Support "
+	    "(xmpp). You started it: your message went to the customer, and their replies come "
+	    "here.");
+	EXPECT(jid("alice"), conv(2), "[answer by alice@localhost] Your order has shipped.");
+	first = EXPECT(jid("dave"), QUEUE, "Your order has shipped.");
+	CHECK(first && strcmp(first->to, "dave@localhost") == 0);
+	QUIET(jid("dave")); /* no greeting: the agent spoke first */
+	CHECK_STR(state(2), "active");
+	CHECK_STR(holder(2), jid("alice"));
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 1);
+	customer_says("dave", "support", "great, thanks");
+	EXPECT(jid("alice"), conv(2), "great, thanks");
+	agent_says("alice", 2, "You're welcome");
+	EXPECT(jid("dave"), QUEUE, "You're welcome");
+	/* a second one while this is open is refused */
+	agent_command("alice", "/start #1 again?");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: contact #1 has a chat open already (#2).");
+	close_chat("alice", 2, "dave");
+	CHECK(record_has(2, "\"outbound\":true"));
+	/* by contact number, naming the queue: only a queue of hers */
+	agent_command("alice", "/start #1 sales hello");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: you are not an agent of Sales.");
+	agent_command("alice", "/start #1 support hello again");
+	EXPECT(jid("alice"), DOMAIN, "Chat #3 started: write at c-3@" DOMAIN " to go on.");
+	EXPECT(jid("dave"), QUEUE, "hello again");
+	down();
+}
+
+static void
+start_is_refused_with_the_reason(void)
+{
+	const char *got;
+	long n;
+
+	up(START_QUEUES "[agent alice@localhost]\ncapacity = 1\n");
+	agent_online("alice", NULL);
+	agent_command("alice", "/start stranger@localhost hi");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: no contact is known by "
+	    "stranger@localhost: respa starts chats only with customers who have written before.");
+	agent_command("alice", "/start #99 hi");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: there is no contact #99.");
+	agent_command("alice", "/start +358401234567 hi");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: no contact is known by +358401234567: "
+	    "respa starts chats only with customers who have written before.");
+	agent_command("alice", "/start bob@localhost hi");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: bob@localhost is an agent of this "
+	    "desk, not a customer.");
+	agent_command("alice", "/start dave@localhost");
+	EXPECT_START(jid("alice"), DOMAIN, "Usage: !start WHO [QUEUE] text");
+	/* a web visitor (the widget's session) cannot be reached */
+	feed(conversation_handler, "<message from='guest@localhost/x' to='" QUEUE "' type='chat'>"
+	    "<body>hi</body><visitor xmlns='urn:respa:visitor:0' session='abcdefghijklmnop1234'/>"
+	    "</message>");
+	read_all();
+	n = 1;
+	close_chat("alice", n, "guest");
+	agent_command("alice", "/start #1 hello?");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: contact #1 came only as an anonymous "
+	    "web visitor, who cannot be reached once the page is closed.");
+	/* capacity: alice holds one chat of one */
+	n = chat_goes_to("dave", "hi", &got);
+	agent_command("alice", "/start #1 hi");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: you have no free slot (1 chats of 1).");
+	CHECK_INT(conversation_count(), 1);
+	down();
+}
+
+static void
+start_by_phone_goes_through_the_gateway(void)
+{
+	const char *got;
+	long n;
+
+	up(START_QUEUES "[crm]\ndefault_country = 358\n");
+	agent_online("alice", NULL);
+	customer_says("+358401234567@whatsapp.localhost", "support", "hei");
+	read_all();
+	n = 1;
+	CHECK_STR(holder(n), jid("alice"));
+	close_chat("alice", n, "+358401234567@whatsapp.localhost");
+	agent_command("alice", "/start 040 123 4567 Your parcel is here.");
+	EXPECT(jid("alice"), DOMAIN, "No chat was started: \"040\" is neither a contact number "
+	    "(#12), a JID nor a phone number (+358401234567)."); /* WHO is one word */
+	agent_command("alice", "/start +358401234567 Your parcel is here.");
+	EXPECT(jid("alice"), DOMAIN, "Chat #2 started: write at c-2@" DOMAIN " to go on.");
+	{ /* the exact JID the customer wrote from, as replies to gateways always go */
+		struct sent *m = EXPECT(jid("+358401234567@whatsapp.localhost"), QUEUE,
+		    "Your parcel is here.");
+
+		CHECK(m && strcmp(m->to, "+358401234567@whatsapp.localhost/web") == 0);
+	}
+	CHECK(record_has(2, "") && chat(2) && strcmp(chat(2)->channel, "whatsapp") == 0);
+	(void)got;
+	down();
+}
+
 
 int
 main(void)
@@ -3175,6 +3562,18 @@ main(void)
 	agent_lines_carry_the_queues_title_without_a_name();
 	topics_route_and_bad_prechat_values_store_nothing();
 	offline_form_makes_an_offline_conversation_and_task();
+	rating_with_a_comment_is_stored_and_thanked();
+	low_rating_makes_a_service_recovery_task();
+	bad_ratings_get_a_clear_answer();
+	rating_window_ends_the_question();
+	rating_question_outlives_a_restart();
+	no_rating_question_without_the_setting_or_an_answer();
+	failed_rating_write_keeps_the_question();
+	call_sends_a_room_link_to_both();
+	start_opens_an_assigned_outbound_chat();
+	start_is_refused_with_the_reason();
+	start_by_phone_goes_through_the_gateway();
+
 
 	free(sent);
 	xmpp_ctx_free(w.ctx);

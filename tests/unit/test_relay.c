@@ -330,7 +330,7 @@ test_caps(void)
 
 	/* the ver on a queue's presence is the hash of what its disco#info says */
 	p = stanza_presence_status("support@support.localhost", "bob@localhost", "away", "2 waiting",
-	    ADDRESS_QUEUE, "Support");
+	    ADDRESS_QUEUE, "Support", "en");
 	c = child(p, "c", NS_CAPS);
 	CHECK(c != NULL);
 	CHECK_STR(xmpp_stanza_get_attribute(c, "hash"), "sha-1");
@@ -368,7 +368,7 @@ test_caps(void)
 
 	/* another name, another ver; the same again, the same ver */
 	p = stanza_presence_status("sales@support.localhost", "bob@localhost", NULL, NULL,
-	    ADDRESS_QUEUE, "Sales");
+	    ADDRESS_QUEUE, "Sales", NULL);
 	caps_ver("client", "bot", "Sales", (const char *const[]){ NS_CHATSTATES, NS_DISCO_INFO,
 	    NS_PING, NS_CORRECT, NS_MARKERS, NS_RECEIPTS, NULL }, ver);
 	CHECK_STR(xmpp_stanza_get_attribute(child(p, "c", NS_CAPS), "ver"), ver);
