@@ -1406,34 +1406,23 @@ config_queue_finish(const struct config *c, struct queue *q)
 	if (q->max_wait_text == NULL)
 		q->max_wait_text = xstrdup(texts_get(q->lang, T_MAX_WAIT));
 	if (q->transcript_question == NULL)
-		q->transcript_question = xstrdup(
-		    "Would you like a copy of this chat by email to {email}? Reply yes or no, or "
-		    "write the email address to send it to.");
+		q->transcript_question = xstrdup(texts_get(q->lang, T_TRANSCRIPT_QUESTION));
 	if (q->transcript_yes_text == NULL)
-		q->transcript_yes_text = xstrdup("Thank you: a copy of the chat is on its way to "
-		                                 "{email}.");
+		q->transcript_yes_text = xstrdup(texts_get(q->lang, T_TRANSCRIPT_YES));
 	if (q->transcript_no_text == NULL)
-		q->transcript_no_text = xstrdup("All right: no copy will be sent.");
+		q->transcript_no_text = xstrdup(texts_get(q->lang, T_TRANSCRIPT_NO));
 	if (q->rating_text == NULL)
-		q->rating_text =
-		    xstrdup("How did we do? Please rate this chat from 1 (poor) to 5 "
-		            "(excellent): reply with one number. You can add a comment "
-		            "after it.");
+		q->rating_text = xstrdup(texts_get(q->lang, T_RATING));
 	if (q->rating_thanks_text == NULL)
-		q->rating_thanks_text = xstrdup("Thank you for your rating.");
+		q->rating_thanks_text = xstrdup(texts_get(q->lang, T_RATING_THANKS));
 	if (q->rating_low_text == NULL)
-		q->rating_low_text = xstrdup("Thank you for telling us. We are sorry we did not "
-		                             "do better: someone from our team will look into it.");
+		q->rating_low_text = xstrdup(texts_get(q->lang, T_RATING_LOW));
 	if (q->rating_retry_text == NULL)
-		q->rating_retry_text = xstrdup("Please rate with one number from 1 (poor) to 5 "
-		                               "(excellent).");
+		q->rating_retry_text = xstrdup(texts_get(q->lang, T_RATING_RETRY));
 	if (q->rating_late_text == NULL)
-		q->rating_late_text = xstrdup("There is no chat to rate now: a rating is taken "
-		                              "only just after a chat ends. To start a new chat, "
-		                              "please write your question in words.");
+		q->rating_late_text = xstrdup(texts_get(q->lang, T_RATING_LATE));
 	if (q->call_text == NULL)
-		q->call_text = xstrdup("Your agent invites you to a voice or video call. Join "
-		                       "here:");
+		q->call_text = xstrdup(texts_get(q->lang, T_CALL));
 	if (q->max_queue_text == NULL)
 		q->max_queue_text = xstrdup(texts_get(q->lang, T_MAX_QUEUE));
 }

@@ -116,7 +116,8 @@ rating_ask(const struct queue *q, const struct queue *entry, const char *key, co
 
 	if (store_rating_ask(conv, now) == -1)
 		return;
-	component_send(stanza_rating_question(entry->jid, customer, q->rating_text, RATING_MAX));
+	component_send(stanza_rating_question(entry->jid, customer, q->rating_text, RATING_MAX,
+	    texts_lang_code(entry->lang)));
 	rating_wait(q, entry, key, customer, conv, contact, now);
 }
 
@@ -164,7 +165,8 @@ rating_reply(const struct queue *entry, const char *key, xmpp_stanza_t *st, cons
 		if (!entry->rating || r == 0 || comment != NULL)
 			return 0;
 		/* a lone number never opens a chat: most likely a late or stray rating */
-		component_send(stanza_message(entry->jid, from, entry->rating_late_text));
+		component_send(stanza_notice(entry->jid, from, entry->rating_late_text,
+		    texts_lang_code(entry->lang)));
 		return 1;
 	}
 	if (r == 0) { /* something else: a new message, and the question is over */
@@ -172,7 +174,8 @@ rating_reply(const struct queue *entry, const char *key, xmpp_stanza_t *st, cons
 		return 0;
 	}
 	if (r == -1) { /* "6": asked again, the question waits on */
-		component_send(stanza_message(entry->jid, from, q->rating_retry_text));
+		component_send(stanza_notice(entry->jid, from, q->rating_retry_text,
+		    texts_lang_code(entry->lang)));
 		return 1;
 	}
 	if (store_rating_set(w->conv, score, comment, respa_now()) == -1) {
@@ -185,8 +188,9 @@ rating_reply(const struct queue *entry, const char *key, xmpp_stanza_t *st, cons
 	if (score <= RATING_LOW)
 		service_recovery(w, q, from, score, comment);
 	hook_queue(w->conv); /* the record again, now with its rating */
-	component_send(stanza_message(entry->jid, from,
-	    score <= RATING_LOW ? q->rating_low_text : q->rating_thanks_text));
+	component_send(stanza_notice(entry->jid, from,
+	    score <= RATING_LOW ? q->rating_low_text : q->rating_thanks_text,
+	    texts_lang_code(entry->lang)));
 	wait_free(w);
 	return 1;
 }

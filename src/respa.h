@@ -145,6 +145,16 @@ enum text_id {
 	T_UNKNOWN_TOPIC,
 	T_OFFLINE_THANKS,
 	T_OFFLINE_THANKS_SOON,
+	T_TRANSCRIPT_QUESTION,
+	T_TRANSCRIPT_YES,
+	T_TRANSCRIPT_NO,
+	T_TRANSCRIPT_YOU,
+	T_RATING,
+	T_RATING_THANKS,
+	T_RATING_LOW,
+	T_RATING_RETRY,
+	T_RATING_LATE,
+	T_CALL,
 	T_COUNT
 };
 
@@ -517,7 +527,8 @@ xmpp_stanza_t *
 stanza_message_delayed(const char *from, const char *to, const char *body, time_t stamp);
 xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *type);
 /* A message whose body asks for a rating, with <rating xmlns=NS_WIDGET max=''/> for buttons. */
-xmpp_stanza_t *stanza_rating_question(const char *from, const char *to, const char *body, int max);
+xmpp_stanza_t *stanza_rating_question(const char *from, const char *to, const char *body, int max,
+    const char *lang);
 /* A headline carrying <twin/>: twin.c's probe for another respa on the same domain. */
 xmpp_stanza_t *stanza_twin_probe(const char *from, const char *to);
 /* What an address of the component is: its disco#info identity, features and caps. */

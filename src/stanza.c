@@ -355,9 +355,10 @@ add_caps(xmpp_stanza_t *p, enum address_kind kind, const char *name)
 
 /* The rating question: its body for any client, <rating/> for the widget's buttons. */
 xmpp_stanza_t *
-stanza_rating_question(const char *from, const char *to, const char *body, int max)
+stanza_rating_question(const char *from, const char *to, const char *body, int max,
+    const char *lang)
 {
-	xmpp_stanza_t *m = stanza_message(from, to, body), *r;
+	xmpp_stanza_t *m = stanza_notice(from, to, body, lang), *r;
 	char n[16];
 
 	snprintf(n, sizeof(n), "%d", max);

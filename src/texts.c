@@ -157,6 +157,42 @@ static const struct text_def {
 	    "Thank you, we got your message. We will answer you at {1} as soon as we can.",
 	    "Kiitos, saimme viestisi. Vastaamme sinulle osoitteeseen {1} niin pian kuin "
 	    "mahdollista."),
+	/* after a chat: the copy by email ({email}: the address, filled by transcript.c) */
+	T(T_TRANSCRIPT_QUESTION, "transcript_question", 0,
+	    "Would you like a copy of this chat by email to {email}? Reply yes or no, or write the "
+	    "email address to send it to.",
+	    "Haluatko kopion tästä keskustelusta sähköpostiisi {email}? Vastaa kyllä tai ei, tai "
+	    "kirjoita sähköpostiosoite, johon kopio lähetetään."),
+	T(T_TRANSCRIPT_YES, "transcript_yes_text", 0,
+	    "Thank you: a copy of the chat is on its way to {email}.",
+	    "Kiitos! Kopio keskustelusta on matkalla osoitteeseen {email}."),
+	T(T_TRANSCRIPT_NO, "transcript_no_text", 0, "All right: no copy will be sent.",
+	    "Selvä, kopiota ei lähetetä."),
+	T(T_TRANSCRIPT_YOU, "transcript_you", 0, "You", "Sinä"), /* the customer's lines */
+	/* after a chat: the rating */
+	T(T_RATING, "rating_text", 0,
+	    "How did we do? Please rate this chat from 1 (poor) to 5 (excellent): reply with one "
+	    "number. You can add a comment after it.",
+	    "Miten onnistuimme? Arvioi tämä keskustelu asteikolla 1 (huono) – 5 (erinomainen): "
+	    "vastaa yhdellä numerolla. Voit kirjoittaa sen perään kommentin."),
+	T(T_RATING_THANKS, "rating_thanks_text", 0, "Thank you for your rating.",
+	    "Kiitos arviostasi!"),
+	T(T_RATING_LOW, "rating_low_text", 0,
+	    "Thank you for telling us. We are sorry we did not do better: someone from our team "
+	    "will look into it.",
+	    "Kiitos, että kerroit. Pahoittelemme, ettemme onnistuneet paremmin: joku tiimistämme "
+	    "selvittää asian."),
+	T(T_RATING_RETRY, "rating_retry_text", 0,
+	    "Please rate with one number from 1 (poor) to 5 (excellent).",
+	    "Arvioi yhdellä numerolla 1 (huono) – 5 (erinomainen)."),
+	T(T_RATING_LATE, "rating_late_text", 0,
+	    "There is no chat to rate now: a rating is taken only just after a chat ends. To start "
+	    "a new chat, please write your question in words.",
+	    "Arvioitavaa keskustelua ei nyt ole: arvion voi antaa vain heti keskustelun jälkeen. "
+	    "Aloita uusi keskustelu kirjoittamalla kysymyksesi sanoin."),
+	/* !call: the text before the link */
+	T(T_CALL, "call_text", 0, "Your agent invites you to a voice or video call. Join here:",
+	    "Asiakaspalvelijasi kutsuu sinut ääni- tai videopuheluun. Liity tästä:"),
 };
 #undef T
 

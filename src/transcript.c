@@ -144,10 +144,13 @@ with_email(const char *text, const char *email)
 static int
 send_copy(const struct queue *q, int64_t conv, int64_t contact, const char *email, const char *name)
 {
-	char *lines = transcript_text(conv, q->timezone, q->title, "You"), *body, *subject;
+	char *you = CONFIG_TEXT(q, T_TRANSCRIPT_YOU), *body, *subject;
+	char *lines = transcript_text(conv, q->timezone, q->title, you);
 	char day[16];
 	struct tm tm;
 	int64_t id;
+
+	free(you);
 
 	tz_localtime(q->timezone, respa_now(), &tm);
 	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
@@ -231,7 +234,8 @@ transcript_closed(const struct conv *c)
 	a->expires = respa_now() + TRANSCRIPT_WINDOW;
 	map_put(asked_map, a->key, a);
 	text = with_email(q->transcript_question, k.email);
-	component_send(stanza_message(c->entry->jid, c->customer, text));
+	component_send(
+	    stanza_notice(c->entry->jid, c->customer, text, texts_lang_code(c->entry->lang)));
 	free(text);
 }
 
@@ -281,7 +285,8 @@ transcript_reply(struct queue *entry, const char *key, const char *from, const c
 	if (reads_as(body, yes))
 		email[0] = '\0';
 	else if (reads_as(body, no)) {
-		component_send(stanza_message(entry->jid, from, q->transcript_no_text));
+		component_send(stanza_notice(entry->jid, from, q->transcript_no_text,
+		    texts_lang_code(entry->lang)));
 		log_info("conversation %" PRId64 ": no transcript wanted", a->conv);
 		asked_free(a);
 		return 1;
@@ -294,7 +299,7 @@ transcript_reply(struct queue *entry, const char *key, const char *from, const c
 		text = with_email(q->transcript_yes_text, *email ? email : a->email);
 	else
 		text = xstrdup("Sorry: the copy could not be sent. Please ask again in a moment.");
-	component_send(stanza_message(entry->jid, from, text));
+	component_send(stanza_notice(entry->jid, from, text, texts_lang_code(entry->lang)));
 	free(text);
 	asked_free(a);
 	return 1;
