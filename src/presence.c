@@ -208,6 +208,7 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 {
 	const char *res = strchr(from, '/');
 	enum show before = a->show;
+	struct resource *r;
 
 	/*
 	 * A bare "unavailable" is the server's answer to a probe or subscription when no
@@ -216,6 +217,10 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 	if (res == NULL)
 		return;
 	heard(a);
+	for (r = a->resources; r && strcmp(r->name, res + 1) != 0; r = r->next)
+		;
+	if (r == NULL && type == NULL) /* a client just came: its chats are online there */
+		conversation_show_to(a, from);
 	resource_set(a, res + 1, type ? SHOW_OFFLINE : show_parse(stanza_show(st)));
 	a->show = best_show(a);
 	if (a->show == before)

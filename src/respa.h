@@ -650,6 +650,8 @@ void conversation_assign(struct conv *, struct agent *);
 void conversation_offer(struct conv *, struct agent *);
 void conversation_withdraw_offers(struct agent *);
 void conversation_agent_gone(struct agent *);
+/* A new resource of the agent (full JID) sees its chats' addresses online. */
+void conversation_show_to(struct agent *, const char *full);
 /* A subscription or probe to a chat's address (c-N), open or not; type NULL: available. */
 void conversation_presence_in(const char *from, const char *node, const char *type);
 void conversation_customer_presence(struct queue *, const char *from, int available,
