@@ -598,7 +598,10 @@ conversation_show_to(struct agent *a, const char *full)
 	struct conv *c;
 
 	TAILQ_FOREACH(c, &a->convs, agent_link)
-	component_send(stanza_presence_status(c->addr, full, NULL, NULL, ADDRESS_CONV, NULL));
+	{
+		component_send(
+		    stanza_presence_status(c->addr, full, NULL, NULL, ADDRESS_CONV, NULL));
+	}
 }
 
 /*
@@ -1284,8 +1287,8 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		goto done;
 	}
 	now = respa_now();
-	text =
-	    slash_text(body); /* "/me ..." stays as it is: the customer's client shows an action */
+	/* "//x" is "/x", "!!x" is "!x"; "/me ..." stays: the customer's client shows an action */
+	text = slash_text(body);
 	if (store_message_add(c->id, "out", bare, text, now) == -1) {
 		component_send(stanza_error(st, "wait", "internal-server-error",
 		    "Your message could not be stored, so it was not sent. Please send it again."));
