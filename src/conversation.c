@@ -301,6 +301,8 @@ replay_to(const struct conv *c, const char *to, const char *lead, const char *ta
 	char *bare = jid_bare(c->customer), card[1024] = "", *text;
 	xmpp_stanza_t *header;
 
+	/* online, with caps: clients that look before a ping or a command list see what it does */
+	component_send(stanza_presence_status(c->addr, to, NULL, NULL, ADDRESS_CONV, NULL, NULL));
 	if ((c->fresh ? store_contact_fields(c->contact_id, &k)
 	              : store_contact_card(c->contact_id, c->id, &k)) == 0)
 		crm_card_text(&k, c->channel, card, sizeof(card));
@@ -374,6 +376,7 @@ release(struct conv *c)
 	a->chats--;
 	router_agent_busy(a);
 	c->agent = NULL;
+	component_send(stanza_presence(c->addr, a->jid, "unavailable")); /* no longer theirs */
 	return a;
 }
 
@@ -432,6 +435,7 @@ offer_failed(struct offer *o, int missed)
 	struct agent *a = o->agent;
 
 	offer_remove(o);
+	component_send(stanza_presence(c->addr, a->jid, "unavailable"));
 	router_exclude(c, a, conf->reject_delay);
 	if (missed) {
 		a->missed++;
@@ -502,6 +506,7 @@ accept(struct conv *c, struct agent *a)
 		if (other != a) {
 			conv_tellf(c, other, "Chat #%" PRId64 " was taken by another agent.",
 			    c->id);
+			component_send(stanza_presence(c->addr, other->jid, "unavailable"));
 			router_agent_changed(other);
 		}
 	}
@@ -725,22 +730,25 @@ unresolved_followup(struct conv *c, const char *summary, time_t now)
 }
 
 /*
- * The chat's address goes offline for every agent shown its presence, and for the agent who
- * held it (after a restart respa no longer knows who subscribed): no closed chat stays online
- * in a roster.
+ * The chat's address goes offline for every agent shown its presence but its holder, whom
+ * release() tells: no closed chat stays online in a roster or a chat window.
  */
 static void
-gone_offline(const struct conv *c, const struct agent *a)
+gone_offline(const struct conv *c)
 {
-	int i, told = 0;
+	const struct offer *o;
+	int i;
 
-	for (i = 0; i < CONV_WATCHERS && c->watchers[i]; i++) {
-		component_send(stanza_presence(c->addr, c->watchers[i], "unavailable"));
-		if (a && strcmp(a->jid, c->watchers[i]) == 0)
-			told = 1;
+	for (i = 0; i < CONV_WATCHERS && c->watchers[i]; i++)
+		if (c->agent == NULL || strcmp(c->agent->jid, c->watchers[i]) != 0)
+			component_send(stanza_presence(c->addr, c->watchers[i], "unavailable"));
+	for (o = c->offers; o; o = o->next_of_conv) {
+		for (i = 0; i < CONV_WATCHERS && c->watchers[i]; i++)
+			if (strcmp(o->agent->jid, c->watchers[i]) == 0)
+				break;
+		if (i == CONV_WATCHERS || c->watchers[i] == NULL)
+			component_send(stanza_presence(c->addr, o->agent->jid, "unavailable"));
 	}
-	if (a && !told)
-		component_send(stanza_presence(c->addr, a->jid, "unavailable"));
 }
 
 /* Remembers an agent who was shown the chat's presence; 0, or -1 when there is no room. */
@@ -771,6 +779,19 @@ unwatched_by(struct conv *c, const char *bare)
 			c->watchers[CONV_WATCHERS - 1] = NULL;
 			return;
 		}
+}
+
+/* A new client of the agent: each of its chats is online there too (a second client). */
+void
+conversation_show_to(struct agent *a, const char *full)
+{
+	struct conv *c;
+
+	TAILQ_FOREACH(c, &a->convs, agent_link)
+	{
+		component_send(
+		    stanza_presence_status(c->addr, full, NULL, NULL, ADDRESS_CONV, NULL, NULL));
+	}
 }
 
 /*
@@ -849,7 +870,7 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 	for (o = c->offers; o; o = o->next_of_conv)
 		conv_tellf(c, o->agent, "Chat #%" PRId64 " was closed before anyone took it.",
 		    c->id);
-	gone_offline(c, a);
+	gone_offline(c);
 	log_info("conversation %" PRId64 " closed (%s)", c->id, reason);
 	if (c->state == CONV_QUEUED)
 		router_dequeue(c);
@@ -1474,8 +1495,8 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 		goto done;
 	}
 	now = respa_now();
-	text =
-	    slash_text(body); /* "/me ..." stays as it is: the customer's client shows an action */
+	/* "//x" is "/x", "!!x" is "!x"; "/me ..." stays: the customer's client shows an action */
+	text = slash_text(body);
 	if (store_message_add(c->id, "out", bare, text, now) == -1)
 		goto done; /* the pass fails: component_abort_pass() answers the sender */
 	answer_sent(c);

@@ -270,6 +270,8 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 		return;
 	heard(a);
 	fresh = type == NULL && !resource_known(a, res + 1); /* a client that logged in */
+	if (fresh)                                           /* its chats are online there */
+		conversation_show_to(a, from);
 	resource_set(a, res + 1, type ? SHOW_OFFLINE : show_parse(stanza_show(st)));
 	a->show = best_show(a);
 	if (type == NULL && a->unreachable) {

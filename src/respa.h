@@ -822,6 +822,8 @@ void conversation_agent_gone(struct agent *);
 void conversation_agent_back(struct agent *);
 /* The chat's header and lines so far to one JID (a full JID: the client that asked). */
 void conversation_replay(const struct conv *, const char *to, const char *lead, const char *tail);
+/* A new resource of the agent (full JID) sees its chats' addresses online. */
+void conversation_show_to(struct agent *, const char *full);
 /* A subscription or probe to a chat's address (c-N), open or not; type NULL: available. */
 void conversation_presence_in(const char *from, const char *node, const char *type);
 void conversation_customer_presence(struct queue *, const char *from, int available,

@@ -104,11 +104,13 @@ async def test_closed_chat_goes_offline_and_answers_nothing_text_less(desk):
     bob = await desk.customer("bob")
     conv = await desk.open_chat(bob, alice, "hello")
 
-    alice.set_presence(ptype="subscribe", to=conv)   # approved: Prosody keeps the "subscribed"
+    # online with caps from the start, so that a client that looks before a ping sees one
     shown = await alice.expect_presence("available", frm=conv)
     features = await check_caps(alice, shown)
     assert {"urn:xmpp:ping", DISCO_INFO, CHATSTATES} <= features
     assert await alice.ping(conv) >= 0
+    alice.set_presence(ptype="subscribe", to=conv)   # approved: Prosody keeps the "subscribed"
+    await check_caps(alice, await alice.expect_presence("available", frm=conv))
 
     alice.send(conv, "!close")
     await alice.expect("closed. Summary:", frm=conv)

@@ -1202,6 +1202,39 @@ closed_chats_go_quiet_and_offline(void)
 }
 
 static void
+chat_addresses_are_online_while_an_agent_has_them(void)
+{
+	struct sent *s;
+
+	up(OFFER_QUEUE "agents = alice@localhost bob@localhost\n");
+	agent_online("alice", NULL);
+	customer_says("carol", "support", "hello");
+	s = EXPECT_PRESENCE(jid("alice"), conv(1), NULL); /* offered: online, with caps */
+	CHECK(s && s->caps);
+	advance(10); /* not answered: offline for her, online for the next */
+	EXPECT_PRESENCE(jid("alice"), conv(1), "unavailable");
+	agent_online("bob", NULL);
+	EXPECT_PRESENCE(jid("bob"), conv(1), NULL);
+	agent_says("bob", 1, "Bob here");
+	CHECK_STR(holder(1), jid("bob"));
+	CHECK_INT(presences_to(jid("bob")), 0); /* taking it changes nothing */
+	/* a second client of bob's sees the chat online there */
+	agent_presence("bob", "phone", NULL);
+	s = EXPECT_PRESENCE(jid("bob"), conv(1), NULL);
+	CHECK(s && strcmp(s->to, "bob@localhost/phone") == 0);
+	agent_presence("bob", "phone", "away"); /* a known client: nothing again */
+	CHECK_INT(presences_to(jid("bob")), 0);
+	/* handed on: offline for bob, online for alice */
+	agent_says("bob", 1, "!transfer alice@localhost");
+	EXPECT_PRESENCE(jid("bob"), conv(1), "unavailable");
+	EXPECT_PRESENCE(jid("alice"), conv(1), NULL);
+	agent_says("alice", 1, "!close");
+	EXPECT_PRESENCE(jid("alice"), conv(1), "unavailable");
+	CHECK_INT(presences_to(jid("alice")) + presences_to(jid("bob")), 0);
+	down();
+}
+
+static void
 chat_state_of_a_former_holder_gets_no_error(void)
 {
 	const char *agent;
@@ -3479,6 +3512,7 @@ int
 main(void)
 {
 	log_init(-1, "test_flow");
+	signal(SIGPIPE, SIG_IGN); /* as respa: a mail or hook program that exits early */
 	xmpp_initialize();
 	w.ctx = xmpp_ctx_new(NULL, NULL);
 
@@ -3498,6 +3532,7 @@ main(void)
 	desk_commands_take_bang();
 	encrypted_lines_are_neither_relayed_nor_stored();
 	closed_chats_go_quiet_and_offline();
+	chat_addresses_are_online_while_an_agent_has_them();
 	chat_state_of_a_former_holder_gets_no_error();
 
 	customers_wait_in_line_until_an_agent_comes_online();
