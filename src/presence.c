@@ -17,6 +17,7 @@ static struct config *conf;
 static int unheard;              /* agents not heard from: 0 skips every lookup */
 static struct timer retry_timer; /* asks them again every subscribe_retry */
 static struct timer check_timer; /* probes those counted online every presence_check */
+#define CHECK_ANSWER_MS 60000    /* a bare unavailable this soon after is that probe's answer */
 
 static const char *const show_names[] = {
 	[SHOW_OFFLINE] = "offline",
@@ -172,11 +173,11 @@ check_timer_fn(void *arg)
 	struct agent *a;
 
 	(void)arg;
-	if (!component_is_connected())
-		return; /* the next connect probes everyone and arms us again */
-	for (a = conf->agents; a; a = a->next)
-		if (a->show != SHOW_OFFLINE)
+	for (a = conf->agents; a; a = a->next) /* while the link is down, none is counted online */
+		if (a->show != SHOW_OFFLINE) {
+			a->checked_at = respa_now_ms();
 			component_send(stanza_presence(conf->jid, a->jid, "probe"));
+		}
 	timer_in(&check_timer, conf->presence_check);
 }
 
@@ -196,6 +197,19 @@ presence_sender(const char *from)
 		a->asked_at = respa_now_ms();
 		ask(a);
 	}
+}
+
+static void
+forget_resources(struct agent *a)
+{
+	struct resource *r, *next;
+
+	for (r = a->resources; r; r = next) {
+		next = r->next;
+		free(r->name);
+		free(r);
+	}
+	a->resources = NULL;
 }
 
 static enum show
@@ -264,10 +278,21 @@ agent_presence(struct agent *a, const char *from, const char *type, xmpp_stanza_
 
 	/*
 	 * A bare "unavailable" is the server's answer to a probe or subscription when no
-	 * resource is online; it says nothing about resources we know of.
+	 * resource is online. Only the answer to a presence_check probe says that those we
+	 * know of are gone: their server lost them without a word (a killed cluster node).
 	 */
-	if (res == NULL)
+	if (res == NULL) {
+		if (type && strcmp(type, "unavailable") == 0 && a->resources && a->checked_at &&
+		    respa_now_ms() - a->checked_at < CHECK_ANSWER_MS) {
+			log_info("agent %s: the server says no client is online", a->jid);
+			a->checked_at = 0;
+			forget_resources(a);
+			a->show = SHOW_OFFLINE;
+			agent_went_offline(a);
+			router_agent_changed(a);
+		}
 		return;
+	}
 	heard(a);
 	fresh = type == NULL && !resource_known(a, res + 1); /* a client that logged in */
 	if (fresh)                                           /* its chats are online there */
@@ -395,16 +420,10 @@ void
 presence_connected(void)
 {
 	struct agent *a;
-	struct resource *r, *next;
 
 	for (a = conf->agents; a; a = a->next) {
 		/* what we knew is stale after a disconnect; the probe brings it back */
-		for (r = a->resources; r; r = next) {
-			next = r->next;
-			free(r->name);
-			free(r);
-		}
-		a->resources = NULL;
+		forget_resources(a);
 		if (a->show != SHOW_OFFLINE) {
 			a->show = SHOW_OFFLINE;
 			agent_went_offline(a);

@@ -217,6 +217,7 @@ struct agent {
 	int unreachable; /* a message to it bounced: no new chats until a presence says it is back */
 	char *email;     /* [agent JID] email: handoffs and reminders while offline; or NULL */
 	int64_t asked_at;   /* ms: when its writing last made us ask again */
+	int64_t checked_at; /* ms: when presence_check last probed it; 0: no answer awaited */
 	struct agent *next; /* config order */
 };
 

@@ -2433,6 +2433,60 @@ max_wait_whose_task_failed_runs_again(void)
 	down();
 }
 
+/* --- presence_check ---------------------------------------------------------------------- */
+
+static int
+probes_to(const char *to)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < nsent; i++)
+		if (!sent[i].used && strcmp(sent[i].name, "presence") == 0 && sent[i].type &&
+		    strcmp(sent[i].type, "probe") == 0 && bare_is(sent[i].to, to)) {
+			sent[i].used = 1;
+			n++;
+		}
+	return n;
+}
+
+/*
+ * An agent counted online is probed every presence_check; when the server answers that no
+ * client of theirs is online (their cluster node died without a word), they are offline and
+ * their chat waits out the grace. A bare unavailable nobody asked for changes nothing.
+ */
+static void
+presence_check_finds_an_agent_whose_server_lost_them(void)
+{
+	const char *got;
+	struct agent *a;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n"
+	    "[routing]\npresence_check = 60\nagent_grace = 5\n");
+	agent_online("alice", NULL);
+	chat_goes_to("carol", "hello", &got);
+	CHECK_STR(got, jid("alice"));
+	a = config_agent_find(jid("alice"));
+	feed(presence_handler, "<presence from='alice@localhost' to='" DOMAIN "' "
+	    "type='unavailable'/>"); /* not an answer to a check: alice stays */
+	CHECK(a->show != SHOW_OFFLINE);
+	read_all();
+	reload(); /* as at connect: probes, and the check timer armed */
+	agent_online("alice", NULL);
+	a = config_agent_find(jid("alice"));
+	read_all();
+	advance(59.9);
+	CHECK_INT(probes_to(jid("alice")), 0);
+	advance(0.1);
+	CHECK_INT(probes_to(jid("alice")), 1);
+	CHECK_INT(probes_to(jid("bob")), 0); /* offline: nothing to check */
+	feed(presence_handler, "<presence from='alice@localhost' to='" DOMAIN "' "
+	    "type='unavailable'/>");
+	CHECK(a->show == SHOW_OFFLINE);
+	CHECK(timer_armed(&a->grace_timer));
+	down();
+}
+
 /* --- restore ----------------------------------------------------------------------------- */
 
 static void
@@ -3589,6 +3643,7 @@ main(void)
 	transcript_question_is_answered_within_ten_minutes();
 	a_failed_write_fails_the_whole_pass();
 	max_wait_whose_task_failed_runs_again();
+	presence_check_finds_an_agent_whose_server_lost_them();
 	state_survives_a_restart();
 	restored_chat_of_an_agent_who_never_comes_back_goes_on();
 
