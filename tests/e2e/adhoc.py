@@ -23,7 +23,7 @@ AGENT_NODES = ["ready", "pause", "my-chats", "my-tasks", "canned-send", "transcr
 ADMIN_NODES = ["queues", "queue-create", "queue-edit", "queue-delete", "agents", "agent-add",
                "agent-edit", "agent-remove", "agent-status", "desk-status", "conversations",
                "conversation-close", "conversation-transfer", "tasks", "canned", "canned-add",
-               "canned-edit", "canned-delete", "stats", "announce", "merge-undo",
+               "canned-edit", "canned-delete", "stats", "report", "announce", "merge-undo",
                "contact-erase"]
 
 
