@@ -134,7 +134,8 @@ def generate(db: sqlite3.Connection, start: dt.datetime, days: int, per_day: int
                         assigned = created + dt.timedelta(seconds=rnd.randrange(5, 60))
                     else:
                         agent = None
-                    closed = created + dt.timedelta(seconds=rnd.randrange(20, q[4] + 600))
+                    closed = (assigned or created) + dt.timedelta(
+                        seconds=rnd.randrange(20, q[4] + 600))
                     reason = "customer-left"
                     tasks.append((cid, contact, q[0] + "@desk.example.com", "follow-up",
                                   closed, closed))

@@ -607,6 +607,7 @@ write_report(const char *path, const char *out, struct report_span *span)
 		config_free(conf);
 		return REPORT_ERROR;
 	}
+	store_report_bulk();
 	if (span->fcr_days < 0)
 		span->fcr_days = conf->fcr_days;
 	for (q = conf->queues; q; q = q->next) {

@@ -976,26 +976,27 @@ struct report_span {
 int store_report_begin(const struct report_span *, const struct report_queue *, size_t nq,
     int default_max_wait, int (*slot)(const char *queue, time_t t, void *), void *arg);
 void store_report_end(void);
+void store_report_bulk(void); /* respa report, alone on its connection: more memory, mmap */
+/* Each row: a key and up to REPORT_VALUES numbers. */
+#define REPORT_VALUES 5
 enum report_group {
-	RG_HOUR,          /* key: local hour; a: in hours, b: out of hours */
-	RG_WEEKDAY,       /* key: 0 Monday .. 6; a: contacts, b: in hours */
-	RG_CHANNEL,       /* a: contacts */
-	RG_QUEUE_CHANNEL, /* "queue / channel"; a: contacts */
-	RG_OUTCOME,       /* key: enum report_outcome; a: contacts */
-	RG_TAGS,          /* a: this period, b: the period of the same length before */
-	RG_MISSED,        /* key: agent; a: offers it let time out */
-	RG_AGENTS,        /* key: agent; a: chats, b: closed by the agent, c: FCR */
-	RG_RATINGS,       /* key: agent, "" all; a: rated, b: asked, c: sum of scores */
-	RG_SCORES,        /* key: score 1-5; a: ratings with it */
+	RG_TAGS,    /* tag; this period, the period of the same length before */
+	RG_MISSED,  /* agent; offers it let time out */
+	RG_FIRST,   /* agent ("": none); local hour, first response (s), chats with it */
+	RG_WAIT,    /* ""; wait (s), chats with it */
+	RG_RATINGS, /* agent, "" all; rated, asked, sum of scores */
+	RG_SCORES,  /* score 1-5; ratings with it */
 };
 int store_report_groups(enum report_group, const struct report_span *,
-    int (*)(const char *key, long a, long b, long c, void *), void *);
-enum report_time { RT_FIRST_RESPONSE, RT_WAIT, RT_HANDLING };
-enum report_by { RB_ALL, RB_HOUR, RB_AGENT };
-int store_report_times(enum report_time, enum report_by,
-    int (*)(const char *key, const struct stats_times *, void *), void *);
-/* total, in hours, closed by an agent, resolved by an agent, first-contact resolved */
-int store_report_counts(long *total, long *in_hours, long *by_agent, long *resolved, long *fcr);
+    int (*)(const char *key, const long *v, void *), void *);
+/*
+ * Each conversation of the period once, in one scan (a GROUP BY per figure would sort half a
+ * million rows each time): v holds its REPORT_CODE, outcome, closed by an agent, resolved by
+ * one, first-contact resolved, handling time, whether it has one.
+ */
+int store_report_rows(int (*)(const char *queue, const char *channel, const char *agent,
+                          const long *v, void *),
+    void *);
 int store_report_tasks(const struct report_span *, long *created, long *done, long *overdue);
 int store_report_has_ratings(void); /* 1 when the database has a ratings table */
 /* The desk queues made by commands, read with statements of their own (read-only opens). */
@@ -1077,6 +1078,11 @@ int report_compute(struct report *, const struct report_span *, struct report_qu
 void report_free(struct report *);
 void report_queues_free(struct report_queue *, size_t n);
 long report_percent(long part, long whole); /* rounded; 0 when whole is 0 */
+/* Count, nearest-rank median and 90th percentile, mean of values each held by n chats. */
+struct report_bin {
+	long value, n;
+};
+void report_times_of(struct report_bin *, size_t n, struct stats_times *); /* sorts them */
 void report_duration(long secs, char *buf, size_t len);
 extern const char *const report_outcome_names[OUTCOME_COUNT];
 extern const char *const report_weekdays[7];

@@ -65,7 +65,6 @@ bind_span(sqlite3_stmt *s, const struct report_span *sp)
 	bind_text(s, 3, sp->queue);
 }
 
-#define SECS(col) "CAST(strftime('%s', " col ") AS INTEGER)"
 #define IN_QUEUE "(?3 IS NULL OR coalesce(c.entry_queue, c.queue) = ?3)"
 
 /*
@@ -74,33 +73,30 @@ bind_span(sqlite3_stmt *s, const struct report_span *sp)
  * resolved by an agent, and the contact opened no other conversation within fcr_days.
  */
 static const char rc_sql[] =
-    "INSERT INTO temp.report_conv (id, q, channel, agent, created, code, state, reason, "
-    "by_agent, fcr, fr, wait, handling, outcome) "
+    "INSERT INTO temp.report_conv (id, q, channel, agent, code, by_agent, resolved, fcr, fr, "
+    "wait, handling, outcome) "
     "WITH x AS (SELECT c.id, coalesce(c.entry_queue, c.queue) AS q, c.channel, c.contact_id, "
-    "c.agent_jid AS agent, c.state, c.close_reason AS reason, c.closed_at, s.resolved, " SECS("c.created_at") " AS created, " SECS("c.closed_at") " AS closed, " SECS(
-        "c.assigned_at") " AS assigned, " SECS("c.first_response_at") " AS fr_at "
-                                                                      "FROM conversations c "
-                                                                      "LEFT JOIN summaries s "
-                                                                      "ON s.conversation_id = "
-                                                                      "c.id "
-                                                                      "WHERE c.created_at >= "
-                                                                      "?1 AND c.created_at < "
-                                                                      "?2 AND " IN_QUEUE "), "
-                                                                      "y AS (SELECT x.*, CASE WHEN fr_at IS NOT NULL AND NOT (reason IS 'customer-left' AND "
-                                                                      "resolved IS 0) THEN fr_at - created END AS fr, coalesce((SELECT max_wait FROM "
-                                                                      "temp.report_queues WHERE name = x.q), ?5) AS mw FROM x) "
-                                                                      "SELECT id, q, channel, agent, created, respa_slot(q, created), state, reason, "
-                                                                      "reason IS 'agent', CASE WHEN reason IS 'agent' AND resolved IS 1 THEN NOT EXISTS "
-                                                                      "(SELECT 1 FROM conversations n WHERE n.contact_id = y.contact_id AND n.id <> y.id AND "
-                                                                      "n.created_at > y.closed_at AND n.created_at <= strftime('%Y-%m-%dT%H:%M:%SZ', "
-                                                                      "y.closed_at, ?4)) ELSE 0 END, fr, assigned - created, "
-                                                                      "CASE WHEN state = 'closed' THEN closed - assigned END, "
-                                                                      "CASE WHEN state = 'offline' OR reason IS 'offline' THEN 3 "
-                                                                      "WHEN reason IS 'queue-full' THEN 4 "
-                                                                      "WHEN fr IS NOT NULL AND fr <= mw THEN 0 "
-                                                                      "WHEN fr IS NOT NULL THEN 1 "
-                                                                      "WHEN closed IS NOT NULL THEN CASE WHEN closed - created < mw THEN 2 ELSE 1 END "
-                                                                      "WHEN ?6 - created >= mw THEN 1 ELSE 5 END FROM y";
+    "c.agent_jid AS agent, c.state, c.close_reason AS reason, c.closed_at, s.resolved, "
+    "unixepoch(c.created_at) AS created, unixepoch(c.closed_at) AS closed, "
+    "unixepoch(c.assigned_at) AS assigned, unixepoch(c.first_response_at) AS fr_at "
+    "FROM conversations c LEFT JOIN summaries s ON s.conversation_id = c.id "
+    "WHERE c.created_at >= ?1 AND c.created_at < ?2 AND " IN_QUEUE "), "
+    "y AS (SELECT x.*, CASE WHEN fr_at IS NOT NULL AND NOT (reason IS 'customer-left' AND "
+    "resolved IS 0) THEN fr_at - created END AS fr, coalesce((SELECT max_wait FROM "
+    "temp.report_queues WHERE name = x.q), ?5) AS mw FROM x) "
+    "SELECT id, q, channel, agent, respa_slot(q, created), reason IS 'agent', "
+    "reason IS 'agent' AND resolved IS 1, "
+    "CASE WHEN reason IS 'agent' AND resolved IS 1 THEN NOT EXISTS "
+    "(SELECT 1 FROM conversations n WHERE n.contact_id = y.contact_id AND n.id <> y.id AND "
+    "n.created_at > y.closed_at AND n.created_at <= strftime('%Y-%m-%dT%H:%M:%SZ', "
+    "y.closed_at, ?4)) ELSE 0 END, fr, assigned - created, "
+    "CASE WHEN state = 'closed' THEN closed - assigned END, "
+    "CASE WHEN state = 'offline' OR reason IS 'offline' THEN 3 "
+    "WHEN reason IS 'queue-full' THEN 4 "
+    "WHEN fr IS NOT NULL AND fr <= mw THEN 0 "
+    "WHEN fr IS NOT NULL THEN 1 "
+    "WHEN closed IS NOT NULL THEN CASE WHEN closed - created < mw THEN 2 ELSE 1 END "
+    "WHEN ?6 - created >= mw THEN 1 ELSE 5 END FROM y";
 
 int
 store_report_begin(const struct report_span *sp, const struct report_queue *qs, size_t nq,
@@ -119,9 +115,8 @@ store_report_begin(const struct report_span *sp, const struct report_queue *qs, 
 		return db_error("report");
 	if (exec_sql("CREATE TEMP TABLE report_queues (name TEXT PRIMARY KEY, max_wait INTEGER); "
 	             "CREATE TEMP TABLE report_conv (id INTEGER PRIMARY KEY, q TEXT, channel TEXT, "
-	             "agent TEXT, created INTEGER, code INTEGER, state TEXT, reason TEXT, "
-	             "by_agent INTEGER, fcr INTEGER, fr INTEGER, wait INTEGER, handling INTEGER, "
-	             "outcome INTEGER)") == -1)
+	             "agent TEXT, code INTEGER, by_agent INTEGER, resolved INTEGER, fcr INTEGER, "
+	             "fr INTEGER, wait INTEGER, handling INTEGER, outcome INTEGER)") == -1)
 		return -1;
 	if ((s = prepare("INSERT OR IGNORE INTO temp.report_queues VALUES (?1, ?2)")) == NULL)
 		return -1;
@@ -149,6 +144,16 @@ store_report_begin(const struct report_span *sp, const struct report_queue *qs, 
 	return 0;
 }
 
+/* A report run on its own (respa report): memory for its temporary tables, the file mapped. */
+void
+store_report_bulk(void)
+{
+	(void)sqlite3_exec(store_db(),
+	    "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072; "
+	    "PRAGMA mmap_size = 4294967296",
+	    NULL, NULL, NULL);
+}
+
 void
 store_report_end(void)
 {
@@ -174,43 +179,37 @@ store_report_has_ratings(void)
 	return n > 0;
 }
 
+/* Few rows each: the figures of half a million conversations are grouped here, not in C. */
 static const char *const group_sql[] = {
-	[RG_HOUR] = "SELECT code % 24, sum(code >= 168), sum(code < 168), 0 FROM temp.report_conv "
-	            "GROUP BY 1 ORDER BY 1",
-	[RG_WEEKDAY] = "SELECT code / 24 % 7, count(*), sum(code >= 168), 0 FROM "
-	               "temp.report_conv GROUP BY 1 ORDER BY 1",
-	[RG_CHANNEL] = "SELECT channel, count(*), 0, 0 FROM temp.report_conv GROUP BY 1 "
-	               "ORDER BY 2 DESC, 1",
-	[RG_QUEUE_CHANNEL] = "SELECT q || ' / ' || channel, count(*), 0, 0 FROM temp.report_conv "
-	                     "GROUP BY 1 ORDER BY 2 DESC, 1",
-	[RG_OUTCOME] = "SELECT outcome, count(*), 0, 0 FROM temp.report_conv GROUP BY 1",
 	[RG_TAGS] = "WITH cur AS (SELECT t.tag, count(*) AS n FROM temp.report_conv r "
 	            "JOIN conversation_tags t ON t.conversation_id = r.id GROUP BY 1), "
 	            "prev AS (SELECT t.tag, count(*) AS n FROM conversations c "
 	            "JOIN conversation_tags t ON t.conversation_id = c.id WHERE "
 	            "c.created_at >= ?4 AND c.created_at < ?1 AND " IN_QUEUE " GROUP BY 1) "
-	            "SELECT tag, sum(a), sum(b), 0 FROM (SELECT tag, n AS a, 0 AS b FROM cur "
+	            "SELECT tag, sum(a), sum(b) FROM (SELECT tag, n AS a, 0 AS b FROM cur "
 	            "UNION ALL SELECT tag, 0, n FROM prev) GROUP BY 1 ORDER BY 2 DESC, 3 DESC, 1",
-	[RG_MISSED] =
-	    "SELECT m.agent_jid, count(*), 0, 0 FROM missed_offers m JOIN "
-	    "temp.report_conv r ON r.id = m.conversation_id GROUP BY 1 ORDER BY 2 DESC, 1",
-	[RG_AGENTS] = "SELECT agent, count(*), sum(by_agent), sum(fcr) FROM temp.report_conv "
-	              "WHERE agent IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1",
+	[RG_MISSED] = "SELECT m.agent_jid, count(*) FROM missed_offers m JOIN "
+	              "temp.report_conv r ON r.id = m.conversation_id GROUP BY 1",
+	[RG_FIRST] = "SELECT coalesce(agent, ''), code % 24, fr, count(*) FROM temp.report_conv "
+	             "WHERE fr IS NOT NULL GROUP BY agent, code % 24, fr",
+	[RG_WAIT] = "SELECT '', wait, count(*) FROM temp.report_conv WHERE wait IS NOT NULL "
+	            "GROUP BY wait",
 	[RG_RATINGS] = "SELECT r.agent, count(g.score), count(*), coalesce(sum(g.score), 0) "
 	               "FROM ratings g JOIN temp.report_conv r ON r.id = g.conversation_id "
 	               "WHERE r.agent IS NOT NULL GROUP BY 1 "
 	               "UNION ALL SELECT '', count(g.score), count(*), coalesce(sum(g.score), 0) "
 	               "FROM ratings g JOIN temp.report_conv r ON r.id = g.conversation_id",
-	[RG_SCORES] = "SELECT g.score, count(*), 0, 0 FROM ratings g JOIN temp.report_conv r "
+	[RG_SCORES] = "SELECT g.score, count(*) FROM ratings g JOIN temp.report_conv r "
 	              "ON r.id = g.conversation_id WHERE g.score IS NOT NULL GROUP BY 1",
 };
 
 int
 store_report_groups(enum report_group which, const struct report_span *sp,
-    int (*fn)(const char *, long, long, long, void *), void *arg)
+    int (*fn)(const char *, const long *, void *), void *arg)
 {
 	sqlite3_stmt *s = prepare(group_sql[which]);
-	int rc, ret = 0;
+	long v[REPORT_VALUES];
+	int rc, i, n, ret = 0;
 
 	if (s == NULL)
 		return -1;
@@ -218,12 +217,13 @@ store_report_groups(enum report_group which, const struct report_span *sp,
 		bind_span(s, sp);
 		bind_time(s, 4, sp->since - (sp->until - sp->since));
 	}
+	n = sqlite3_column_count(s) - 1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *key = column_text(s, 0);
 
-		if (fn(key ? key : "", (long)sqlite3_column_int64(s, 1),
-		        (long)sqlite3_column_int64(s, 2), (long)sqlite3_column_int64(s, 3),
-		        arg) == -1)
+		for (i = 0; i < REPORT_VALUES; i++)
+			v[i] = i < n ? (long)sqlite3_column_int64(s, i + 1) : 0;
+		if (fn(key ? key : "", v, arg) == -1)
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -233,62 +233,25 @@ store_report_groups(enum report_group which, const struct report_span *sp,
 }
 
 int
-store_report_times(enum report_time which, enum report_by by,
-    int (*fn)(const char *, const struct stats_times *, void *), void *arg)
+store_report_rows(int (*fn)(const char *, const char *, const char *, const long *, void *),
+    void *arg)
 {
-	static const char *const
-	    vals[] = { [RT_FIRST_RESPONSE] = "fr", [RT_WAIT] = "wait", [RT_HANDLING] = "handling" };
-	static const char
-	    *const keys[] = { [RB_ALL] = "''", [RB_HOUR] = "code % 24", [RB_AGENT] = "agent" };
-	char *text = xasprintf(
-	    "WITH v AS (SELECT %s AS k, %s AS d FROM temp.report_conv WHERE %s IS NOT NULL%s), "
-	    "w AS (SELECT k, d, row_number() OVER (PARTITION BY k ORDER BY d) AS rn, "
-	    "count(*) OVER (PARTITION BY k) AS n FROM v) "
-	    "SELECT k, count(*), max(CASE WHEN rn = (n * 50 + 99) / 100 THEN d END), "
-	    "max(CASE WHEN rn = (n * 90 + 99) / 100 THEN d END), avg(d) FROM w GROUP BY k "
-	    "ORDER BY k",
-	    keys[by], vals[which], vals[which], by == RB_AGENT ? " AND agent IS NOT NULL" : "");
-	sqlite3_stmt *s = prepare(text);
-	struct stats_times t;
-	int rc, ret = 0;
+	sqlite3_stmt *s = prepare("SELECT q, channel, agent, code, outcome, by_agent, resolved, "
+	                          "fcr, handling, handling IS NOT NULL FROM temp.report_conv");
+	long v[7];
+	int rc, i, ret = 0;
 
-	free(text);
 	if (s == NULL)
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *key = column_text(s, 0);
+		const char *q = column_text(s, 0), *ch = column_text(s, 1), *a = column_text(s, 2);
 
-		t.n = (long)sqlite3_column_int64(s, 1);
-		t.median = (long)sqlite3_column_int64(s, 2);
-		t.p90 = (long)sqlite3_column_int64(s, 3);
-		t.avg = sqlite3_column_double(s, 4);
-		if (fn(key ? key : "", &t, arg) == -1)
+		for (i = 0; i < 7; i++)
+			v[i] = (long)sqlite3_column_int64(s, i + 3);
+		if (fn(q ? q : "", ch ? ch : "", a ? a : "", v, arg) == -1)
 			break;
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = db_error("report");
-	sqlite3_finalize(s);
-	return ret;
-}
-
-int
-store_report_counts(long *total, long *in_hours, long *by_agent, long *resolved, long *fcr)
-{
-	sqlite3_stmt *s = prepare("SELECT count(*), coalesce(sum(code >= 168), 0), "
-	                          "coalesce(sum(by_agent), 0), coalesce(sum(by_agent AND "
-	                          "r.resolved), 0), coalesce(sum(fcr), 0) FROM temp.report_conv c "
-	                          "LEFT JOIN summaries r ON r.conversation_id = c.id");
-	int ret = 0;
-
-	if (s == NULL)
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*total = (long)sqlite3_column_int64(s, 0);
-		*in_hours = (long)sqlite3_column_int64(s, 1);
-		*by_agent = (long)sqlite3_column_int64(s, 2);
-		*resolved = (long)sqlite3_column_int64(s, 3);
-		*fcr = (long)sqlite3_column_int64(s, 4);
-	} else
 		ret = db_error("report");
 	sqlite3_finalize(s);
 	return ret;
