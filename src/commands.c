@@ -1809,10 +1809,6 @@ date_parse(const char *s, time_t *t)
 	return 0;
 }
 
-struct lines {
-	struct form_field *fl;
-};
-
 static int
 add_line(const char *key, long n, void *arg)
 {
@@ -1824,97 +1820,212 @@ add_line(const char *key, long n, void *arg)
 }
 
 static void
-times_field(struct form *f, const char *var, const char *label, enum stats_time which, time_t from,
-    time_t to, int mean)
+times_field(struct form *f, const char *var, const char *label, const struct stats_times *t,
+    int mean)
 {
-	struct stats_times t;
 	char a[32], b[32], *text;
 
-	memset(&t, 0, sizeof(t));
-	(void)store_stats_times(which, from, to, &t);
-	if (t.n == 0)
+	if (t->n == 0)
 		text = xstrdup("no chats");
 	else if (mean) {
-		seconds_text((long)(t.avg + 0.5), a, sizeof(a));
-		text = xasprintf("average %s (%ld chat%s)", a, t.n, t.n == 1 ? "" : "s");
+		seconds_text((long)(t->avg + 0.5), a, sizeof(a));
+		text = xasprintf("average %s (%ld chat%s)", a, t->n, t->n == 1 ? "" : "s");
 	} else {
-		seconds_text(t.median, a, sizeof(a));
-		seconds_text(t.p90, b, sizeof(b));
-		text = xasprintf("median %s, 90th percentile %s (%ld chat%s)", a, b, t.n,
-		    t.n == 1 ? "" : "s");
+		seconds_text(t->median, a, sizeof(a));
+		seconds_text(t->p90, b, sizeof(b));
+		text = xasprintf("median %s, 90th percentile %s (%ld chat%s)", a, b, t->n,
+		    t->n == 1 ? "" : "s");
 	}
 	form_value(form_add(f, var, FIELD_TEXT, label), text);
 	free(text);
+}
+
+/* The period the stats form asks for, in UTC days: [from, to). */
+static int
+stats_period(const struct form *in, time_t *from, time_t *to, char *err, size_t len)
+{
+	const char *period = form_get(in, "period");
+	time_t now = respa_now();
+
+	*to = now - now % 86400 + 86400;
+	if (strcmp(period, "today") == 0)
+		*from = *to - 86400;
+	else if (strcmp(period, "7d") == 0)
+		*from = *to - 7 * 86400;
+	else if (strcmp(period, "30d") == 0)
+		*from = *to - 30 * 86400;
+	else {
+		if (date_parse(given(in, "from"), from) == -1)
+			return fail(err, len, "From: write a date as YYYY-MM-DD.");
+		if (date_parse(given(in, "to"), to) == -1)
+			return fail(err, len, "To: write a date as YYYY-MM-DD.");
+		if (*to < *from)
+			return fail(err, len, "To: the period ends before it begins.");
+		*to += 86400;
+	}
+	return 0;
+}
+
+/* The figures of the period over every queue: report.c's, the same as `respa report`'s. */
+static int
+stats_compute(const struct form *in, struct report *r, char *err, size_t len)
+{
+	struct report_queue *qs = NULL;
+	struct report_span span;
+	struct queue *q, *d;
+	size_t n = 0;
+	int rc, max_wait;
+
+	memset(&span, 0, sizeof(span));
+	if (stats_period(in, &span.since, &span.until, err, len) == -1)
+		return -1;
+	span.fcr_days = conf->fcr_days;
+	span.now = respa_now();
+	for (q = config_queues(); q; q = q->next) {
+		qs = xrealloc(qs, (n + 1) * sizeof(*qs));
+		memset(&qs[n], 0, sizeof(*qs));
+		qs[n].name = q->name;
+		qs[n].tz = q->timezone;
+		qs[n].hours = q->hours;
+		qs[n].max_wait = q->max_wait;
+		n++;
+	}
+	d = config_queue_alloc("default");
+	max_wait = d->max_wait;
+	config_queue_free(d);
+	rc = report_compute(r, &span, qs, n, max_wait);
+	report_queues_free(qs, n);
+	free(qs);
+	if (rc == -1) {
+		report_free(r);
+		return fail(err, len, "The statistics could not be read: the database failed.");
+	}
+	return 0;
+}
+
+static struct form *
+stats_title(const struct report *r, const char *what)
+{
+	char a[16], b[16], *text;
+	time_t last = r->span.until - 86400;
+	struct form *f;
+	struct tm tm;
+
+	gmtime_r(&r->span.since, &tm);
+	strftime(a, sizeof(a), "%Y-%m-%d", &tm);
+	gmtime_r(&last, &tm);
+	strftime(b, sizeof(b), "%Y-%m-%d", &tm);
+	text = xasprintf("%s from %s to %s (UTC)", what, a, b);
+	f = form_new(FORM_RESULT, text, NULL);
+	free(text);
+	return f;
+}
+
+static void
+stats_headline(struct form *f, const struct report *r)
+{
+	char a[16], *text;
+
+	snprintf(a, sizeof(a), "%ld", r->total);
+	form_value(form_add(f, "total", FIELD_TEXT, "Contacts"), a);
+	text = xasprintf("%ld of %ld (%ld%%)", r->total - r->in_hours, r->total,
+	    report_percent(r->total - r->in_hours, r->total));
+	form_value(form_add(f, "out_of_hours", FIELD_TEXT, "Out of hours"), text);
+	free(text);
+	times_field(f, "first_response", "First response", &r->first, 0);
+	text = r->by_agent ? xasprintf("%ld%% (%ld of %ld chats closed by an agent)",
+	                         report_percent(r->fcr, r->by_agent), r->fcr, r->by_agent)
+	                   : xstrdup("no chats");
+	form_value(form_add(f, "resolution", FIELD_TEXT, "First-contact resolution"), text);
+	free(text);
+	if (r->has_ratings) {
+		long good = r->scores[3] + r->scores[4];
+
+		text = r->rated ? xasprintf("%ld%% rated 4 or 5 (%ld of %ld ratings; %ld asked)",
+		                      report_percent(good, r->rated), good, r->rated, r->asked)
+		                : xasprintf("no ratings (%ld asked)", r->asked);
+		form_value(form_add(f, "csat", FIELD_TEXT, "Customer satisfaction (CSAT)"), text);
+		free(text);
+	}
+	snprintf(a, sizeof(a), "%ld", r->outbound);
+	form_value(form_add(f, "outbound", FIELD_TEXT, "Chats started by agents"), a);
 }
 
 static int
 stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
     size_t len)
 {
-	const char *period = form_get(in, "period");
-	time_t now = respa_now(), from, to;
-	long total, offline, closed, resolved, asked, rated, good, outbound;
-	char a[16], b[16], *text;
+	struct form_field *fl;
+	struct report rep;
 	struct form *f;
-	struct tm tm;
+	size_t i;
+	int h;
 
 	(void)s;
-	to = now - now % 86400 + 86400;
-	if (strcmp(period, "today") == 0)
-		from = to - 86400;
-	else if (strcmp(period, "7d") == 0)
-		from = to - 7 * 86400;
-	else if (strcmp(period, "30d") == 0)
-		from = to - 30 * 86400;
-	else {
-		if (date_parse(given(in, "from"), &from) == -1)
-			return fail(err, len, "From: write a date as YYYY-MM-DD.");
-		if (date_parse(given(in, "to"), &to) == -1)
-			return fail(err, len, "To: write a date as YYYY-MM-DD.");
-		if (to < from)
-			return fail(err, len, "To: the period ends before it begins.");
-		to += 86400;
-	}
-	if (store_stats_counts(from, to, &total, &offline, &closed, &resolved) == -1)
-		return fail(err, len, "The statistics could not be read: the database failed.");
-	gmtime_r(&from, &tm);
-	strftime(a, sizeof(a), "%Y-%m-%d", &tm);
-	to -= 86400;
-	gmtime_r(&to, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%d", &tm);
-	to += 86400;
-	text = xasprintf("Statistics from %s to %s (UTC)", a, b);
-	f = form_new(FORM_RESULT, text, NULL);
+	if (stats_compute(in, &rep, err, len) == -1)
+		return -1;
+	f = stats_title(&rep, "Statistics");
+	stats_headline(f, &rep);
+	fl = form_add(f, "contacts", FIELD_TEXT_MULTI, "Contacts by queue and channel");
+	for (i = 0; i < rep.nqueue_channels; i++)
+		add_line(rep.queue_channels[i].key, rep.queue_channels[i].a, fl);
+	fl = form_add(f, "by_hour", FIELD_TEXT_MULTI,
+	    "Contacts by hour of day (queue's time): in hours + out of hours");
+	for (h = 0; h < 24; h++)
+		if (rep.hour[h][0] || rep.hour[h][1]) {
+			char *line =
+			    xasprintf("%02d: %ld + %ld", h, rep.hour[h][0], rep.hour[h][1]);
+
+			form_value(fl, line);
+			free(line);
+		}
+	times_field(f, "wait", "Wait before an agent", &rep.wait, 0);
+	times_field(f, "handling", "Handling time", &rep.handling, 1);
+	fl = form_add(f, "missed", FIELD_TEXT_MULTI, "Missed offers by agent");
+	for (i = 0; i < rep.nagents; i++)
+		if (rep.agents[i].missed)
+			add_line(rep.agents[i].jid, rep.agents[i].missed, fl);
+	fl = form_add(f, "reasons", FIELD_TEXT_MULTI, "Top contact reasons");
+	for (i = 0; i < rep.ntags && i < 10; i++)
+		if (rep.tags[i].a)
+			add_line(rep.tags[i].key, rep.tags[i].a, fl);
+	report_free(&rep);
+	r->form = f;
+	return 0;
+}
+
+/* The report's headline figures; respa report writes the whole page. */
+static int
+report_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
+{
+	struct form_field *fl;
+	struct report rep;
+	struct form *f;
+	char *text;
+	int o;
+
+	(void)s;
+	if (stats_compute(in, &rep, err, len) == -1)
+		return -1;
+	f = stats_title(&rep, "Report");
+	stats_headline(f, &rep);
+	fl = form_add(f, "outcomes", FIELD_TEXT_MULTI, "What became of the contacts");
+	for (o = 0; o < OUTCOME_COUNT; o++)
+		add_line(report_outcome_names[o], rep.outcome[o], fl);
+	if (rep.has_ratings && rep.rated)
+		text = xasprintf("%.2f of 5 (%ld rated of %ld asked)", rep.rating, rep.rated,
+		    rep.asked);
+	else
+		text = xstrdup("no ratings");
+	form_value(form_add(f, "rating", FIELD_TEXT, "Rating"), text);
 	free(text);
-	snprintf(a, sizeof(a), "%ld", total);
-	form_value(form_add(f, "total", FIELD_TEXT, "Contacts"), a);
-	(void)store_stats_groups(STATS_BY_QUEUE_CHANNEL, from, to, add_line,
-	    form_add(f, "contacts", FIELD_TEXT_MULTI, "Contacts by queue and channel"));
-	text = xasprintf("%ld of %ld (%ld%%)", offline, total,
-	    total ? (offline * 100 + total / 2) / total : 0);
-	form_value(form_add(f, "out_of_hours", FIELD_TEXT, "Out of hours"), text);
+	text = xasprintf("%ld created, %ld done, %ld overdue", rep.tasks_created, rep.tasks_done,
+	    rep.tasks_overdue);
+	form_value(form_add(f, "tasks", FIELD_TEXT, "Tasks"), text);
 	free(text);
-	times_field(f, "wait", "Wait before an agent", STATS_WAIT, from, to, 0);
-	times_field(f, "first_response", "First response", STATS_FIRST_RESPONSE, from, to, 0);
-	times_field(f, "handling", "Handling time", STATS_HANDLING, from, to, 1);
-	text = closed ? xasprintf("%ld%% (%ld of %ld chats closed by an agent)",
-	                    (resolved * 100 + closed / 2) / closed, resolved, closed)
-	              : xstrdup("no chats");
-	form_value(form_add(f, "resolution", FIELD_TEXT, "First-contact resolution"), text);
-	free(text);
-	if (store_stats_ratings(from, to, &asked, &rated, &good, &outbound) == 0) {
-		text = rated ? xasprintf("%ld%% rated 4 or 5 (%ld of %ld ratings; %ld asked)",
-		                   (good * 100 + rated / 2) / rated, good, rated, asked)
-		             : xasprintf("no ratings (%ld asked)", asked);
-		form_value(form_add(f, "csat", FIELD_TEXT, "Customer satisfaction (CSAT)"), text);
-		free(text);
-		snprintf(a, sizeof(a), "%ld", outbound);
-		form_value(form_add(f, "outbound", FIELD_TEXT, "Chats started by agents"), a);
-	}
-	(void)store_stats_groups(STATS_MISSED_BY_AGENT, from, to, add_line,
-	    form_add(f, "missed", FIELD_TEXT_MULTI, "Missed offers by agent"));
-	(void)store_stats_groups(STATS_REASONS, from, to, add_line,
-	    form_add(f, "reasons", FIELD_TEXT_MULTI, "Top contact reasons"));
+	note(r, NOTE_INFO, "The whole report with its charts: respa report -o report.html");
+	report_free(&rep);
 	r->form = f;
 	return 0;
 }
@@ -2112,6 +2223,7 @@ const struct command commands[] = {
 	    { { canned_delete_form, canned_delete_submit } } },
 	/* statistics, announcement */
 	{ "stats", "Statistics", ADMIN, { { stats_form, stats_submit } } },
+	{ "report", "Report: headline figures", ADMIN, { { stats_form, report_submit } } },
 	{ "announce", "Send an announcement", ADMIN, { { announce_form, announce_submit } } },
 	{ "outbox", "Mail outbox", ADMIN, { { NULL, outbox_submit } } },
 	/* the CRM */

@@ -909,6 +909,18 @@ set_retention_days(struct parser *p, const char *v)
 		p->conf->retention_days = (int)n;
 }
 
+/* First-contact resolution: a resolved chat whose contact came back within this many days was not. */
+static void
+set_fcr_days(struct parser *p, const char *v)
+{
+	long n;
+
+	if (parse_int(v, 0, 365, &n) == -1)
+		perr(p, "fcr_days must be a number of days from 0 to 365, not \"%s\"", v);
+	else
+		p->conf->fcr_days = (int)n;
+}
+
 /* A channel name as the CRM records it: whatsapp, sms, telegram, web... */
 static void
 set_channel(struct parser *p, const char *v)
@@ -954,6 +966,7 @@ static const struct key {
 	{ SEC_CRM, "hook_timeout", set_hook_timeout, 0 },
 	{ SEC_CRM, "hook_retries", set_hook_retries, 0 },
 	{ SEC_CRM, "retention_days", set_retention_days, 0 },
+	{ SEC_CRM, "fcr_days", set_fcr_days, 0 },
 	{ SEC_DOMAIN, "channel", set_channel, 0 },
 	{ SEC_AGENT, "capacity", set_capacity, 0 },
 	{ SEC_AGENT, "email", set_email, 0 },
@@ -1532,6 +1545,7 @@ config_load(const char *path, FILE *err)
 	p.conf->hook_retries = 10;
 	p.conf->mail_timeout = 60;
 	p.conf->mail_retries = 30; /* past a day and a half of hourly retries */
+	p.conf->fcr_days = 7;
 	p.conf->command_timeout = 600;
 	p.conf->max_sessions_per_jid = 8;
 	p.conf->max_open_per_customer = 3;

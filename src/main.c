@@ -36,13 +36,14 @@ usage(FILE *f)
 	    "usage: respa [-nv] [-c file]\n"
 	    "       respa export [-c file] [--since DATE] [--until DATE] [--open] "
 	    "[--format jsonl|csv] [--raw-csv] [-o file]\n"
+	    "       respa report [-c file] [--since DATE] [--until DATE] [--queue Q] [-o file]\n"
 	    "       respa erase-contact [-c file] CONTACT\n"
 	    "       respa backup [-c file] [--force] OUT\n"
 	    "  -c file    configuration file (default " SYSCONFDIR "/respa.conf)\n"
 	    "  -n         check the configuration, print \"configuration OK\" and exit\n"
 	    "  -v         more logging (twice: libstrophe's too)\n"
 	    "  --version  print the version and exit\n"
-	    "  --help     print this help and exit (export, erase-contact and backup "
+	    "  --help     print this help and exit (export, report, erase-contact and backup "
 	    "--help: theirs)\n");
 }
 
@@ -188,6 +189,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "export") == 0)
 		return export_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return report_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "erase-contact") == 0)
 		return care_erase_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "backup") == 0)

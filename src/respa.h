@@ -9,11 +9,12 @@
  * so calls round in a circle. Registration goes down instead: main.c hands component.c the
  * handlers stanzas go to and adhoc.c the commands. scripts/check-layers checks it (tests/run).
  *
- *   7  main.c export.c                  entry points
+ *   7  main.c export.c report_html.c    entry points
  *   6  iq.c adhoc.c commands.c desk.c metrics.c   what admins, agents and monitoring ask for
  *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
- *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c   work that outlives a
- *                                        chat; what a customer may do
+ *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c report.c   work that
+ *                                        outlives a chat; what a customer may do; the
+ *                                        figures of the report
  *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
  *   2  config.c store*.c                the configuration and its lookups; all SQL
  *   1  slash.c due.c hours.c forms.c crm.c mail.c texts.c   pure parsers and rules: no I/O
@@ -361,6 +362,7 @@ struct config {
 	int mail_timeout, mail_retries;
 	int handoff_mail_always; /* handoffs and reminders by email also to online colleagues */
 	struct person *people;
+	int fcr_days;             /* a contact back within this many days was not resolved */
 	int max_sessions_per_jid; /* [admin]: ad-hoc sessions one bare JID may hold at once */
 	/* [limits] per customer; 0 turns a limit off */
 	int max_open_per_customer;
@@ -1204,22 +1206,72 @@ int store_canned_del(const char *queue, const char *name);
 /* new string, must be free()d: the queue's own, else the global one; NULL when none */
 char *store_canned_get(const char *queue, const char *name);
 int store_canned_foreach(int (*)(const struct stored_canned *, void *), void *);
-/* Statistics over conversations created in [from, to). */
+/* Durations over conversations: count, median and 90th percentile (nearest rank), mean (s). */
 struct stats_times {
 	long n, median, p90;
 	double avg;
 };
-enum stats_time { STATS_WAIT, STATS_FIRST_RESPONSE, STATS_HANDLING };
-int store_stats_times(enum stats_time, time_t from, time_t to, struct stats_times *);
-enum stats_group { STATS_BY_QUEUE_CHANNEL, STATS_MISSED_BY_AGENT, STATS_REASONS };
-int store_stats_groups(enum stats_group, time_t from, time_t to,
-    int (*)(const char *key, long n, void *), void *);
-/* total conversations, out of hours, closed with a summary, resolved */
-int store_stats_counts(time_t from, time_t to, long *total, long *offline, long *closed,
-    long *resolved);
-/* ratings asked, given, given 4 or 5; conversations agents started */
-int
-store_stats_ratings(time_t from, time_t to, long *asked, long *rated, long *good, long *outbound);
+
+/* store_report.c: the report's figures in SQL, over the conversations that began in a period */
+/* A queue as the report sees it; slots: report.c's spans of local hours, for respa_slot(). */
+struct report_queue {
+	const char *name, *tz;
+	const struct hours *hours;
+	int max_wait;
+	size_t nslots;
+	time_t *start;        /* nslots + 1: the last is the period's end */
+	unsigned short *code; /* REPORT_CODE() of each slot */
+};
+/* A conversation's local hour, weekday (0 Monday) and whether the queue was open, in one int. */
+#define REPORT_CODE(hour, wday, open) ((hour) + 24 * (wday) + 168 * (open))
+/* What became of a contact; see README "The report". */
+enum report_outcome {
+	OUTCOME_ANSWERED, /* answered within the queue's max_wait */
+	OUTCOME_NOTICE,   /* not answered within max_wait: the customer was told, a task made */
+	OUTCOME_LEFT,     /* gone before an answer and before max_wait */
+	OUTCOME_OFFLINE,  /* came while the queue was closed: kept for later */
+	OUTCOME_FULL,     /* turned away: the waiting line was full */
+	OUTCOME_WAITING,  /* still waiting, within max_wait */
+	OUTCOME_COUNT
+};
+struct report_span {
+	time_t since, until;
+	const char *queue; /* NULL: every queue */
+	int fcr_days;
+	time_t now;
+};
+/* Fills the temporary tables the figures come from; slot(q, t) gives t's REPORT_CODE. */
+int store_report_begin(const struct report_span *, const struct report_queue *, size_t nq,
+    int default_max_wait, int (*slot)(const char *queue, time_t t, void *), void *arg);
+void store_report_end(void);
+void store_report_bulk(void); /* respa report, alone on its connection: more memory, mmap */
+/* Each row: a key and up to REPORT_VALUES numbers. */
+#define REPORT_VALUES 5
+enum report_group {
+	RG_TAGS,    /* tag; this period, the period of the same length before */
+	RG_MISSED,  /* agent; offers it let time out */
+	RG_FIRST,   /* agent ("": none); local hour, first response (s), chats with it */
+	RG_WAIT,    /* ""; wait (s), chats with it */
+	RG_RATINGS, /* agent, "" all; rated, asked, sum of scores */
+	RG_SCORES,  /* score 1-5; ratings with it */
+};
+int store_report_groups(enum report_group, const struct report_span *,
+    int (*)(const char *key, const long *v, void *), void *);
+/*
+ * Each conversation of the period once, in one scan (a GROUP BY per figure would sort half a
+ * million rows each time): v holds its REPORT_CODE, outcome, closed by an agent, resolved by
+ * one, first-contact resolved, handling time, whether it has one.
+ */
+int store_report_rows(int (*)(const char *queue, const char *channel, const char *agent,
+                          const long *v, void *),
+    void *);
+int store_report_tasks(const struct report_span *, long *created, long *done, long *overdue);
+int store_report_has_ratings(void); /* 1 when the database has a ratings table */
+int store_report_outbound(const struct report_span *, long *n);
+/* The desk queues made by commands, read with statements of their own (read-only opens). */
+int store_report_desk_queues(int (*)(const char *name, const char *hours, const char *closed,
+                                 const char *tz, int max_wait, void *),
+    void *);
 
 /* store_care.c: data care (the record, export, hook deliveries, retention, erasure) */
 /* A closed conversation's record as JSON (export and hook): new string, must be free()d. */
@@ -1332,6 +1384,52 @@ void care_init(struct config *);
 void care_free(void);
 int care_erase_main(int argc, char **argv);
 int care_backup_main(int argc, char **argv);
+
+/* report.c: the figures of the report and of the stats command, computed in one place */
+struct report_row {
+	char *key;
+	long a, b, c;
+};
+struct report_agent {
+	char *jid;
+	long chats, closed, fcr, missed, rated;
+	double rating; /* mean score; rated 0: none */
+	struct stats_times first, handling;
+};
+struct report {
+	struct report_span span;
+	long total, in_hours, by_agent, resolved, fcr;
+	long hour[24][2]; /* [0] in hours, [1] out of hours */
+	long weekday[7], weekday_in[7];
+	long outcome[OUTCOME_COUNT];
+	struct stats_times first, wait, handling, first_by_hour[24];
+	struct report_row *channels, *queue_channels, *tags;
+	size_t nchannels, nqueue_channels, ntags;
+	struct report_agent *agents;
+	size_t nagents;
+	int has_ratings;
+	long rated, asked, scores[5];
+	double rating; /* mean score */
+	long tasks_created, tasks_done, tasks_overdue;
+	long outbound; /* chats agents started: not contacts, left out of the rest */
+};
+/* Queues from the configuration (and desk): their names, hours, zones and max_wait. */
+int report_compute(struct report *, const struct report_span *, struct report_queue *, size_t nq,
+    int default_max_wait);
+void report_free(struct report *);
+void report_queues_free(struct report_queue *, size_t n);
+long report_percent(long part, long whole); /* rounded; 0 when whole is 0 */
+/* Count, nearest-rank median and 90th percentile, mean of values each held by n chats. */
+struct report_bin {
+	long value, n;
+};
+void report_times_of(struct report_bin *, size_t n, struct stats_times *); /* sorts them */
+void report_duration(long secs, char *buf, size_t len);
+extern const char *const report_outcome_names[OUTCOME_COUNT];
+extern const char *const report_weekdays[7];
+
+/* report_html.c: respa report */
+int report_main(int argc, char **argv);
 
 /* export.c: respa export */
 int export_main(int argc, char **argv);

@@ -1,6 +1,6 @@
 /*
  * The desk in SQLite: the queues, agents and memberships made by ad-hoc commands, canned
- * responses, missed offers and statistics.
+ * responses and missed offers (store_report.c reads the statistics).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,27 +29,8 @@ enum stmt {
 	ST_CANNED_DEL_QUEUE,
 	ST_CANNED_GET,
 	ST_CANNED_ALL,
-	ST_STATS_WAIT,
-	ST_STATS_FIRST,
-	ST_STATS_HANDLING,
-	ST_STATS_QUEUE_CHANNEL,
-	ST_STATS_MISSED,
-	ST_STATS_REASONS,
-	ST_STATS_COUNTS,
-	ST_STATS_RATINGS,
 	ST_COUNT
 };
-
-#define PERIOD "created_at >= ?1 AND created_at < ?2"
-/* count, median and 90th percentile (nearest rank), mean of end - start in seconds */
-#define STATS_TIME(end, start, also) \
-	"WITH v AS (SELECT strftime('%s', " end ") - strftime('%s', " start ") AS d " \
-	"FROM conversations WHERE " PERIOD " AND " end " IS NOT NULL AND " start \
-	" IS NOT NULL" also \
-	"), w AS (SELECT d, row_number() OVER (ORDER BY d) AS rn, count(*) OVER () AS n " \
-	"FROM v) SELECT count(*), coalesce(max(CASE WHEN rn = (n * 50 + 99) / 100 THEN d END), 0), " \
-	"coalesce(max(CASE WHEN rn = (n * 90 + 99) / 100 THEN d END), 0), coalesce(avg(d), 0) " \
-	"FROM w"
 
 static const char *const desk_sql[ST_COUNT] = {
 	[ST_DESK_QUEUE_PUT] =
@@ -94,27 +75,6 @@ static const char *const desk_sql[ST_COUNT] = {
 	[ST_CANNED_GET] = "SELECT body FROM canned WHERE name = ?2 AND queue IN (?1, '') "
 	                  "ORDER BY queue = '' LIMIT 1",
 	[ST_CANNED_ALL] = "SELECT queue, name, body FROM canned ORDER BY queue, name",
-	/* an agent who starts a chat answers it at once: no wait to count */
-	[ST_STATS_WAIT] = STATS_TIME("assigned_at", "created_at", " AND NOT outbound"),
-	[ST_STATS_FIRST] = STATS_TIME("first_response_at", "created_at", " AND NOT outbound"),
-	[ST_STATS_HANDLING] = STATS_TIME("closed_at", "assigned_at", " AND state = 'closed'"),
-	[ST_STATS_QUEUE_CHANNEL] =
-	    "SELECT coalesce(entry_queue, queue) || ' / ' || channel, "
-	    "count(*) FROM conversations WHERE " PERIOD " GROUP BY 1 ORDER BY 2 DESC, 1",
-	[ST_STATS_MISSED] = "SELECT agent_jid, count(*) FROM missed_offers WHERE " PERIOD
-	                    " GROUP BY 1 ORDER BY 2 DESC, 1",
-	[ST_STATS_REASONS] = "SELECT t.tag, count(*) FROM conversation_tags t JOIN "
-	                     "conversations c ON c.id = t.conversation_id WHERE c.created_at >= ?1 "
-	                     "AND c.created_at < ?2 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10",
-	[ST_STATS_COUNTS] =
-	    "SELECT count(*), coalesce(sum(c.state = 'offline' "
-	    "OR c.close_reason = 'offline'), 0), count(s.agent_jid), coalesce(sum(s.resolved "
-	    "AND s.agent_jid IS NOT NULL), 0) FROM conversations c LEFT JOIN summaries s "
-	    "ON s.conversation_id = c.id WHERE c.created_at >= ?1 AND c.created_at < ?2",
-	[ST_STATS_RATINGS] =
-	    "SELECT count(r.conversation_id), count(r.score), coalesce(sum(r.score >= 4), 0), "
-	    "coalesce(sum(c.outbound), 0) FROM conversations c LEFT JOIN ratings r "
-	    "ON r.conversation_id = c.id WHERE c.created_at >= ?1 AND c.created_at < ?2",
 };
 
 static sqlite3_stmt *stmts[ST_COUNT];
@@ -387,93 +347,5 @@ store_canned_foreach(int (*fn)(const struct stored_canned *, void *), void *arg)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		ret = db_error("canned responses");
 	sqlite3_reset(s);
-	return ret;
-}
-
-static void
-bind_period(sqlite3_stmt *s, time_t from, time_t to)
-{
-	bind_time(s, 1, from);
-	bind_time(s, 2, to);
-}
-
-int
-store_stats_times(enum stats_time which, time_t from, time_t to, struct stats_times *t)
-{
-	static const enum stmt ids[] = { [STATS_WAIT] = ST_STATS_WAIT,
-		[STATS_FIRST_RESPONSE] = ST_STATS_FIRST,
-		[STATS_HANDLING] = ST_STATS_HANDLING };
-	sqlite3_stmt *s = stmts[ids[which]];
-	int ret = 0;
-
-	bind_period(s, from, to);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		t->n = sqlite3_column_int64(s, 0);
-		t->median = sqlite3_column_int64(s, 1);
-		t->p90 = sqlite3_column_int64(s, 2);
-		t->avg = sqlite3_column_double(s, 3);
-	} else
-		ret = db_error("statistics");
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return ret;
-}
-
-int
-store_stats_groups(enum stats_group which, time_t from, time_t to,
-    int (*fn)(const char *, long, void *), void *arg)
-{
-	static const enum stmt ids[] = { [STATS_BY_QUEUE_CHANNEL] = ST_STATS_QUEUE_CHANNEL,
-		[STATS_MISSED_BY_AGENT] = ST_STATS_MISSED,
-		[STATS_REASONS] = ST_STATS_REASONS };
-	sqlite3_stmt *s = stmts[ids[which]];
-	int rc, ret = 0;
-
-	bind_period(s, from, to);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (fn(column_text(s, 0), (long)sqlite3_column_int64(s, 1), arg) == -1)
-			break;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		ret = db_error("statistics");
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return ret;
-}
-
-int
-store_stats_counts(time_t from, time_t to, long *total, long *offline, long *closed, long *resolved)
-{
-	sqlite3_stmt *s = stmts[ST_STATS_COUNTS];
-	int ret = 0;
-
-	bind_period(s, from, to);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*total = (long)sqlite3_column_int64(s, 0);
-		*offline = (long)sqlite3_column_int64(s, 1);
-		*closed = (long)sqlite3_column_int64(s, 2);
-		*resolved = (long)sqlite3_column_int64(s, 3);
-	} else
-		ret = db_error("statistics");
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return ret;
-}
-
-int
-store_stats_ratings(time_t from, time_t to, long *asked, long *rated, long *good, long *outbound)
-{
-	sqlite3_stmt *s = stmts[ST_STATS_RATINGS];
-	int ret = 0;
-
-	bind_period(s, from, to);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		*asked = (long)sqlite3_column_int64(s, 0);
-		*rated = (long)sqlite3_column_int64(s, 1);
-		*good = (long)sqlite3_column_int64(s, 2);
-		*outbound = (long)sqlite3_column_int64(s, 3);
-	} else
-		ret = db_error("statistics");
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	return ret;
 }

@@ -25,7 +25,8 @@ AGENT_NODES = ["ready", "pause", "my-chats", "my-tasks", "canned-send", "transcr
 ADMIN_NODES = ["queues", "queue-create", "queue-edit", "queue-delete", "agents", "agent-add",
                "agent-edit", "agent-remove", "agent-status", "desk-status", "conversations",
                "conversation-close", "conversation-transfer", "tasks", "canned", "canned-add",
-               "canned-edit", "canned-delete", "stats", "announce", "outbox", "merge-undo",
+               "canned-edit", "canned-delete", "stats", "report", "announce", "outbox",
+               "merge-undo",
                "contact-erase"]
 
 

@@ -2,6 +2,7 @@
 admin, tasks, canned responses, statistics and announcements."""
 import asyncio
 import datetime
+import re
 
 from adhoc import Commander
 from desk import CLOSED, QUEUE, conv_id, exact
@@ -225,6 +226,8 @@ async def test_statistics_for_a_period(desk):
     assert r.value("resolution") == "100% (1 of 1 chats closed by an agent)"
     assert r.values("missed") == [f"{missed_jid}: 1"]
     assert r.values("reasons") == ["billing: 1"]
+    hours = r.values("by_hour")          # the queue is open around the clock
+    assert len(hours) == 1 and re.fullmatch(r"\d\d: 1 \+ 0", hours[0]), hours
     today = datetime.datetime.now(datetime.timezone.utc).date()
     week = await admin.run("stats", {"period": "dates", "from": str(today),
                                      "to": str(today)})
@@ -233,6 +236,35 @@ async def test_statistics_for_a_period(desk):
                                     "to": "2020-01-31"})
     assert (old.value("total"), old.value("wait"), old.values("reasons")) == \
         ("0", "no chats", [])
+
+
+async def test_statistics_leave_respa_s_own_closes_out_of_resolution(desk):
+    """Bob was answered, then left: respa closed the chat (customer-left), not an agent, so
+    it is neither closed nor resolved by one. The report command shows the same figures."""
+    admin = await _admin(desk, agents=["alice"], queue={"customer_grace": 1})
+    alice = desk.agent("alice")
+    bob = await desk.customer("bob")
+    bob.set_presence(to=QUEUE)
+    conv = await desk.open_chat(bob, alice, "hi")
+    alice.send(conv, "Hello Bob")
+    await bob.expect(exact("Hello Bob"), frm=QUEUE)
+    mark = desk.r.log_mark()
+    bob.set_presence(ptype="unavailable", to=QUEUE)
+    await desk.r.wait_for_log_async(f"conversation {conv_id(conv)} closed (customer-left)",
+                                    since=mark, timeout=5)
+    assert desk.rows("SELECT resolved FROM summaries") == [{"resolved": 1}]
+    r = await admin.run("stats", {"period": "today"})
+    assert r.value("total") == "1"
+    assert r.value("resolution") == "no chats"
+    assert r.value("first_response").endswith("(1 chat)")    # answered while he was there
+    r = await admin.run("report", {"period": "7d"})
+    assert r.status == "completed" and r.form_type == "result", r
+    assert r.value("total") == "1" and r.value("resolution") == "no chats"
+    assert r.value("out_of_hours") == "0 of 1 (0%)"
+    assert r.values("outcomes")[0] == "answered within max wait: 1"
+    assert r.value("rating") == "no ratings"
+    assert r.value("tasks") == "0 created, 0 done, 0 overdue"
+    assert "respa report" in r.note()
 
 
 async def test_announcement_reaches_every_online_agent(desk):

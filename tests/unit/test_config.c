@@ -369,6 +369,19 @@ limits(void)
 		CHECK(c->queues->call_url == NULL);
 		config_free(c);
 	}
+	/* [crm] fcr_days: the report's first-contact resolution; 7 unless set */
+	c = load(HEAD "[crm]\nfcr_days = 0\n", 0600);
+	CHECK(c != NULL);
+	if (c)
+		CHECK_INT(c->fcr_days, 0);
+	config_free(c);
+	c = load(HEAD, 0600);
+	CHECK(c != NULL);
+	if (c)
+		CHECK_INT(c->fcr_days, 7);
+	config_free(c);
+	REFUSED(HEAD "[crm]\nfcr_days = 366\n", 5,
+	    "fcr_days must be a number of days from 0 to 365, not \"366\"");
 }
 
 /* The shipped example loads once its secret is set. */
