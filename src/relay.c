@@ -121,12 +121,13 @@ void
 relay_message(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, const char *from,
     const char *to, const char *body)
 {
+	static struct text out; /* reused: no allocation per message once it has grown */
 	struct relay_map m = { r, sender };
 	const char *in_id = xmpp_stanza_get_id(in);
-	xmpp_stanza_t *out;
 	char id[40];
 
-	if ((out = stanza_relay(in, from, to, body, map_id, &m, id)) == NULL)
+	out.len = 0;
+	if (!stanza_relay_text(&out, in, from, to, body, map_id, &m, id))
 		return; /* nothing the other side may see: dropped without an error */
 	/*
 	 * Only messages with a body are referred to later. Chat states come several a
@@ -138,5 +139,5 @@ relay_message(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, co
 		else
 			relay_ids_record(r, id, in_id);
 	}
-	component_send(out);
+	component_send_text(out.s, out.len);
 }
