@@ -147,7 +147,7 @@ struct load_result {
 	uint64_t n, window;
 	double paced, secs, rate, rate_dir[2];
 	double mean_us, p50_us, p90_us, p99_us, p999_us, max_us;
-	double target_cpu_s, self_cpu_s;
+	double target_cpu_s, target_sys_s, self_cpu_s;
 };
 
 struct stall_result {
@@ -374,9 +374,12 @@ proc_rss_kib(pid_t pid)
 	return kib;
 }
 
-/* User + system CPU seconds of a process, from /proc/PID/stat (clock-tick resolution). */
+/*
+ * User + system CPU seconds of a process, from /proc/PID/stat (clock-tick resolution); the
+ * system part alone in *sys when sys is not NULL.
+ */
 static double
-proc_cpu_s(pid_t pid)
+proc_cpu_s(pid_t pid, double *sys)
 {
 	char path[64], line[1024], *p;
 	unsigned long ut = 0, st = 0;
@@ -393,6 +396,8 @@ proc_cpu_s(pid_t pid)
 	 * cmajflt utime stime */
 	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return 0;
+	if (sys)
+		*sys = (double)st / (double)sysconf(_SC_CLK_TCK);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -1408,7 +1413,7 @@ run_load(struct run *r, struct load_result *res, uint64_t n, double rate)
 {
 	struct session *s = r->s;
 	struct load L;
-	double cpu0 = proc_cpu_s(s->pid), self0 = self_cpu_s();
+	double sys0, sys1, cpu0 = proc_cpu_s(s->pid, &sys0), self0 = self_cpu_s();
 
 	memset(&L, 0, sizeof(L));
 	L.n = n;
@@ -1419,7 +1424,8 @@ run_load(struct run *r, struct load_result *res, uint64_t n, double rate)
 	s->load = &L;
 	L.t0 = now_ns();
 	pump(r, produce_load, load_done, rate > 0 ? "paced relay" : "relay", 0);
-	res->target_cpu_s = proc_cpu_s(s->pid) - cpu0;
+	res->target_cpu_s = proc_cpu_s(s->pid, &sys1) - cpu0;
+	res->target_sys_s = sys1 - sys0;
 	res->self_cpu_s = self_cpu_s() - self0;
 	res->ran = 1;
 	res->n = n;
@@ -1782,6 +1788,11 @@ static double get_p90(const struct load_result *l) { return l->p90_us / 1e3; }
 static double get_p99(const struct load_result *l) { return l->p99_us / 1e3; }
 static double get_max(const struct load_result *l) { return l->max_us / 1e3; }
 static double get_cpu(const struct load_result *l) { return us_per_msg(l); }
+static double
+get_sys(const struct load_result *l)
+{
+	return l->n ? l->target_sys_s * 1e6 / (double)l->n : 0;
+}
 static double get_self(const struct load_result *l) { return l->self_cpu_s / l->secs * 100; }
 static double get_paced(const struct load_result *l) { return l->paced; }
 
@@ -1797,6 +1808,7 @@ print_loads(const char *title, const struct load_result *e, const struct load_re
 	print_load_row("latency p99 (ms)", e, p, get_p99, "%.3f");
 	print_load_row("latency max (ms)", e, p, get_max, "%.3f");
 	print_load_row("target CPU (us/msg)", e, p, get_cpu, "%.1f");
+	print_load_row("  of which system (us/msg)", e, p, get_sys, "%.1f");
 	print_load_row("loadgen CPU (% of a core)", e, p, get_self, "%.0f");
 	if (p->ran && p->rate_dir[1] > 0)
 		printf("  %-30s %14s %7.0f/%-6.0f\n", "respa: cust->agent/agent->cust", "",
@@ -1952,6 +1964,7 @@ j_load(struct json *j, const char *key, const struct load_result *l)
 	j_num(j, "latency_max_us", l->max_us);
 	j_num(j, "target_cpu_s", l->target_cpu_s);
 	j_num(j, "target_cpu_us_per_msg", us_per_msg(l));
+	j_num(j, "target_sys_s", l->target_sys_s);
 	j_num(j, "loadgen_cpu_s", l->self_cpu_s);
 	j_close(j, '}');
 }

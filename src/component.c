@@ -6,6 +6,10 @@
  * Outgoing stanzas wait in an outbox until the main loop has committed the batch of the
  * current pass: a message is durably stored before it is relayed. When the commit fails,
  * each message and each iq get/set of the pass is answered with an error instead.
+ *
+ * The outbox is text: each stanza is written out (stanza.c's relay directly, any other
+ * serialised) as it is queued, and a committed pass goes to libstrophe as one piece, which
+ * it writes with one system call instead of one per stanza.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,9 +31,14 @@ static struct {
 	int reconnect_pending;
 	int connected;
 	int stopping;
-	int fatal; /* a stream error that retrying cannot mend */
-	xmpp_stanza_t **outbox;
+	int fatal;       /* a stream error that retrying cannot mend */
+	struct text out; /* the pass's stanzas, in the order queued */
+	size_t *ends;    /* where each of them ends in out */
 	size_t nout, outcap;
+	xmpp_stanza_t **parsed; /* component_outbox()'s: out parsed again, for tests */
+	size_t nparsed, parsedcap;
+	size_t *pieces; /* stanzas in each piece handed to libstrophe and not yet written */
+	size_t phead, npieces, piececap, backlog;
 	xmpp_stanza_t **inbox; /* messages, iq get/set of this pass: an error if it fails */
 	size_t nin, incap;
 	xmpp_stanza_t **held; /* what arrived while twin.c checked for another respa */
@@ -92,6 +101,18 @@ release_all(xmpp_stanza_t **list, size_t *n)
 	*n = 0;
 }
 
+/* The text of one whole stanza, valid UTF-8 and XML, joins the outbox. */
+void
+component_send_text(const char *xml, size_t len)
+{
+	if (comp.nout == comp.outcap) {
+		comp.outcap = comp.outcap ? comp.outcap * 2 : 64;
+		comp.ends = xrealloc(comp.ends, comp.outcap * sizeof(*comp.ends));
+	}
+	text_put(&comp.out, xml, len);
+	comp.ends[comp.nout++] = comp.out.len;
+}
+
 /*
  * One invalid byte and the server closes the whole stream (not-well-formed), losing every
  * stanza after it: the last guard repairs the text and names who built it.
@@ -100,34 +121,90 @@ void
 component_send_from(xmpp_stanza_t *st, const char *file, int line, const char *func)
 {
 	const char *name = xmpp_stanza_get_name(st), *base = strrchr(file, '/');
+	char *xml;
+	size_t len;
 	int n;
 
 	if ((n = stanza_repair(st)) > 0)
 		log_warnx("%s (%s:%d): %d text%s of a <%s/> not valid UTF-8 or XML: repaired", func,
 		    base ? base + 1 : file, line, n, n == 1 ? "" : "s", name ? name : "?");
-	push(&comp.outbox, &comp.nout, &comp.outcap, st);
+	if (xmpp_stanza_to_text(st, &xml, &len) != XMPP_EOK)
+		fatalx("out of memory writing a <%s/>", name ? name : "?");
+	component_send_text(xml, len);
+	xmpp_free(comp.ctx, xml);
+	xmpp_stanza_release(st);
+}
+
+static void
+outbox_clear(void)
+{
+	release_all(comp.parsed, &comp.nparsed);
+	comp.nout = 0;
+	comp.out.len = 0;
+	if (comp.out.cap > 1 << 20) /* a pass of huge stanzas does not keep its buffer */
+		text_free(&comp.out);
+}
+
+/*
+ * The outbox to libstrophe as one piece; component_backlog() counts its stanzas until
+ * libstrophe has written it.
+ */
+static void
+hand_over(void)
+{
+	if (comp.nout == 0)
+		return;
+	if (!comp.connected) {
+		log_warnx("not connected: %zu stanzas not sent", comp.nout);
+		outbox_clear();
+		return;
+	}
+	if (comp.npieces == comp.piececap) { /* grow the ring, oldest first again */
+		size_t i, cap = comp.piececap ? comp.piececap * 2 : 64,
+		          *p = xcalloc(cap, sizeof(*p));
+
+		for (i = 0; i < comp.npieces; i++)
+			p[i] = comp.pieces[(comp.phead + i) % comp.piececap];
+		free(comp.pieces);
+		comp.pieces = p;
+		comp.piececap = cap;
+		comp.phead = 0;
+	}
+	comp.pieces[(comp.phead + comp.npieces++) % comp.piececap] = comp.nout;
+	comp.backlog += comp.nout;
+	xmpp_send_raw(comp.conn, comp.out.s, comp.out.len);
+	outbox_clear();
 }
 
 /* Hands the batch to libstrophe, which writes it at the start of the next loop pass. */
 void
 component_flush(void)
 {
-	size_t i;
-
-	for (i = 0; i < comp.nout && comp.connected; i++)
-		xmpp_send(comp.conn, comp.outbox[i]);
-	if (comp.nout && !comp.connected)
-		log_warnx("not connected: %zu stanzas not sent", comp.nout);
-	release_all(comp.outbox, &comp.nout);
+	hand_over();
 	release_all(comp.inbox, &comp.nin);
 }
 
-/* What waits to be sent (tests read it: they run without a server); component_flush empties it. */
+/*
+ * What waits to be sent, parsed again (tests read it: they run without a server);
+ * component_flush empties it.
+ */
 size_t
 component_outbox(xmpp_stanza_t *const **list)
 {
-	*list = comp.outbox;
-	return comp.nout;
+	size_t i, start = 0;
+	char *xml;
+
+	release_all(comp.parsed, &comp.nparsed);
+	for (i = 0; i < comp.nout; start = comp.ends[i++]) {
+		xml = xstrndup(comp.out.s + start, comp.ends[i] - start);
+		push(&comp.parsed, &comp.nparsed, &comp.parsedcap,
+		    xmpp_stanza_new_from_string(comp.ctx, xml));
+		if (comp.parsed[i] == NULL)
+			fatalx("queued stanza %zu is not well-formed: %s", i, xml);
+		free(xml);
+	}
+	*list = comp.parsed;
+	return comp.nparsed;
 }
 
 /*
@@ -139,33 +216,43 @@ component_outbox(xmpp_stanza_t *const **list)
 void
 component_abort_pass(void)
 {
-	xmpp_stanza_t *err;
 	size_t i;
 	int is_iq;
 
 	log_warnx("%zu messages and iqs refused and %zu stanzas dropped: the database failed",
 	    comp.nin, comp.nout);
-	release_all(comp.outbox, &comp.nout);
+	outbox_clear();
 	for (i = 0; i < comp.nin && comp.connected; i++) {
 		is_iq = strcmp(xmpp_stanza_get_name(comp.inbox[i]), "iq") == 0;
-		err = stanza_error(comp.inbox[i], "wait", "internal-server-error",
+		component_send(stanza_error(comp.inbox[i], "wait", "internal-server-error",
 		    is_iq
 		        ? "The request could not be completed: the database failed. Please try again "
 		          "in a moment."
 		        : "Your message could not be stored, so it was not delivered. Please send it "
-		          "again in a moment.");
-		if (stanza_repair(err) > 0)
-			log_warnx("an error to a refused message: its text repaired");
-		xmpp_send(comp.conn, err);
-		xmpp_stanza_release(err);
+		          "again in a moment."));
 	}
+	hand_over();
 	release_all(comp.inbox, &comp.nin);
 }
 
+/*
+ * Stanzas in the pieces libstrophe has not written yet. It counts the pieces (the one being
+ * written as gone): the newest that many are still queued, the older ones are out.
+ */
 int
 component_backlog(void)
 {
-	return comp.conn && comp.connected ? xmpp_conn_send_queue_len(comp.conn) : 0;
+	int queued;
+
+	if (!comp.conn || !comp.connected)
+		return 0;
+	queued = xmpp_conn_send_queue_len(comp.conn);
+	while (comp.npieces > (size_t)(queued > 0 ? queued : 0)) {
+		comp.backlog -= comp.pieces[comp.phead];
+		comp.phead = (comp.phead + 1) % comp.piececap;
+		comp.npieces--;
+	}
+	return (int)comp.backlog;
 }
 
 /*
@@ -397,24 +484,23 @@ twin_passed(void)
 static void
 twin_refused(void)
 {
-	xmpp_stanza_t *st, *err;
+	xmpp_stanza_t *st;
 	const char *type;
 	size_t i;
 
+	outbox_clear();
 	for (i = 0; i < comp.nheld; i++) {
 		st = comp.held[i];
 		type = xmpp_stanza_get_type(st);
 		if (strcmp(xmpp_stanza_get_name(st), "presence") == 0 ||
 		    (type && (strcmp(type, "error") == 0 || strcmp(type, "result") == 0)))
 			continue;
-		err = stanza_error(st, "wait", "service-unavailable",
+		component_send(stanza_error(st, "wait", "service-unavailable",
 		    "This service is "
-		    "restarting. Please send your message again in a moment.");
-		xmpp_send(comp.conn, err);
-		xmpp_stanza_release(err);
+		    "restarting. Please send your message again in a moment."));
 	}
+	hand_over();
 	release_all(comp.held, &comp.nheld);
-	release_all(comp.outbox, &comp.nout);
 	comp.fatal = 1;
 	xmpp_disconnect(comp.conn);
 }
@@ -499,10 +585,13 @@ component_stop(void)
 void
 component_free(void)
 {
-	release_all(comp.outbox, &comp.nout);
+	outbox_clear();
 	release_all(comp.inbox, &comp.nin);
 	release_all(comp.held, &comp.nheld);
-	free(comp.outbox);
+	text_free(&comp.out);
+	free(comp.ends);
+	free(comp.parsed);
+	free(comp.pieces);
 	free(comp.inbox);
 	free(comp.held);
 	twin_free();

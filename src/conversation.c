@@ -86,13 +86,17 @@ conversation_customer_active(const struct queue *q, const char *jid)
 static char *
 conv_key(const struct queue *entry, const char *customer, const char *session)
 {
-	char *bare, *key;
+	/* by hand, one allocation: it runs for every customer message */
+	size_t n = strlen(entry->name), t = session ? strlen(session) : strcspn(customer, "/");
+	char *key = xmalloc(n + t + 3), *p = key;
 
+	memcpy(p, entry->name, n);
+	p += n;
+	*p++ = '\n';
 	if (session)
-		return xasprintf("%s\n~%s", entry->name, session);
-	bare = jid_bare(customer);
-	key = xasprintf("%s\n%s", entry->name, bare);
-	free(bare);
+		*p++ = '~';
+	memcpy(p, session ? session : customer, t);
+	p[t] = '\0';
 	return key;
 }
 

@@ -121,8 +121,21 @@ strophe_log(void *arg, xmpp_log_level_t level, const char *area, const char *msg
 	(void)arg;
 	if (level == XMPP_LEVEL_ERROR || level == XMPP_LEVEL_WARN)
 		log_warnx("libstrophe %s: %s", area, msg);
-	else if (log_verbose > 1)
+	else
 		log_debug("libstrophe %s: %s", area, msg);
 }
 
-const xmpp_log_t log_strophe = { strophe_log, NULL };
+/*
+ * The logger for libstrophe's context. Below -vv it is libstrophe's own at WARN: libstrophe
+ * formats each message before it calls a logger, and only skips that for its own logger
+ * below the level, and its debug messages are every stanza received and every piece sent
+ * (a fifth of the relay's instructions went there). Its warnings and errors (all of them
+ * about memory or internal errors) then go to stderr as "area LEVEL text".
+ */
+const xmpp_log_t *
+log_strophe(void)
+{
+	static const xmpp_log_t ours = { strophe_log, NULL };
+
+	return log_verbose > 1 ? &ours : xmpp_get_default_logger(XMPP_LEVEL_WARN);
+}

@@ -252,7 +252,7 @@ main(int argc, char **argv)
 	}
 
 	xmpp_initialize();
-	ctx = xmpp_ctx_new(NULL, &log_strophe);
+	ctx = xmpp_ctx_new(NULL, log_strophe());
 	component_init(conf, ctx);
 	component_set_handlers(&handlers);
 	component_start();

@@ -121,15 +121,14 @@ static void
 relay(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, const char *from,
     const char *to, const char *body, const char *nick, const char *lang)
 {
+	static struct text out; /* reused: no allocation per message once it has grown */
 	struct relay_map m = { r, sender };
 	const char *in_id = xmpp_stanza_get_id(in);
-	xmpp_stanza_t *out;
 	char id[40];
 
-	if ((out = stanza_relay(in, from, to, body, map_id, &m, id)) == NULL)
+	out.len = 0;
+	if (!stanza_relay_text(&out, in, from, to, body, nick, lang, map_id, &m, id))
 		return; /* nothing the other side may see: dropped without an error */
-	if (sender == RELAY_AGENT)
-		stanza_mark_agent(out, nick, lang);
 	/*
 	 * Only messages with a body are referred to later. Chat states come several a
 	 * minute and would push the ids worth keeping out of the ring.
@@ -140,7 +139,7 @@ relay(struct relay_ids *r, xmpp_stanza_t *in, enum relay_side sender, const char
 		else
 			relay_ids_record(r, id, in_id);
 	}
-	component_send(out);
+	component_send_text(out.s, out.len);
 }
 
 void

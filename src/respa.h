@@ -403,6 +403,15 @@ const char *str_skip_space(const char *);
 /* UTF-8: every cut of a text lands on a character boundary (see util.c) */
 int utf8_valid(const char *, size_t len); /* 1: valid UTF-8, only characters XML 1.0 allows */
 char *utf8_repair(const char *); /* new string, must be free()d: bad bytes U+FFFD, forbidden go */
+/* A growing string: appended to, reused, always NUL-terminated once written to. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+void text_reserve(struct text *, size_t more);
+void text_put(struct text *, const char *, size_t);
+void text_put_xml(struct text *, const char *, size_t); /* repaired and escaped, one pass */
+void text_free(struct text *);
 size_t utf8_prefix(const char *, size_t max); /* bytes of s, at most max, ending on a boundary */
 void str_copy(char *dst, size_t dstlen, const char *src); /* strlcpy, cut on a boundary */
 void utf8_trim_end(char *); /* drops a character snprintf() cut short at the end */
@@ -445,7 +454,7 @@ void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
-extern const xmpp_log_t log_strophe;
+const xmpp_log_t *log_strophe(void); /* for xmpp_ctx_new() */
 
 /* config.c */
 /* Parses path; on error prints "file:line: message" lines to err and returns NULL. */
@@ -500,6 +509,8 @@ const char *component_jid(void);
  */
 #define component_send(st) component_send_from((st), __FILE__, __LINE__, __func__)
 void component_send_from(xmpp_stanza_t *, const char *file, int line, const char *func);
+/* The text of one whole stanza, valid UTF-8 and XML (stanza.c wrote it): sent as above. */
+void component_send_text(const char *xml, size_t len);
 void component_flush(void);
 /* The stanzas queued since the last flush, oldest first (tests: there is no server) */
 size_t component_outbox(xmpp_stanza_t *const **list);
@@ -894,6 +905,13 @@ void relay_message(struct relay_ids *, xmpp_stanza_t *in, enum relay_side sender
 void relay_agent_line(struct relay_ids *, xmpp_stanza_t *in, const char *from, const char *to,
     const char *body, const char *nick, const char *lang);
 /* stanza.c: NULL when nothing is left to relay; map(arg, id) is NULL for an unknown id */
+/*
+ * stanza.c: the relayed message appended to b as text, 0 when nothing is left to relay;
+ * map(arg, id) is NULL for an unknown id. stanza_relay(): the same as a stanza, or NULL.
+ */
+int stanza_relay_text(struct text *b, xmpp_stanza_t *in, const char *from, const char *to,
+    const char *body, const char *nick, const char *lang, const char *(*map)(void *, const char *),
+    void *arg, char id[40]);
 xmpp_stanza_t *stanza_relay(xmpp_stanza_t *in, const char *from, const char *to, const char *body,
     const char *(*map)(void *, const char *), void *arg, char id[40]);
 

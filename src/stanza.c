@@ -185,81 +185,145 @@ relay_payload(xmpp_stanza_t *e)
 	return NULL;
 }
 
-/* Copies the text of in's child called name into out, if it has one. */
+static void
+put(struct text *b, const char *s)
+{
+	text_put(b, s, strlen(s));
+}
+
+/* A name="value" attribute: names are respa's own; values are repaired and escaped. */
+static void
+put_attr(struct text *b, const char *name, const char *value)
+{
+	put(b, " ");
+	put(b, name);
+	put(b, "=\"");
+	text_put_xml(b, value, strlen(value));
+	put(b, "\"");
+}
+
+/* <name>text</name> for in's child called name, if it has text; 1 when written. */
 static int
-copy_text_child(xmpp_stanza_t *out, xmpp_stanza_t *in, const char *name)
+put_text_child(struct text *b, xmpp_stanza_t *in, const char *name)
 {
 	xmpp_stanza_t *e = xmpp_stanza_get_child_by_name(in, name);
 	char *text = e ? xmpp_stanza_get_text(e) : NULL;
 
 	if (text == NULL)
 		return 0;
-	add_text_child(out, name, text);
+	put(b, "<");
+	put(b, name);
+	put(b, ">");
+	text_put_xml(b, text, strlen(text));
+	put(b, "</");
+	put(b, name);
+	put(b, ">");
 	xmpp_free(wire.ctx, text);
 	return 1;
 }
 
-/* A clean copy of one allowed payload, or NULL when it cannot go across. */
-static xmpp_stanza_t *
-relay_copy(xmpp_stanza_t *in, const struct relay_payload *p,
+/* A clean copy of one allowed payload appended to b; 0 (b untouched) when it cannot go. */
+static int
+relay_copy(struct text *b, xmpp_stanza_t *in, const struct relay_payload *p,
     const char *(*map)(void *, const char *), void *arg)
 {
-	xmpp_stanza_t *e = element(p->name, p->ns);
-	const char *id;
+	size_t start = b->len;
+	const char *id = NULL;
 
-	switch (p->copy) {
-	case COPY_BARE: break;
-	case COPY_REF:
-		/* never a foreign id: it would name nothing, or the wrong message */
-		if ((id = xmpp_stanza_get_attribute(in, "id")) == NULL ||
-		    (id = map(arg, id)) == NULL)
-			goto drop;
-		xmpp_stanza_set_attribute(e, "id", id);
-		break;
-	case COPY_OOB:
-		if (!copy_text_child(e, in, "url"))
-			goto drop;
-		(void)copy_text_child(e, in, "desc");
-		break;
+	/* never a foreign id: it would name nothing, or the wrong message */
+	if (p->copy == COPY_REF &&
+	    ((id = xmpp_stanza_get_attribute(in, "id")) == NULL || (id = map(arg, id)) == NULL))
+		return 0;
+	put(b, "<");
+	put(b, p->name);
+	put_attr(b, "xmlns", p->ns);
+	if (id)
+		put_attr(b, "id", id);
+	if (p->copy != COPY_OOB) {
+		put(b, "/>");
+		return 1;
 	}
-	return e;
-drop:
-	xmpp_stanza_release(e);
-	return NULL;
+	put(b, ">");
+	if (!put_text_child(b, in, "url")) {
+		b->len = start;
+		b->s[start] = '\0';
+		return 0;
+	}
+	(void)put_text_child(b, in, "desc");
+	put(b, "</");
+	put(b, p->name);
+	put(b, ">");
+	return 1;
 }
 
 /*
- * A chat message relaying in: a new id (written to id), the given body (NULL for none) and
- * clean copies of in's allowed payloads, ids they refer to mapped through map(arg, id)
- * (NULL: unknown). Returns NULL when there is nothing to relay: no body and no payload left.
+ * A chat message relaying in, appended to b as text: a new id (written to id), the given
+ * body (NULL for none) and clean copies of in's allowed payloads, ids they refer to mapped
+ * through map(arg, id) (NULL: unknown). Returns 0, b untouched, when there is nothing to
+ * relay: no body and no payload left.
+ *
+ * The relay is the one stanza written as text instead of a tree, because it is the one sent
+ * for every message: a tree costs a dozen allocations and libstrophe serialises it with a
+ * printf per piece. Every text in it goes through text_put_xml(), which repairs and escapes
+ * as stanza_repair() and libstrophe would.
  */
-xmpp_stanza_t *
-stanza_relay(xmpp_stanza_t *in, const char *from, const char *to, const char *body,
-    const char *(*map)(void *, const char *), void *arg, char id[40])
+int
+stanza_relay_text(struct text *b, xmpp_stanza_t *in, const char *from, const char *to,
+    const char *body, const char *nick, const char *lang, const char *(*map)(void *, const char *),
+    void *arg, char id[40])
 {
-	xmpp_stanza_t *m, *c, *e;
 	const struct relay_payload *p;
+	size_t start = b->len;
+	xmpp_stanza_t *c;
 	int n = 0;
 
 	next_id(id);
-	m = xmpp_message_new(wire.ctx, "chat", to, id);
-	xmpp_stanza_set_from(m, from);
-	if (body)
-		xmpp_message_set_body(m, body);
+	put(b, "<message type=\"chat\"");
+	put_attr(b, "to", to);
+	put_attr(b, "id", id);
+	put_attr(b, "from", from);
+	if (lang)
+		put_attr(b, "xml:lang", lang);
+	put(b, ">");
+	if (body) {
+		put(b, "<body>");
+		text_put_xml(b, body, strlen(body));
+		put(b, "</body>");
+		/* an agent's line under their display name (XEP-0172); chat states say nothing new */
+		if (nick && *nick) {
+			put(b, "<nick xmlns=\"" NS_NICK "\">");
+			text_put_xml(b, nick, strlen(nick));
+			put(b, "</nick>");
+		}
+	}
 	for (c = xmpp_stanza_get_children(in); c; c = xmpp_stanza_get_next(c)) {
 		if (!xmpp_stanza_is_tag(c) || (p = relay_payload(c)) == NULL)
 			continue;
 		if (p->needs_body && body == NULL)
 			continue;
-		if ((e = relay_copy(c, p, map, arg)) != NULL) {
-			adopt(m, e);
-			n++;
-		}
+		n += relay_copy(b, c, p, map, arg);
 	}
 	if (body == NULL && n == 0) {
-		xmpp_stanza_release(m);
-		return NULL;
+		b->len = start;
+		b->s[start] = '\0';
+		return 0;
 	}
+	put(b, "</message>");
+	return 1;
+}
+
+/* The same relay as a stanza (tests read it so); NULL when there is nothing to relay. */
+xmpp_stanza_t *
+stanza_relay(xmpp_stanza_t *in, const char *from, const char *to, const char *body,
+    const char *(*map)(void *, const char *), void *arg, char id[40])
+{
+	struct text b = { NULL, 0, 0 };
+	xmpp_stanza_t *m = NULL;
+
+	if (stanza_relay_text(&b, in, from, to, body, NULL, NULL, map, arg, id) &&
+	    (m = xmpp_stanza_new_from_string(wire.ctx, b.s)) == NULL)
+		fatalx("a relayed message did not parse: %s", b.s);
+	text_free(&b);
 	return m;
 }
 
@@ -644,11 +708,16 @@ stanza_command_error(xmpp_stanza_t *iq, const char *type, const char *condition,
 char *
 stanza_body(xmpp_stanza_t *st)
 {
-	xmpp_stanza_t *b = xmpp_stanza_get_child_by_name(st, "body");
+	xmpp_stanza_t *b = xmpp_stanza_get_child_by_name(st, "body"), *t;
 	char *text, *copy;
+	const char *s;
 
 	if (b == NULL)
 		return NULL;
+	/* one text child, as nearly every body has: one copy instead of two */
+	if ((t = xmpp_stanza_get_children(b)) != NULL && xmpp_stanza_get_next(t) == NULL &&
+	    (s = xmpp_stanza_get_text_ptr(t)) != NULL)
+		return xstrdup(s);
 	text = xmpp_stanza_get_text(b);
 	copy = xstrdup(text ? text : "");
 	if (text)

@@ -82,6 +82,34 @@ xvasprintf(const char *fmt, va_list ap)
 }
 
 /* A bare JID as people write it: node@domain, no resource, no spaces. */
+/* Room for more bytes and a terminating NUL after b->len. */
+void
+text_reserve(struct text *b, size_t more)
+{
+	if (b->len + more + 1 <= b->cap)
+		return;
+	b->cap = b->cap ? b->cap : 256;
+	while (b->cap < b->len + more + 1)
+		b->cap *= 2;
+	b->s = xrealloc(b->s, b->cap);
+}
+
+void
+text_put(struct text *b, const char *s, size_t len)
+{
+	text_reserve(b, len);
+	memcpy(b->s + b->len, s, len);
+	b->len += len;
+	b->s[b->len] = '\0';
+}
+
+void
+text_free(struct text *b)
+{
+	free(b->s);
+	memset(b, 0, sizeof(*b));
+}
+
 int
 jid_valid_bare(const char *s)
 {
@@ -367,6 +395,54 @@ utf8_repair(const char *s)
 	}
 	*o = '\0';
 	return out;
+}
+
+/*
+ * s[0..len) appended to b as XML text or attribute value, in one pass: repaired as
+ * utf8_repair() does and escaped (& < > " '). What respa writes as text itself (the relayed
+ * message) is thus as valid as what stanza_repair() lets through.
+ */
+void
+text_put_xml(struct text *b, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + len, *run;
+	uint32_t cp;
+	size_t n;
+
+	text_reserve(b, len * 6); /* at worst "&quot;" for each byte */
+	while (p < e) {
+		for (run = p; p < e && *p >= 0x20 && *p < 0x80 && *p != '&' && *p != '<' &&
+		     *p != '>' && *p != '"' && *p != '\'';
+		     p++)
+			;
+		memcpy(b->s + b->len, run, (size_t)(p - run));
+		b->len += (size_t)(p - run);
+		if (p == e)
+			break;
+		switch (*p) {
+		case '&': n = 5, memcpy(b->s + b->len, "&amp;", n); break;
+		case '<': n = 4, memcpy(b->s + b->len, "&lt;", n); break;
+		case '>': n = 4, memcpy(b->s + b->len, "&gt;", n); break;
+		case '"': n = 6, memcpy(b->s + b->len, "&quot;", n); break;
+		case '\'': n = 6, memcpy(b->s + b->len, "&apos;", n); break;
+		default:
+			if ((n = utf8_seq(p, (size_t)(e - p), &cp)) == 0) {
+				memcpy(b->s + b->len, "\xef\xbf\xbd", 3);
+				b->len += 3;
+				p++;
+				continue;
+			}
+			if (xml_char(cp)) {
+				memcpy(b->s + b->len, p, n);
+				b->len += n;
+			}
+			p += n;
+			continue;
+		}
+		b->len += n;
+		p++;
+	}
+	b->s[b->len] = '\0';
 }
 
 /*

@@ -90,7 +90,10 @@ record(xmpp_stanza_t *st)
 		s->cond = dup_or_null(xmpp_stanza_get_name(xmpp_stanza_get_children(err)));
 	s->delayed = xmpp_stanza_get_child_by_ns(st, NS_DELAY) != NULL;
 	s->caps = xmpp_stanza_get_child_by_ns(st, NS_CAPS) != NULL;
-	s->lang = dup_or_null(xmpp_stanza_get_attribute(st, "xml:lang"));
+	/* the outbox is parsed back from the text sent: expat hands xml:lang over as "lang" */
+	s->lang = dup_or_null(xmpp_stanza_get_attribute(st, "xml:lang")
+	        ? xmpp_stanza_get_attribute(st, "xml:lang")
+	        : xmpp_stanza_get_attribute(st, "lang"));
 	if (strcmp(s->name, "presence") == 0) {
 		s->show = dup_or_null(stanza_show(st));
 		if ((e = xmpp_stanza_get_child_by_name(st, "status")) != NULL)

@@ -278,6 +278,50 @@ test_references_mapped(void)
 		xmpp_stanza_release(out);
 }
 
+/*
+ * The relay is written as text: bodies, addresses and payload texts are escaped and
+ * repaired as component_send() repairs a stanza, so what goes out is well-formed.
+ */
+static void
+test_text_escaped_and_repaired(void)
+{
+	xmpp_stanza_t *in, *out, *x, *const *queued;
+	struct relay_ids *r = relay_ids_new();
+	char id[40], *body;
+
+	in = parse("<message type='chat' id='e1'><x xmlns='jabber:x:oob'>"
+	           "<url>http://a.example/?a=1&amp;b=&lt;2&gt;</url><desc>\"q\" &amp; 'a'</desc></x>"
+	           "</message>");
+	out = stanza_relay(in, "c-1@support.localhost", "alice@localhost/r&<'\"", 
+	    "a < b && c > \"d\" 'e' \xff\x01 caf\xc3\xa9", NULL, NULL, id);
+	CHECK(out != NULL);
+	body = out ? stanza_body(out) : NULL;
+	CHECK_STR(body, "a < b && c > \"d\" 'e' \xef\xbf\xbd caf\xc3\xa9");
+	free(body);
+	CHECK_STR(out ? xmpp_stanza_get_to(out) : NULL, "alice@localhost/r&<'\"");
+	CHECK_STR(out ? xmpp_stanza_get_from(out) : NULL, "c-1@support.localhost");
+	CHECK_STR(out ? xmpp_stanza_get_type(out) : NULL, "chat");
+	CHECK_STR(out ? xmpp_stanza_get_id(out) : NULL, id);
+	x = out ? child(out, "x", NS_OOB) : NULL;
+	CHECK_STR(text_of(x, "url"), "http://a.example/?a=1&b=<2>");
+	CHECK_STR(text_of(x, "desc"), "\"q\" & 'a'");
+	if (out)
+		xmpp_stanza_release(out);
+
+	/* relay_message() queues it as text; the outbox parses again */
+	component_flush();
+	relay_message(r, in, RELAY_AGENT, "support@support.localhost", "bob@localhost/web",
+	    "x\xc0\x80<y>");
+	CHECK(component_outbox(&queued) == 1);
+	body = stanza_body(queued[0]);
+	CHECK_STR(body, "x\xef\xbf\xbd\xef\xbf\xbd<y>");
+	free(body);
+	CHECK(child(queued[0], "x", NS_OOB) != NULL);
+	component_flush();
+	xmpp_stanza_release(in);
+	relay_ids_free(r);
+}
+
 /* relay_message() remembers messages with a body only: chat states would flush the ring. */
 static void
 test_relay_message_records_bodies(void)
@@ -437,6 +481,7 @@ main(void)
 	test_relay_message_records_bodies();
 	test_caps();
 	test_encryption();
+	test_text_escaped_and_repaired();
 
 	relay_ids_free(ring);
 	component_free(); /* drops what relay_message() queued */

@@ -252,6 +252,34 @@ test_form_values(void)
 	form_free(f);
 }
 
+/* text_put_xml(): repairs as utf8_repair() does and escapes, in one pass, appending */
+static void
+test_text_xml(void)
+{
+	static const char *const inputs[] = { "", "plain", "caf" EACUTE " " CLEF, "cut \xe2\x82 here\x01",
+		"\xff\xfe", "\xc0\x80", "deep\xef\xbf\xbf", "\xed\xa0\x80 surrogate", "tab\tlf\n",
+		"nul\x1f", "\xf4\x90\x80\x80 beyond" };
+	struct text b = { NULL, 0, 0 };
+	char *want;
+	size_t i;
+
+	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		b.len = 0;
+		text_put_xml(&b, inputs[i], strlen(inputs[i]));
+		want = utf8_repair(inputs[i]);
+		CHECK_STR(b.s, want);
+		CHECK(b.len == strlen(want) && utf8_valid(b.s, b.len));
+		free(want);
+	}
+	b.len = 0;
+	text_put(&b, "<a>", 3);
+	text_put_xml(&b, "x<y>&\"z'\xff", 9);
+	CHECK_STR(b.s, "<a>x&lt;y&gt;&amp;&quot;z&apos;" FFFD);
+	CHECK(b.len == strlen(b.s));
+	text_free(&b);
+	CHECK(b.s == NULL && b.len == 0);
+}
+
 /* component_send() repairs what it is given, text and attributes, however deep */
 static void
 test_send_guard(xmpp_ctx_t *ctx)
@@ -303,6 +331,7 @@ main(void)
 	test_prefix_copy_trim();
 	test_cuts();
 	test_form_values();
+	test_text_xml();
 	test_send_guard(ctx);
 
 	component_free();
