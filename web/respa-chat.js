@@ -219,6 +219,14 @@ export class Chat {
   addLine(item, live = true) {
     const cls = item.dir === 'out' ? 'me' : item.kind === 'notice' || item.kind === 'ended' ? `notice${item.kind === 'ended' ? ' ended' : ''}` : 'them';
     const box = el('div', { class: `respa-msg ${cls}${item.welcome ? ' respa-welcome' : ''}`, 'data-msgid': item.msgid || null });
+    // XEP-0245: "/me looks it up" is an action of the agent's, shown under their name
+    if (item.kind === 'agent' && /^\/me /.test(item.body || '')) {
+      const who = item.nick || this.w.t('agentName');
+      box.append(el('span', { class: 'respa-text respa-action', text: `${who} ${item.body.slice(4)}` }));
+      this.E.log.append(box);
+      if (live) this.scrollDown();
+      return box;
+    }
     if (item.kind === 'agent' || item.dir === 'out') {
       box.append(el('span', { class: 'respa-who', text: item.dir === 'out' ? this.w.t('you') : (item.nick || this.w.t('agentName')) }));
     } else {

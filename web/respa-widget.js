@@ -88,6 +88,7 @@ function css(cfg) {
 .respa-msg.them { align-self: flex-start; background: #eef1f4; color: #1f2328; }
 .respa-msg.me { align-self: flex-end; background: ${c.accent}; color: ${c.accentText}; }
 .respa-msg.me a { color: inherit; }
+.respa-action { font-style: italic; }
 .respa-msg.notice { align-self: stretch; max-width: none; background: #fff8e1; color: #3d2e00;
   border-left: 4px solid #9a6700; border-radius: 6px; font-size: 14px; }
 .respa-msg.ended { background: #f0f3f6; color: #1f2328; border-left-color: #57606a; font-weight: 600; }

@@ -147,7 +147,7 @@ async def test_prechat_values_fill_the_contact_and_show_on_the_card(desk):
                 email="Maija@Example.FI", topic="orders")
     header = await alice.expect(headline(
         f"New chat #1 from {page.jid} in Support (web, topic orders). Write here to answer; "
-        "/help lists the commands."))
+        "!help lists the commands."))
     card = header["body"]
     assert "Maija <script>alert(1)</script>" in card          # as text, never interpreted
     assert "maija@example.fi (unverified)" in card

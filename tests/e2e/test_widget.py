@@ -143,7 +143,7 @@ async def test_agents_me_line_shows_as_an_action_of_the_agent_name(desk, web):
     page, _ = await open_widget(web)
     conv, _ = await first_chat(page, alice, "Where is my parcel?")
     alice.send(conv, "/me is looking up your order")     # XEP-0245, as profanity sends it
-    shown = await page.wait_text(".chat-msg__content--action", "is looking up your order")
+    shown = await page.wait_text(".respa-action", "is looking up your order")
     # the widget's name for the agent side (texts.agentName), never a JID or the command
     assert "Support" in shown and "/me" not in shown and "alice" not in shown, shown
     await web.screenshot(page, "me-action")
