@@ -543,6 +543,9 @@ xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *typ
 /* A message whose body asks for a rating, with <rating xmlns=NS_WIDGET max=''/> for buttons. */
 xmpp_stanza_t *stanza_rating_question(const char *from, const char *to, const char *body, int max,
     const char *lang);
+/* A question after a chat (kind: transcript), with <question xmlns=NS_WIDGET kind=''/>. */
+xmpp_stanza_t *stanza_question(const char *from, const char *to, const char *body, const char *kind,
+    const char *lang);
 /* A headline carrying <twin/>: twin.c's probe for another respa on the same domain. */
 xmpp_stanza_t *stanza_twin_probe(const char *from, const char *to);
 /* What an address of the component is: its disco#info identity, features and caps. */
