@@ -1394,10 +1394,12 @@ void rating_wait(const struct queue *q, const struct queue *entry, const char *k
 /*
  * A customer's message to entry with no conversation open: 1 when it was taken as the
  * answer to a question (or, a lone number, answered without opening a chat); 0 when it is
- * a new message (a question waiting under key is over).
+ * not a rating (the caller gives it to transcript_reply, then rating_forget()s the question).
  */
 int rating_reply(const struct queue *entry, const char *key, xmpp_stanza_t *st, const char *from,
     const char *body);
+/* The question waiting under key is over: the customer wrote something else. */
+void rating_forget(const char *key);
 
 /* care.c: retention, the database lock, respa erase-contact, respa backup */
 int care_lock(const char *database);

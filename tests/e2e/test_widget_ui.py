@@ -305,19 +305,21 @@ async def test_finnish_rating_buttons(desk, web):
     await no_page_errors(page)
 
 
-async def test_transcript_buttons_send_the_copy_by_email(desk, web, sink):
-    await desk.start(agents=["alice"], queue={"transcript": "offer"}, extra=mail_conf(sink))
+async def test_transcript_buttons_send_the_copy_by_email_and_the_rating_waits_on(desk, web, sink):
+    await desk.start(agents=["alice"], queue={"transcript": "offer", "rating": "yes"},
+                     extra=mail_conf(sink))
     alice = desk.agent("alice")
     page, _ = await open_widget(web, prechat="email:required")
     await page.fill("#respa-f-email", "ann@example.com")
     await page.click(".respa-prechat button[type=submit]")
-    await answered_and_closed(page, alice, "Can I change my order?")
+    conv = await answered_and_closed(page, alice, "Can I change my order?")
     group = ".respa-ask-transcript[role=group]"
     await page.wait_text(f"{group} .respa-choice", "Yes")
+    await page.wait_text(".respa-ask-rating .respa-choice")       # both questions, both groups
     assert await page.texts(f"{group} .respa-choice") == ["Yes", "No"]
     label_id = await page.attribute(group, "aria-labelledby")
     assert await page.text(f"#{label_id}") == "Email me a copy of this chat?"
-    assert "ann@example.com" in (await page.texts(NOTICE))[-1]      # respa's question itself
+    assert any("ann@example.com" in n for n in await page.texts(NOTICE))  # respa's question
     assert await serious_a11y(page) == []
     await web.screenshot(page, "transcript-asked")
     await page.press(f"{group} .respa-choice[data-reply=yes]", "Enter")   # by keyboard
@@ -327,8 +329,15 @@ async def test_transcript_buttons_send_the_copy_by_email(desk, web, sink):
     text = msg.get_content()
     assert "Can I change my order?" in text and "Glad to help." in text
     assert "alice" not in text
+    # the yes did not end the rating question: its buttons still rate the chat; the focus
+    # moved on to them, then to "Start a new chat"
+    assert await page.eval("() => document.activeElement.dataset.reply") == "1"
+    await page.click(".respa-ask-rating .respa-choice[data-reply='4']")
+    await page.wait_text(NOTICE, "Thank you for your rating.")
+    await page.wait_gone(".respa-ask")
+    assert desk.rows("SELECT score FROM ratings WHERE conversation_id = ?",
+                     conv_id(conv)) == [{"score": 4}]
     assert len(desk.rows("SELECT id FROM conversations")) == 1
-    # after the answer the focus moves on to "Start a new chat"
     assert (await page.eval("() => document.activeElement.className")).endswith("respa-new-chat")
     await web.screenshot(page, "transcript-sent")
     await no_page_errors(page)
