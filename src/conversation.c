@@ -1818,7 +1818,8 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		if (rating_reply(q, key, st, from, body))
 			goto done;
 		if (transcript_reply(q, key, from, body))
-			goto done;
+			goto done; /* a yes or no: the rating question waits on for its buttons */
+		rating_forget(key);
 		/* pre-chat values come with the first message only; checked before anything */
 		if (v && prechat_refused(q, st, v, email, sizeof(email)) == -1)
 			goto done;

@@ -145,6 +145,16 @@ service_recovery(const struct rating_wait *w, const struct queue *q, const char 
 	free(bare);
 }
 
+/* A new message after the question: it is over. */
+void
+rating_forget(const char *key)
+{
+	struct rating_wait *w = waits ? map_get(waits, key) : NULL;
+
+	if (w)
+		wait_free(w);
+}
+
 int
 rating_reply(const struct queue *entry, const char *key, xmpp_stanza_t *st, const char *from,
     const char *body)
@@ -169,10 +179,9 @@ rating_reply(const struct queue *entry, const char *key, xmpp_stanza_t *st, cons
 		    texts_lang_code(entry->lang)));
 		return 1;
 	}
-	if (r == 0) { /* something else: a new message, and the question is over */
-		wait_free(w);
+	if (r ==
+	    0) /* something else: the transcript's answer, else a new message (rating_forget) */
 		return 0;
-	}
 	if (r == -1) { /* "6": asked again, the question waits on */
 		component_send(stanza_notice(entry->jid, from, q->rating_retry_text,
 		    texts_lang_code(entry->lang)));

@@ -543,6 +543,9 @@ xmpp_stanza_t *stanza_presence(const char *from, const char *to, const char *typ
 /* A message whose body asks for a rating, with <rating xmlns=NS_WIDGET max=''/> for buttons. */
 xmpp_stanza_t *stanza_rating_question(const char *from, const char *to, const char *body, int max,
     const char *lang);
+/* A question after a chat (kind: transcript), with <question xmlns=NS_WIDGET kind=''/>. */
+xmpp_stanza_t *stanza_question(const char *from, const char *to, const char *body, const char *kind,
+    const char *lang);
 /* A headline carrying <twin/>: twin.c's probe for another respa on the same domain. */
 xmpp_stanza_t *stanza_twin_probe(const char *from, const char *to);
 /* What an address of the component is: its disco#info identity, features and caps. */
@@ -1391,10 +1394,12 @@ void rating_wait(const struct queue *q, const struct queue *entry, const char *k
 /*
  * A customer's message to entry with no conversation open: 1 when it was taken as the
  * answer to a question (or, a lone number, answered without opening a chat); 0 when it is
- * a new message (a question waiting under key is over).
+ * not a rating (the caller gives it to transcript_reply, then rating_forget()s the question).
  */
 int rating_reply(const struct queue *entry, const char *key, xmpp_stanza_t *st, const char *from,
     const char *body);
+/* The question waiting under key is over: the customer wrote something else. */
+void rating_forget(const char *key);
 
 /* care.c: retention, the database lock, respa erase-contact, respa backup */
 int care_lock(const char *database);

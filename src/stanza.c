@@ -431,6 +431,18 @@ stanza_rating_question(const char *from, const char *to, const char *body, int m
 	return m;
 }
 
+/* A yes/no question after a chat (kind "transcript"): its body for any client, <question/>
+ * for the widget's buttons. */
+xmpp_stanza_t *
+stanza_question(const char *from, const char *to, const char *body, const char *kind,
+    const char *lang)
+{
+	xmpp_stanza_t *m = stanza_notice(from, to, body, lang);
+
+	xmpp_stanza_set_attribute(adopt(m, element("question", NS_WIDGET)), "kind", kind);
+	return m;
+}
+
 xmpp_stanza_t *
 stanza_presence(const char *from, const char *to, const char *type)
 {

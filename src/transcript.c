@@ -234,8 +234,8 @@ transcript_closed(const struct conv *c)
 	a->expires = respa_now() + TRANSCRIPT_WINDOW;
 	map_put(asked_map, a->key, a);
 	text = with_email(q->transcript_question, k.email);
-	component_send(
-	    stanza_notice(c->entry->jid, c->customer, text, texts_lang_code(c->entry->lang)));
+	component_send(stanza_question(c->entry->jid, c->customer, text, "transcript",
+	    texts_lang_code(c->entry->lang)));
 	free(text);
 }
 

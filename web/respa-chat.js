@@ -21,6 +21,7 @@ const ACTIVE_TICK_MS = 30000;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffe\uffff]/;
 const LIMITS = { name: 100, email: 254, message: 4000 };
 const IMAGE = /\.(png|jpe?g|gif|webp|avif)(\?.*)?$/i;
+const ASK_MS = 600000;   // respa forgets an end-of-chat question after 10 min (rating_window)
 
 const child = (stanza, name, ns) => Array.from(stanza.children).find(
   (e) => e.localName === name && (!ns || e.namespaceURI === ns || e.getAttribute('xmlns') === ns));
@@ -30,7 +31,8 @@ const newToken = (length = 24) => Array.from(crypto.getRandomValues(new Uint8Arr
 
 // --- the session and the transcript, in localStorage ----------------------------------------
 // One record per widget: { token, visitorId, lastActive (ms), history: [{dir, kind, body, nick,
-// url, time, msgid}], phase: new|chat|ended, queue, prechat: {name, email, topic} }
+// url, time, msgid}], phase: new|chat|ended, queue, prechat: {name, email, topic},
+// asks: [{kind: rating|transcript, max, msgid, time (ms)}] the end-of-chat questions not yet answered }
 class Session {
   constructor(cfg) {
     this.cfg = cfg;
@@ -198,6 +200,7 @@ export class Chat {
     this.renderForms();
     const welcome = this.E.log.querySelector('.respa-welcome');
     if (welcome) welcome.querySelector('.respa-text').textContent = this.w.t('welcome');
+    this.renderAsks();
     this.renderBar();
   }
 
@@ -269,7 +272,50 @@ export class Chat {
     const welcome = this.E.log.querySelector('.respa-welcome');
     if (welcome) welcome.hidden = state === 'closed';
     this.renderForms();
+    this.renderAsks();
     this.renderBar();
+  }
+
+  // --- the end-of-chat questions: buttons that send what a typed answer would ---------------
+  get asks() {
+    const asks = this.session.record.asks;
+    return Array.isArray(asks) ? asks.filter((a) => Date.now() - a.time < ASK_MS) : [];
+  }
+
+  renderAsks() {
+    const E = this.E;
+    const t = (k, v) => this.w.t(k, v);
+    const asks = this.asks;
+    const key = `${this.w.lang}:${asks.map((a) => a.msgid).join(',')}`;
+    if (E.asks.dataset.key === key) return;
+    E.asks.dataset.key = key;
+    E.asks.replaceChildren(...asks.map((ask) => {
+      const id = `respa-ask-${ask.msgid}`;
+      const choices = ask.kind === 'rating'
+        ? Array.from({ length: ask.max }, (_, i) => {
+          const n = i + 1;
+          const word = ask.max === 5 ? t(`rate${n}`) : '';
+          return [String(n), word ? t('rateButton', { n, max: ask.max, word }) : `${n}/${ask.max}`, String(n)];
+        })
+        : [[t('yes'), null, t('yesReply')], [t('no'), null, t('noReply')]];
+      return el('div', { class: `respa-ask respa-ask-${ask.kind}`, role: 'group', 'aria-labelledby': id },
+        el('p', { class: 'respa-ask-label', id, text: t(ask.kind === 'rating' ? 'rateLabel' : 'transcriptLabel') }),
+        el('div', { class: 'respa-choices' }, ...choices.map(([label, aria, reply]) => {
+          const b = el('button', { type: 'button', class: 'respa-choice', 'aria-label': aria, 'data-reply': reply, text: label });
+          b.addEventListener('click', () => this.answer(ask, reply));
+          return b;
+        })));
+    }));
+    E.asks.querySelectorAll('button').forEach((b) => { b.disabled = !!this.down || !this.connected; });
+    this.scrollDown();   // the buttons take room from the log: its last line stays in view
+  }
+
+  answer(ask, reply) {
+    if (this.down || !this.connected) return;
+    this.session.update((rec) => { rec.asks = (rec.asks || []).filter((a) => a.msgid !== ask.msgid); });
+    this.sendLine(reply);
+    // the next question's first button, else "Start a new chat"
+    (this.E.asks.querySelector('button') || (this.phase === 'ended' ? this.E.newChat : this.E.input)).focus();
   }
 
   renderBar() {
@@ -280,6 +326,7 @@ export class Chat {
     E.send.disabled = this.down || !this.connected;
     E.attach.disabled = this.down || !this.upload;
     E.forms.querySelectorAll('button[type=submit]').forEach((b) => { b.disabled = this.down; });
+    E.asks.querySelectorAll('button').forEach((b) => { b.disabled = this.down || !this.connected; });
     E.bar.textContent = this.down ? this.w.t('outage') : (this.barText || '');
     window.respaWidgetState.down = this.down;
   }
@@ -537,6 +584,18 @@ export class Chat {
     if (replaces) item.replaces = replaces.getAttribute('id');
     this.session.remember(item);
     this.addLine(item);
+    const rating = child(st, 'rating', NS_WIDGET);
+    const question = child(st, 'question', NS_WIDGET);
+    const max = rating ? Number(rating.getAttribute('max')) : 0;
+    const ask = rating && Number.isInteger(max) && max >= 2 && max <= 10 ? { kind: 'rating', max }
+      : question && question.getAttribute('kind') === 'transcript' ? { kind: 'transcript' } : null;
+    if (ask) {
+      this.session.update((rec) => {
+        rec.asks = (Array.isArray(rec.asks) ? rec.asks : []).filter((a) => a.kind !== ask.kind);
+        rec.asks.push({ ...ask, msgid: item.msgid, time: Date.now() });
+      });
+      this.renderAsks();
+    }
     if (ended) {
       this.session.set({ phase: 'ended' });
       this.E.typing.textContent = '';

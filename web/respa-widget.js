@@ -117,6 +117,13 @@ function css(cfg) {
 .respa-form [aria-invalid=true] { border-color: #b3261e; border-width: 2px; }
 .respa-error { color: #b3261e; font-size: 13px; margin: 0; }
 .respa-error:empty { display: none; }
+.respa-asks { flex: none; display: flex; flex-direction: column; gap: 10px; padding: 10px 12px; border-top: 1px solid #d0d7de; }
+.respa-asks:empty { display: none; }
+.respa-ask-label { margin: 0 0 6px; font-size: 14px; font-weight: 600; color: #1f2328; }
+.respa-choices { display: flex; gap: 6px; flex-wrap: wrap; }
+.respa-choice { flex: 1 1 0; min-width: 44px; min-height: 44px; border: 1px solid #57606a; border-radius: 8px;
+  background: #fff; color: #1f2328; font-size: 16px; font-weight: 600; cursor: pointer; }
+.respa-choice:hover { background: #eef1f4; }
 .respa-ended-bar { flex: none; padding: 10px 12px; border-top: 1px solid #d0d7de; display: flex; }
 .respa-ended-bar .respa-button { flex: 1; }
 .respa-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
@@ -222,6 +229,7 @@ class Widget {
     E.composer = el('form', { class: 'respa-composer', novalidate: true }, E.inputLabel, E.input, E.attach, E.file, E.send);
     E.newChat = el('button', { type: 'button', class: 'respa-button respa-new-chat' });
     E.ended = el('div', { class: 'respa-ended-bar', hidden: true }, E.newChat);
+    E.asks = el('div', { class: 'respa-asks' });   // the end-of-chat questions' buttons (respa-chat.js)
     E.window = el('section', { class: 'respa-window', id: ids('window'), role: 'dialog', 'aria-labelledby': ids('title'),
       'data-state': 'connecting', hidden: true },
     el('div', { class: 'respa-header' },
@@ -229,7 +237,7 @@ class Widget {
         el('div', { class: 'respa-status', role: 'status' }, el('span', { class: 'respa-dot', 'aria-hidden': 'true' }), E.stateLabel),
         E.statusText),
       E.min),
-    E.log, E.typing, E.bar, E.forms, E.composer, E.ended);
+    E.log, E.typing, E.bar, E.forms, E.composer, E.asks, E.ended);
     this.root = el('div', { class: 'respa-root' }, E.launcher, E.window);
     host.appendChild(this.root);
 

@@ -15,6 +15,7 @@ import pytest
 import harness
 from conftest import artifacts_dir
 from desk import ASSIGNED, GREETING, QUEUE, conv_id, exact
+from test_mail import mail_conf, sink  # noqa: F401 (the mail sink fixture)
 from test_widget import (DESKTOP, LAUNCHER, LINE, MESSAGE, NOTICE, PHONE, SEND,
                          TEXTAREA, first_chat, open_widget, session_of, told,
                          wait_state, write)
@@ -232,6 +233,113 @@ async def test_end_of_chat_shows_the_banner_and_starts_a_new_chat(desk, web):
     second, _ = await first_chat(page, alice, "One more question")
     assert conv_id(second) == conv_id(conv) + 1
     await web.screenshot(page, "new-chat")
+    await no_page_errors(page)
+
+
+async def answered_and_closed(page, alice, text: str, first=first_chat) -> str:
+    """The visitor's chat: answered by alice, then closed by her (/close); its c-N address."""
+    conv, _ = await first(page, alice, text)
+    alice.send(conv, "Glad to help.")
+    await page.wait_text(".respa-msg.them", "Glad to help.")
+    alice.send(conv, "/close")
+    await page.wait_text(".respa-msg.ended .respa-text")
+    return conv
+
+
+async def test_rating_buttons_after_the_chat_ended_store_the_score(desk, web):
+    await desk.start(agents=["alice"], queue={"rating": "yes"})
+    alice = desk.agent("alice")
+    page, _ = await open_widget(web)
+    conv = await answered_and_closed(page, alice, "Where is my parcel?")
+    # the question comes after the ended banner: five buttons in a labelled group
+    group = ".respa-ask-rating[role=group]"
+    await page.wait_text(f"{group} .respa-choice")
+    assert await page.texts(f"{group} .respa-choice") == ["1", "2", "3", "4", "5"]
+    labels = await page.eval(f"() => Array.from(document.querySelectorAll('{group} .respa-choice'),"
+                             " (b) => b.getAttribute('aria-label'))")
+    assert labels == ["1 of 5 – poor", "2 of 5 – fair", "3 of 5 – good", "4 of 5 – very good",
+                      "5 of 5 – excellent"]
+    label_id = await page.attribute(group, "aria-labelledby")
+    assert await page.text(f"#{label_id}") == "How did we do? Rate this chat"
+    assert await page.text(".respa-new-chat") == "Start a new chat"
+    # keyboard: the buttons are reachable by Tab and show a focus ring
+    await page.eval(f"() => document.querySelector('{group} .respa-choice').focus()")
+    ring = await page.eval("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert ring != "none", ring
+    assert await serious_a11y(page) == []
+    await web.screenshot(page, "rating-asked")
+    await page.click(f"{group} .respa-choice[data-reply='4']")
+    await page.wait_text(NOTICE, "Thank you for your rating.")
+    await page.wait_gone(group)
+    rows = desk.rows("SELECT score, comment FROM ratings WHERE conversation_id = ?", conv_id(conv))
+    assert rows == [{"score": 4, "comment": None}]
+    assert "4" in await page.texts(".respa-msg.me .respa-text")
+    # no new chat was opened by the answer
+    assert len(desk.rows("SELECT id FROM conversations")) == 1
+    # the answered question stays answered after a reload
+    await page.reload()
+    await page.wait_text(".respa-new-chat", "Start a new chat")
+    assert await page.texts(".respa-ask") == []
+    await web.screenshot(page, "rating-thanks")
+    await no_page_errors(page)
+
+
+async def test_finnish_rating_buttons(desk, web):
+    await desk.start(agents=["alice"], queue={"rating": "yes", "language": "fi"})
+    alice = desk.agent("alice")
+    page, _ = await open_widget(web, lang="fi")
+    await answered_and_closed(page, alice, "Missä pakettini on?", first_chat_fi)
+    group = ".respa-ask-rating[role=group]"
+    await page.wait_text(f"{group} .respa-choice")
+    labels = await page.eval(f"() => Array.from(document.querySelectorAll('{group} .respa-choice'),"
+                             " (b) => b.getAttribute('aria-label'))")
+    assert labels[0] == "1/5 – huono" and labels[4] == "5/5 – erinomainen", labels
+    label_id = await page.attribute(group, "aria-labelledby")
+    assert await page.text(f"#{label_id}") == "Miten onnistuimme? Arvioi tämä chat"
+    assert await serious_a11y(page) == []
+    await web.screenshot(page, "rating-fi")
+    await page.click(f"{group} .respa-choice[data-reply='5']")
+    await page.wait_gone(group)
+    rows = desk.rows("SELECT score FROM ratings")
+    assert rows == [{"score": 5}]
+    await no_page_errors(page)
+
+
+async def test_transcript_buttons_send_the_copy_by_email_and_the_rating_waits_on(desk, web, sink):
+    await desk.start(agents=["alice"], queue={"transcript": "offer", "rating": "yes"},
+                     extra=mail_conf(sink))
+    alice = desk.agent("alice")
+    page, _ = await open_widget(web, prechat="email:required")
+    await page.fill("#respa-f-email", "ann@example.com")
+    await page.click(".respa-prechat button[type=submit]")
+    conv = await answered_and_closed(page, alice, "Can I change my order?")
+    group = ".respa-ask-transcript[role=group]"
+    await page.wait_text(f"{group} .respa-choice", "Yes")
+    await page.wait_text(".respa-ask-rating .respa-choice")       # both questions, both groups
+    assert await page.texts(f"{group} .respa-choice") == ["Yes", "No"]
+    label_id = await page.attribute(group, "aria-labelledby")
+    assert await page.text(f"#{label_id}") == "Email me a copy of this chat?"
+    assert any("ann@example.com" in n for n in await page.texts(NOTICE))  # respa's question
+    assert await serious_a11y(page) == []
+    await web.screenshot(page, "transcript-asked")
+    await page.press(f"{group} .respa-choice[data-reply=yes]", "Enter")   # by keyboard
+    await page.wait_text(NOTICE, "a copy of the chat is on its way to ann@example.com")
+    await page.wait_gone(group)
+    msg = await sink.wait_for(lambda m: m["To"].addresses[0].addr_spec == "ann@example.com")
+    text = msg.get_content()
+    assert "Can I change my order?" in text and "Glad to help." in text
+    assert "alice" not in text
+    # the yes did not end the rating question: its buttons still rate the chat; the focus
+    # moved on to them, then to "Start a new chat"
+    assert await page.eval("() => document.activeElement.dataset.reply") == "1"
+    await page.click(".respa-ask-rating .respa-choice[data-reply='4']")
+    await page.wait_text(NOTICE, "Thank you for your rating.")
+    await page.wait_gone(".respa-ask")
+    assert desk.rows("SELECT score FROM ratings WHERE conversation_id = ?",
+                     conv_id(conv)) == [{"score": 4}]
+    assert len(desk.rows("SELECT id FROM conversations")) == 1
+    assert (await page.eval("() => document.activeElement.className")).endswith("respa-new-chat")
+    await web.screenshot(page, "transcript-sent")
     await no_page_errors(page)
 
 
