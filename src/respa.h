@@ -337,11 +337,20 @@ struct domain {
 	struct domain *next;
 };
 
+/* [component] host: one server of a cluster; the link tries them in turn. */
+struct server {
+	char *host; /* a name or address, IPv6 without its brackets */
+	int port;   /* [component] port when the entry gave none */
+	char *name; /* HOST:PORT, [IPV6]:PORT: for the log and the metrics */
+};
+
 struct config {
 	char *path;
-	char *jid; /* the component's domain */
-	char *host;
+	char *jid;  /* the component's domain */
+	char *host; /* as written: the servers' list */
 	int port;
+	struct server *servers;
+	size_t nservers;
 	char *secret;
 	size_t max_body;
 	char *database;
@@ -499,6 +508,7 @@ void component_start(void);
 void component_stop(void);
 void component_free(void);
 int component_is_connected(void);
+const struct server *component_server(void);
 int component_is_finished(void);
 int component_fatal(void);
 xmpp_ctx_t *component_ctx(void);
