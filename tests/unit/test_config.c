@@ -479,7 +479,7 @@ example(void)
 	/* as shipped, only the placeholder secret is refused: respa starts once it is set */
 	c = load(text, 0600);
 	CHECK(c == NULL);
-	CHECK(strstr(errtext, ":9: secret is still the example's \"change-me\": set it to the "
+	CHECK(strstr(errtext, ":11: secret is still the example's \"change-me\": set it to the "
 	                      "server's component secret\n") != NULL);
 	CHECK(strchr(errtext, '\n') == errtext + strlen(errtext) - 1); /* one error alone */
 	config_free(c);
