@@ -12,9 +12,9 @@
  *   7  main.c export.c report_html.c    entry points
  *   6  iq.c adhoc.c commands.c desk.c metrics.c   what admins, agents and monitoring ask for
  *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
- *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c report.c   work that
- *                                        outlives a chat; what a customer may do; the
- *                                        figures of the report
+ *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c report.c report_page.c
+ *                                        work that outlives a chat; what a customer may
+ *                                        do; the figures of the report and its page
  *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
  *   2  config.c store*.c                the configuration and its lookups; all SQL
  *   1  slash.c due.c hours.c forms.c crm.c mail.c texts.c   pure parsers and rules: no I/O
@@ -1455,6 +1455,9 @@ void report_times_of(struct report_bin *, size_t n, struct stats_times *); /* so
 void report_duration(long secs, char *buf, size_t len);
 extern const char *const report_outcome_names[OUTCOME_COUNT];
 extern const char *const report_weekdays[7];
+
+/* report_page.c: the report as one self-contained HTML page */
+void report_page(FILE *, const struct report *);
 
 /* report_html.c: respa report */
 int report_main(int argc, char **argv);
