@@ -1016,6 +1016,9 @@ struct mail {
 	const char *subject, *body;
 	time_t date;
 	const char *msgid; /* the random part of the Message-ID: letters and digits */
+	/* a file after the body (multipart/mixed); attach NULL for none */
+	const char *attach, *attach_name, *attach_type; /* name: [A-Za-z0-9._-] */
+	size_t attach_len;
 };
 int mail_addr_ok(const char *); /* 1: a plain local@domain, safe in a header */
 int mail_parse_mailbox(const char *text, char *name, size_t namelen, char *addr, size_t addrlen);
@@ -1364,6 +1367,8 @@ int mailer_handoff_always(void);
 /* Composes and queues a mail in the pass's batch: its outbox id, or -1. */
 int64_t mailer_queue(const char *kind, int64_t conv, int64_t contact, const char *to,
     const char *to_name, const char *from_name, const char *subject, const char *body);
+int64_t mailer_queue_file(const char *kind, const char *to, const char *to_name,
+    const char *subject, const char *body, const struct mail *file);
 void mailer_free(void);
 
 /* transcript.c: the chat by email for the customer; handoffs and reminders for colleagues */
