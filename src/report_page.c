@@ -531,4 +531,3 @@ report_page(FILE *f, const struct report *r)
 	tasks(f, r);
 	fputs("</body></html>\n", f);
 }
-
