@@ -1903,18 +1903,26 @@ stats_compute(const struct form *in, struct report *r, char *err, size_t len)
 	return 0;
 }
 
+/* The period's first and last days, YYYY-MM-DD (UTC). */
+static void
+stats_days(const struct report *r, char a[16], char b[16])
+{
+	time_t last = r->span.until - 86400;
+	struct tm tm;
+
+	gmtime_r(&r->span.since, &tm);
+	strftime(a, 16, "%Y-%m-%d", &tm);
+	gmtime_r(&last, &tm);
+	strftime(b, 16, "%Y-%m-%d", &tm);
+}
+
 static struct form *
 stats_title(const struct report *r, const char *what)
 {
 	char a[16], b[16], *text;
-	time_t last = r->span.until - 86400;
 	struct form *f;
-	struct tm tm;
 
-	gmtime_r(&r->span.since, &tm);
-	strftime(a, sizeof(a), "%Y-%m-%d", &tm);
-	gmtime_r(&last, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%d", &tm);
+	stats_days(r, a, b);
 	text = xasprintf("%s from %s to %s (UTC)", what, a, b);
 	f = form_new(FORM_RESULT, text, NULL);
 	free(text);
@@ -1994,7 +2002,59 @@ stats_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result
 	return 0;
 }
 
-/* The report's headline figures; respa report writes the whole page. */
+/* An admin's email: the [person] with their JID, else their [agent] email; or NULL. */
+static const char *
+admin_email(const char *bare)
+{
+	const struct person *x = config_person(bare);
+	const struct agent *a;
+
+	if (x && x->email)
+		return x->email;
+	a = config_agent_find(bare);
+	return a ? a->email : NULL;
+}
+
+/* Queues the whole page, as `respa report` writes it, attached to a mail to email. */
+static int64_t
+report_mail(const struct report *rep, const char *email)
+{
+	char a[16], b[16], *name, *subject, *body, *html = NULL;
+	size_t len = 0;
+	struct mail file;
+	int64_t id = -1;
+	FILE *f;
+
+	if ((f = open_memstream(&html, &len)) == NULL)
+		return -1;
+	report_page(f, rep);
+	if (fclose(f) != 0) {
+		free(html);
+		return -1;
+	}
+	stats_days(rep, a, b);
+	name = xasprintf("respa-report-%s-%s.html", a, b);
+	subject = xasprintf("respa report from %s to %s (UTC)", a, b);
+	body = xasprintf("The report of the contacts from %s to %s (UTC) is attached: %s.\n"
+	                 "Open it in a web browser; it prints well.\n",
+	    a, b, name);
+	memset(&file, 0, sizeof(file));
+	file.attach = html;
+	file.attach_len = len;
+	file.attach_name = name;
+	file.attach_type = "text/html; charset=utf-8";
+	id = mailer_queue_file("report", email, NULL, subject, body, &file);
+	free(body);
+	free(subject);
+	free(name);
+	free(html);
+	return id;
+}
+
+/*
+ * The report's headline figures; the whole page goes by mail to the admin when [mail] is set
+ * and respa knows their email, else `respa report` writes it.
+ */
 static int
 report_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
     size_t len)
@@ -2002,10 +2062,10 @@ report_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 	struct form_field *fl;
 	struct report rep;
 	struct form *f;
+	const char *email;
 	char *text;
 	int o;
 
-	(void)s;
 	if (stats_compute(in, &rep, err, len) == -1)
 		return -1;
 	f = stats_title(&rep, "Report");
@@ -2024,7 +2084,25 @@ report_submit(struct adhoc_session *s, const struct form *in, struct adhoc_resul
 	    rep.tasks_overdue);
 	form_value(form_add(f, "tasks", FIELD_TEXT, "Tasks"), text);
 	free(text);
-	note(r, NOTE_INFO, "The whole report with its charts: respa report -o report.html");
+	email = admin_email(adhoc_jid(s));
+	if (!mailer_enabled())
+		note(r, NOTE_INFO,
+		    "The whole report with its charts: run respa report -c %s -o report.html "
+		    "where respa runs (with [mail] set, this command mails it to you).",
+		    conf->path);
+	else if (email == NULL)
+		note(r, NOTE_INFO,
+		    "The whole report was not mailed: respa knows no email of yours (add a "
+		    "[person] with your jid and an email, or an [agent] email). respa report -c "
+		    "%s -o report.html writes it where respa runs.",
+		    conf->path);
+	else if (report_mail(&rep, email) == -1)
+		note(r, NOTE_WARN,
+		    "The whole report could not be mailed (see respa's log); respa report -c %s "
+		    "-o report.html writes it where respa runs.",
+		    conf->path);
+	else
+		note(r, NOTE_INFO, "The whole report with its charts is mailed to %s.", email);
 	report_free(&rep);
 	r->form = f;
 	return 0;

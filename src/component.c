@@ -28,6 +28,8 @@ static struct {
 	xmpp_ctx_t *ctx;
 	xmpp_conn_t *conn;
 	unsigned long backoff_ms;
+	size_t server; /* conf->servers[server] is the one in use or tried next */
+	size_t failed; /* attempts failed in a row since the last backoff or connect */
 	int reconnect_pending;
 	int connected;
 	int stopping;
@@ -66,6 +68,13 @@ int
 component_is_connected(void)
 {
 	return comp.connected;
+}
+
+/* The server the link is up with, or NULL. */
+const struct server *
+component_server(void)
+{
+	return comp.connected ? &comp.conf->servers[comp.server] : NULL;
 }
 
 int
@@ -378,9 +387,11 @@ alloc_sm_state_workaround(xmpp_conn_t *conn)
 static int
 connect_now(void)
 {
-	log_info("connecting to %s:%d as %s", comp.conf->host, comp.conf->port, comp.conf->jid);
-	return xmpp_connect_component(comp.conn, comp.conf->host, (unsigned short)comp.conf->port,
-	           conn_handler, NULL) == XMPP_EOK
+	const struct server *sv = &comp.conf->servers[comp.server];
+
+	log_info("connecting to %s as %s", sv->name, comp.conf->jid);
+	return xmpp_connect_component(comp.conn, sv->host, (unsigned short)sv->port, conn_handler,
+	           NULL) == XMPP_EOK
 	    ? 0
 	    : -1;
 }
@@ -398,12 +409,23 @@ reconnect_timer(xmpp_ctx_t *ctx, void *arg)
 	return 0;
 }
 
+/*
+ * The server in use failed or dropped the link: the next one of the list is tried at once,
+ * and after a round of failures all of them wait out the backoff.
+ */
 static void
 schedule_reconnect(void)
 {
 	if (comp.stopping || comp.fatal || comp.reconnect_pending)
 		return;
 	comp.reconnect_pending = 1;
+	comp.server = (comp.server + 1) % comp.conf->nservers;
+	if (++comp.failed < comp.conf->nservers) {
+		log_info("trying the next server, %s", comp.conf->servers[comp.server].name);
+		xmpp_global_timed_handler_add(comp.ctx, reconnect_timer, 1, NULL);
+		return;
+	}
+	comp.failed = 0;
 	log_info("reconnecting in %lu ms", comp.backoff_ms);
 	xmpp_global_timed_handler_add(comp.ctx, reconnect_timer, comp.backoff_ms, NULL);
 	comp.backoff_ms =
@@ -520,11 +542,13 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 	if (ev == XMPP_CONN_CONNECT) {
 		comp.connected = 1;
 		comp.backoff_ms = BACKOFF_MIN_MS;
+		comp.failed = 0;
 		/* NULL namespace: component stanzas are in jabber:component:accept */
 		xmpp_handler_add(conn, message_handler, NULL, "message", NULL, NULL);
 		xmpp_handler_add(conn, presence_counted, NULL, "presence", NULL, NULL);
 		xmpp_handler_add(conn, iq_counted, NULL, "iq", NULL, NULL);
-		log_info("connected as %s; checking that no other respa is", comp.conf->jid);
+		log_info("connected to %s as %s; checking that no other respa is",
+		    comp.conf->servers[comp.server].name, comp.conf->jid);
 		twin_start();
 		return;
 	}
@@ -537,7 +561,7 @@ conn_handler(xmpp_conn_t *conn, xmpp_conn_event_t ev, int err, xmpp_stream_error
 	if (se)
 		stream_error(se);
 	else if (!comp.stopping)
-		log_warnx("disconnected from %s:%d%s%s", comp.conf->host, comp.conf->port,
+		log_warnx("disconnected from %s%s%s", comp.conf->servers[comp.server].name,
 		    err ? ": " : "", err ? strerror(err) : "");
 	if (!comp.stopping && !comp.fatal)
 		counters[C_RECONNECTS]++;

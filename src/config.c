@@ -252,9 +252,92 @@ set_jid(struct parser *p, const char *v)
 		set_str(&p->conf->jid, v);
 }
 static void
+servers_free(struct config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nservers; i++) {
+		free(c->servers[i].host);
+		free(c->servers[i].name);
+	}
+	free(c->servers);
+	c->servers = NULL;
+	c->nservers = 0;
+}
+
+/* A host name or address: what a metrics label and a log line carry without escaping. */
+static int
+valid_server_host(const char *s, int v6)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '_' &&
+		    !(v6 && *s == ':'))
+			return 0;
+	return 1;
+}
+
+/* One entry of the list: HOST, HOST:PORT, [IPV6]:PORT, [IPV6] or a bare IPv6 address. */
+static void
+server_add(struct parser *p, const char *word)
+{
+	struct config *c = p->conf;
+	char *host = xstrdup(word), *h = host, *port = NULL, *end;
+	long n = 0;
+	int v6 = 0;
+
+	if (*h == '[') {
+		v6 = 1;
+		h++;
+		if ((end = strchr(h, ']')) == NULL || (end[1] != '\0' && end[1] != ':')) {
+			perr(p, "bad host \"%s\": write [ADDRESS]:PORT for an IPv6 address", word);
+			goto out;
+		}
+		*end = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+	} else if ((end = strchr(h, ':')) != NULL && strchr(end + 1, ':') == NULL) {
+		*end = '\0';
+		port = end + 1;
+	} else
+		v6 = end != NULL; /* two colons or more: an IPv6 address without a port */
+	if (!valid_server_host(h, v6)) {
+		perr(p,
+		    "bad host \"%s\": write a host name or address, with :PORT if its port "
+		    "is not [component] port",
+		    word);
+		goto out;
+	}
+	if (port && parse_int(port, 1, 65535, &n) == -1) {
+		perr(p, "bad port in host \"%s\": a port is a number from 1 to 65535", word);
+		goto out;
+	}
+	c->servers = xrealloc(c->servers, (c->nservers + 1) * sizeof(*c->servers));
+	c->servers[c->nservers].host = xstrdup(h);
+	c->servers[c->nservers++].port = (int)n;
+out:
+	free(host);
+}
+
+/* The servers of a cluster, separated by spaces or commas; tried in turn on reconnect. */
+static void
 set_host(struct parser *p, const char *v)
 {
-	set_str(&p->conf->host, v);
+	struct config *c = p->conf;
+	char *copy = xstrdup(v), *word, *save = NULL, *all;
+	int errors = p->errors;
+
+	if (c->nservers == 0) /* the default, 127.0.0.1, is not one of the list */
+		set_str(&c->host, "");
+	for (word = strtok_r(copy, " \t,", &save); word; word = strtok_r(NULL, " \t,", &save))
+		server_add(p, word);
+	if (p->errors == errors && strtok_r(strcpy(copy, v), " \t,", &save) == NULL)
+		perr(p, "host lists no server: write one or more host names or addresses");
+	free(copy);
+	all = xasprintf("%s%s%s", c->host, *c->host ? " " : "", v);
+	free(c->host);
+	c->host = all;
 }
 static void
 set_secret(struct parser *p, const char *v)
@@ -947,7 +1030,7 @@ static const struct key {
 	int list; /* may be given on several lines, which add up: lines stay short */
 } keys[] = {
 	{ SEC_COMPONENT, "jid", set_jid, 0 },
-	{ SEC_COMPONENT, "host", set_host, 0 },
+	{ SEC_COMPONENT, "host", set_host, 1 },
 	{ SEC_COMPONENT, "port", set_port, 0 },
 	{ SEC_COMPONENT, "secret", set_secret, 0 },
 	{ SEC_COMPONENT, "max_body", set_max_body, 0 },
@@ -1379,6 +1462,7 @@ finish(struct parser *p)
 	struct config *c = p->conf;
 	struct domain *d;
 	struct queue *q;
+	size_t i;
 
 	p->line = 0;
 	if (c->jid == NULL && !p->jid_given)
@@ -1394,6 +1478,19 @@ finish(struct parser *p)
 	for (q = c->queues; q && c->jid; q = q->next)
 		config_queue_finish(c, q);
 	finish_mail(p);
+	if (c->nservers == 0) {
+		c->servers = xcalloc(1, sizeof(*c->servers));
+		c->servers[0].host = xstrdup(c->host);
+		c->nservers = 1;
+	}
+	for (i = 0; i < c->nservers; i++) {
+		struct server *sv = &c->servers[i];
+
+		if (sv->port == 0)
+			sv->port = c->port;
+		sv->name =
+		    xasprintf(strchr(sv->host, ':') ? "[%s]:%d" : "%s:%d", sv->host, sv->port);
+	}
 }
 
 /* The queue's address, and the default of every text not set. */
@@ -1736,6 +1833,7 @@ config_free(struct config *c)
 	free(c->path);
 	free(c->jid);
 	free(c->host);
+	servers_free(c);
 	free(c->secret);
 	free(c->database);
 	free(c->metrics_file);

@@ -391,6 +391,43 @@ mail_date(time_t t, char buf[40])
 	    months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
+/* A file name that needs no quoting or encoding in a header. */
+static int
+attach_name_ok(const char *s)
+{
+	if (s == NULL || *s == '\0' || *s == '.' || strlen(s) > 64)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' && *s != '-')
+			return 0;
+	return 1;
+}
+
+/* The attachment part, base64 in lines of 76, and the closing boundary. */
+static void
+attachment(struct sbuf *b, const struct mail *m)
+{
+	size_t i, n;
+
+	if (b->len && b->s[b->len - 1] != '\n')
+		sb_add(b, "\n");
+	sb_add(b, "--=_");
+	sb_add(b, m->msgid);
+	sb_add(b, "\nContent-Type: ");
+	sb_add(b, m->attach_type);
+	sb_add(b, "\nContent-Disposition: attachment; filename=\"");
+	sb_add(b, m->attach_name);
+	sb_add(b, "\"\nContent-Transfer-Encoding: base64\n\n");
+	for (i = 0; i < m->attach_len; i += 57) {
+		n = m->attach_len - i < 57 ? m->attach_len - i : 57;
+		base64(b, (const unsigned char *)m->attach + i, n);
+		sb_add(b, "\n");
+	}
+	sb_add(b, "--=_");
+	sb_add(b, m->msgid);
+	sb_add(b, "--\n");
+}
+
 /* The whole message, or NULL when an address is not a plain one. New string. */
 char *
 mail_compose(const struct mail *m)
@@ -405,6 +442,8 @@ mail_compose(const struct mail *m)
 	for (domain = m->msgid; *domain; domain++)
 		if (!isalnum((unsigned char)*domain))
 			return NULL;
+	if (m->attach && !attach_name_ok(m->attach_name))
+		return NULL;
 	domain = strchr(m->from_addr, '@') + 1;
 	mailbox(&b, "From", m->from_name, m->from_addr);
 	mailbox(&b, "To", m->to_name, m->to_addr);
@@ -420,13 +459,25 @@ mail_compose(const struct mail *m)
 	sb_add(&b, m->msgid);
 	sb_add(&b, "@");
 	sb_add(&b, domain);
+	sb_add(&b, ">\nMIME-Version: 1.0\n");
+	if (m->attach) {
+		/* "=_" occurs in neither quoted-printable nor base64 text */
+		sb_add(&b, "Content-Type: multipart/mixed; boundary=\"=_");
+		sb_add(&b, m->msgid);
+		sb_add(&b, "\"\nAuto-Submitted: auto-generated\n\n--=_");
+		sb_add(&b, m->msgid);
+		sb_add(&b, "\n");
+	}
 	sb_add(&b,
-	    ">\nMIME-Version: 1.0\n"
 	    "Content-Type: text/plain; charset=utf-8\n"
-	    "Content-Transfer-Encoding: quoted-printable\n"
-	    "Auto-Submitted: auto-generated\n\n");
+	    "Content-Transfer-Encoding: quoted-printable\n");
+	if (!m->attach)
+		sb_add(&b, "Auto-Submitted: auto-generated\n");
+	sb_add(&b, "\n");
 	body = mail_qp(m->body);
 	sb_add(&b, body);
 	free(body);
+	if (m->attach)
+		attachment(&b, m);
 	return b.s;
 }

@@ -87,9 +87,9 @@ poll_soon(double seconds)
  * A mail to `to` (display name to_name, may be NULL), from [mail] from under from_name
  * when that has no name of its own: composed and queued in the pass's batch.
  */
-int64_t
-mailer_queue(const char *kind, int64_t conv, int64_t contact, const char *to, const char *to_name,
-    const char *from_name, const char *subject, const char *body)
+static int64_t
+queue_mail(const char *kind, int64_t conv, int64_t contact, const char *to, const char *to_name,
+    const char *from_name, const char *subject, const char *body, const struct mail *file)
 {
 	unsigned char rnd[16];
 	char msgid[64], *message;
@@ -115,6 +115,12 @@ mailer_queue(const char *kind, int64_t conv, int64_t contact, const char *to, co
 	m.body = body;
 	m.date = respa_now();
 	m.msgid = msgid;
+	if (file) {
+		m.attach = file->attach;
+		m.attach_name = file->attach_name;
+		m.attach_type = file->attach_type;
+		m.attach_len = file->attach_len;
+	}
 	if ((message = mail_compose(&m)) == NULL) {
 		log_warnx("mail: not sent to \"%s\": not a plain email address", to);
 		return -1;
@@ -132,6 +138,21 @@ mailer_queue(const char *kind, int64_t conv, int64_t contact, const char *to, co
 	log_info("mail %" PRId64 " (%s) queued for %s", id, kind, to);
 	poll_soon(0);
 	return id;
+}
+
+int64_t
+mailer_queue(const char *kind, int64_t conv, int64_t contact, const char *to, const char *to_name,
+    const char *from_name, const char *subject, const char *body)
+{
+	return queue_mail(kind, conv, contact, to, to_name, from_name, subject, body, NULL);
+}
+
+/* The same with a file attached: file's attach, attach_name, attach_type and attach_len. */
+int64_t
+mailer_queue_file(const char *kind, const char *to, const char *to_name, const char *subject,
+    const char *body, const struct mail *file)
+{
+	return queue_mail(kind, 0, 0, to, to_name, NULL, subject, body, file);
 }
 
 /* Forgets mails whose batch has ended: committed, or rolled back with its row. */

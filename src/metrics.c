@@ -125,6 +125,21 @@ write_queues(FILE *f, time_t now)
 	}
 }
 
+/* Every server of [component] host, 1 for the one the link is up with (names need no escaping). */
+static void
+write_servers(FILE *f)
+{
+	const struct server *in_use = component_server();
+	size_t i;
+
+	fprintf(f,
+	    "# HELP respa_component_server_connected 1 for the server of [component] host the "
+	    "link is up with.\n# TYPE respa_component_server_connected gauge\n");
+	for (i = 0; i < conf->nservers; i++)
+		fprintf(f, "respa_component_server_connected{server=\"%s\"} %d\n",
+		    conf->servers[i].name, in_use == &conf->servers[i]);
+}
+
 static int
 write_all(FILE *f)
 {
@@ -138,6 +153,7 @@ write_all(FILE *f)
 	    "# HELP respa_start_time_seconds When respa started, in seconds since the epoch.\n"
 	    "# TYPE respa_start_time_seconds gauge\nrespa_start_time_seconds %lld\n",
 	    component_is_connected(), (long long)started);
+	write_servers(f);
 	return ferror(f) ? -1 : 0;
 }
 

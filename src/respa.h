@@ -12,9 +12,9 @@
  *   7  main.c export.c report_html.c    entry points
  *   6  iq.c adhoc.c commands.c desk.c metrics.c   what admins, agents and monitoring ask for
  *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
- *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c report.c   work that
- *                                        outlives a chat; what a customer may do; the
- *                                        figures of the report
+ *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c report.c report_page.c
+ *                                        work that outlives a chat; what a customer may
+ *                                        do; the figures of the report and its page
  *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
  *   2  config.c store*.c                the configuration and its lookups; all SQL
  *   1  slash.c due.c hours.c forms.c crm.c mail.c texts.c   pure parsers and rules: no I/O
@@ -337,11 +337,20 @@ struct domain {
 	struct domain *next;
 };
 
+/* [component] host: one server of a cluster; the link tries them in turn. */
+struct server {
+	char *host; /* a name or address, IPv6 without its brackets */
+	int port;   /* [component] port when the entry gave none */
+	char *name; /* HOST:PORT, [IPV6]:PORT: for the log and the metrics */
+};
+
 struct config {
 	char *path;
-	char *jid; /* the component's domain */
-	char *host;
+	char *jid;  /* the component's domain */
+	char *host; /* as written: the servers' list */
 	int port;
+	struct server *servers;
+	size_t nservers;
 	char *secret;
 	size_t max_body;
 	char *database;
@@ -499,6 +508,7 @@ void component_start(void);
 void component_stop(void);
 void component_free(void);
 int component_is_connected(void);
+const struct server *component_server(void);
 int component_is_finished(void);
 int component_fatal(void);
 xmpp_ctx_t *component_ctx(void);
@@ -1009,6 +1019,9 @@ struct mail {
 	const char *subject, *body;
 	time_t date;
 	const char *msgid; /* the random part of the Message-ID: letters and digits */
+	/* a file after the body (multipart/mixed); attach NULL for none */
+	const char *attach, *attach_name, *attach_type; /* name: [A-Za-z0-9._-] */
+	size_t attach_len;
 };
 int mail_addr_ok(const char *); /* 1: a plain local@domain, safe in a header */
 int mail_parse_mailbox(const char *text, char *name, size_t namelen, char *addr, size_t addrlen);
@@ -1357,6 +1370,8 @@ int mailer_handoff_always(void);
 /* Composes and queues a mail in the pass's batch: its outbox id, or -1. */
 int64_t mailer_queue(const char *kind, int64_t conv, int64_t contact, const char *to,
     const char *to_name, const char *from_name, const char *subject, const char *body);
+int64_t mailer_queue_file(const char *kind, const char *to, const char *to_name,
+    const char *subject, const char *body, const struct mail *file);
 void mailer_free(void);
 
 /* transcript.c: the chat by email for the customer; handoffs and reminders for colleagues */
@@ -1450,6 +1465,9 @@ void report_times_of(struct report_bin *, size_t n, struct stats_times *); /* so
 void report_duration(long secs, char *buf, size_t len);
 extern const char *const report_outcome_names[OUTCOME_COUNT];
 extern const char *const report_weekdays[7];
+
+/* report_page.c: the report as one self-contained HTML page */
+void report_page(FILE *, const struct report *);
 
 /* report_html.c: respa report */
 int report_main(int argc, char **argv);

@@ -374,3 +374,52 @@ async def test_mail_settings_are_checked(respa, tmp_path):
     assert "from must be an email address" in out
     assert "sendmail must start with the absolute path of a program" in out
     assert "transcript must be offer, always or never" in out
+
+
+async def test_report_command_mails_the_page_to_the_admin(desk, sink):
+    """The admins' report command answers the headline figures and mails the whole page,
+    as respa report writes it, attached to a mail to the admin's [person] email."""
+    await start(desk, sink, extra={"person boss": {"jid": "admin@localhost",
+                                                   "email": "boss@example.com"}})
+    bob = await desk.customer("bob")
+    await chat(desk, bob, "a question for the report", answers=["an answer"])
+    admin = Commander(await desk.customer("admin"))
+    r = await admin.run("report", {"period": "7d"})
+    assert r.status == "completed" and r.value("total") == "1", r
+    assert "mailed to boss@example.com" in r.note()
+    msg = await sink.wait_for(lambda m: m["Subject"].startswith("respa report from"))
+    assert msg.rcpt == ["boss@example.com"] and msg.get_content_type() == "multipart/mixed"
+    text, page = list(msg.iter_parts())
+    assert "is attached: respa-report-" in text.get_content()
+    assert page.get_content_type() == "text/html" and page.get_content_disposition() == \
+        "attachment"
+    assert re.fullmatch(r"respa-report-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.html",
+                        page.get_filename())
+    html = page.get_content()
+    assert html.startswith("<!DOCTYPE html>") and html.endswith("</html>\n")
+    assert re.search(r'data-fig="total"[^>]*data-v="1"', html)     # the figure answered
+    assert page["Content-Transfer-Encoding"] == "base64"
+    await wait_rows(desk, "SELECT id FROM mail_outbox", 0)          # sent and gone
+
+
+async def test_report_command_without_an_email_says_where_the_file_is(desk, sink):
+    await start(desk, sink)                # [mail] set, but respa knows no email of admin's
+    admin = Commander(await desk.customer("admin"))
+    r = await admin.run("report", {"period": "7d"})
+    assert r.status == "completed" and r.value("total") == "0", r
+    assert "respa knows no email of yours" in r.note()
+    assert f"respa report -c {desk.r.config_path} -o report.html" in r.note()
+    await asyncio.sleep(0.5)
+    assert sink.messages() == [] and desk.rows("SELECT id FROM mail_outbox") == []
+
+
+async def test_report_command_without_mail_says_where_the_file_is(desk):
+    await desk.start(agents=["alice"], extra={"admin": {"jids": "admin@localhost"},
+                                              "person boss": {"jid": "admin@localhost",
+                                                              "email": "boss@example.com"}})
+    admin = Commander(await desk.customer("admin"))
+    r = await admin.run("report", {"period": "7d"})
+    assert r.status == "completed" and r.value("total") == "0", r
+    assert (f"run respa report -c {desk.r.config_path} -o report.html where respa runs"
+            in r.note())
+    assert "mailed" not in r.note()

@@ -43,6 +43,75 @@ load(const char *text, mode_t mode)
 	return load_n(text, strlen(text), mode);
 }
 
+/* [component] host: the servers of a cluster, each with its own port or the default. */
+static void
+servers(void)
+{
+	struct config *c;
+
+	c = load("[component]\n"
+	         "jid = support.example.com\n"
+	         "secret = s\n"
+	         "host = 10.0.0.1 10.0.0.2:5348, xmpp-b.example.com\n"
+	         "host = [2001:db8::1]:5400 ::1 ; a long list goes on several lines\n"
+	         "port = 5350\n",
+	    0600);
+	CHECK(c != NULL);
+	CHECK_STR(errtext, "");
+	if (c == NULL)
+		return;
+	CHECK_INT(c->nservers, 5);
+	CHECK_STR(c->host, "10.0.0.1 10.0.0.2:5348, xmpp-b.example.com [2001:db8::1]:5400 ::1");
+	if (c->nservers == 5) {
+		CHECK_STR(c->servers[0].host, "10.0.0.1");
+		CHECK_INT(c->servers[0].port, 5350);
+		CHECK_STR(c->servers[0].name, "10.0.0.1:5350");
+		CHECK_STR(c->servers[1].name, "10.0.0.2:5348");
+		CHECK_STR(c->servers[2].name, "xmpp-b.example.com:5350");
+		CHECK_STR(c->servers[3].host, "2001:db8::1");
+		CHECK_INT(c->servers[3].port, 5400);
+		CHECK_STR(c->servers[3].name, "[2001:db8::1]:5400");
+		CHECK_STR(c->servers[4].name, "[::1]:5350");
+	}
+	config_free(c);
+
+	c = load("[component]\n"
+	         "jid = support.example.com\n"
+	         "secret = s\n"
+	         "host = 10.0.0.1:0 good.example.com\n",
+	    0600);
+	CHECK(c == NULL);
+	CHECK(strstr(errtext, ":4: bad port in host \"10.0.0.1:0\""));
+	c = load("[component]\n"
+	         "jid = support.example.com\n"
+	         "secret = s\n"
+	         "host = a.example.com b/c:5347\n",
+	    0600);
+	CHECK(c == NULL);
+	CHECK(strstr(errtext, ":4: bad host \"b/c:5347\""));
+	c = load("[component]\n"
+	         "jid = support.example.com\n"
+	         "secret = s\n"
+	         "host = [2001:db8::1:5347\n",
+	    0600);
+	CHECK(c == NULL);
+	CHECK(strstr(errtext, ":4: bad host \"[2001:db8::1:5347\": write [ADDRESS]:PORT"));
+	c = load("[component]\n"
+	         "jid = support.example.com\n"
+	         "secret = s\n"
+	         "host = x:99999\n",
+	    0600);
+	CHECK(c == NULL);
+	CHECK(strstr(errtext, ":4: bad port in host \"x:99999\""));
+	c = load("[component]\n"
+	         "jid = support.example.com\n"
+	         "secret = s\n"
+	         "host = ,\n",
+	    0600);
+	CHECK(c == NULL);
+	CHECK(strstr(errtext, ":4: host lists no server"));
+}
+
 /* What config_load() says of a file that is not a regular one (it must not block on it). */
 static char *
 load_special(const char *file)
@@ -241,6 +310,8 @@ defaults(void)
 		return;
 	CHECK_INT(c->port, 5347);
 	CHECK_STR(c->host, "127.0.0.1");
+	CHECK_INT(c->nservers, 1);
+	CHECK_STR(c->servers[0].name, "127.0.0.1:5347");
 	CHECK_INT(c->max_body, DEFAULT_MAX_BODY);
 	CHECK_INT(c->max_body, 10000);
 	CHECK(c->database != NULL && strstr(c->database, "respa.db") != NULL);
@@ -408,7 +479,7 @@ example(void)
 	/* as shipped, only the placeholder secret is refused: respa starts once it is set */
 	c = load(text, 0600);
 	CHECK(c == NULL);
-	CHECK(strstr(errtext, ":9: secret is still the example's \"change-me\": set it to the "
+	CHECK(strstr(errtext, ":11: secret is still the example's \"change-me\": set it to the "
 	                      "server's component secret\n") != NULL);
 	CHECK(strchr(errtext, '\n') == errtext + strlen(errtext) - 1); /* one error alone */
 	config_free(c);
@@ -811,6 +882,7 @@ main(void)
 	lists_on_several_lines();
 	channels();
 	secrecy();
+	servers();
 	if (rmdir(tmpdir) == -1)
 		perror(tmpdir);
 	return check_done();

@@ -190,6 +190,58 @@ compose(void)
 	free(s);
 }
 
+/* A file after the body: multipart/mixed, base64 in lines of 76, a boundary of its own. */
+static void
+compose_attachment(void)
+{
+	static char html[200];
+	struct mail m = {
+		.from_addr = "support@example.com",
+		.to_addr = "boss@example.com",
+		.subject = "respa report",
+		.body = "The report is attached.",
+		.date = 1796209676,
+		.msgid = "0123abcd",
+		.attach = html,
+		.attach_name = "respa-report-2026-11-02-2026-12-01.html",
+		.attach_type = "text/html; charset=utf-8",
+	};
+	char *s, *part, *line, *end;
+	size_t i;
+
+	for (i = 0; i < sizeof(html) - 1; i++)
+		html[i] = (char)('a' + i % 26);
+	memcpy(html, "<p>Ä", 5); /* UTF-8 in the file */
+	m.attach_len = strlen(html);
+	s = mail_compose(&m);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	CHECK(strstr(s, "MIME-Version: 1.0\nContent-Type: multipart/mixed; "
+	                "boundary=\"=_0123abcd\"\nAuto-Submitted: auto-generated\n\n--=_0123abcd\n"
+	                "Content-Type: text/plain; charset=utf-8\n") != NULL);
+	CHECK(strstr(s, "\n\nThe report is attached.\n--=_0123abcd\nContent-Type: text/html; "
+	                "charset=utf-8\nContent-Disposition: attachment; "
+	                "filename=\"respa-report-2026-11-02-2026-12-01.html\"\n"
+	                "Content-Transfer-Encoding: base64\n\nPHA+w4Rm") != NULL);
+	part = strstr(s, "base64\n\n");
+	CHECK(part != NULL);
+	/* 199 bytes: three lines of 57 bytes (76 characters) and one of 28 (40 characters) */
+	for (i = 0, line = part ? part + 8 : NULL; line && i < 4; i++, line = end + 1) {
+		end = strchr(line, '\n');
+		CHECK(end && end - line == (i < 3 ? 76 : 40));
+		if (end == NULL)
+			break;
+	}
+	CHECK(line && strcmp(line, "--=_0123abcd--\n") == 0);
+	free(s);
+	/* a file name that would need quoting composes nothing */
+	m.attach_name = "report\".html";
+	CHECK(mail_compose(&m) == NULL);
+	m.attach_name = "../x.html";
+	CHECK(mail_compose(&m) == NULL);
+}
+
 /* Picks from bytes that make trouble: line breaks, quotes, specials, UTF-8, "=?". */
 static void
 random_text(unsigned *seed, char *buf, size_t max)
@@ -290,6 +342,7 @@ main(void)
 	long_encoded();
 	quoted_printable();
 	compose();
+	compose_attachment();
 	no_header_can_be_added();
 	return check_done();
 }
