@@ -344,6 +344,8 @@ static void
 introduce(struct conv *c, const struct agent *a, const char *lead, const char *tail)
 {
 	replay_to(c, c->addr, a->jid, lead, tail, c->intro_id, sizeof(c->intro_id));
+	if (c->monitors && conf->monitor_notice)
+		conv_tell(c, a, MONITOR_NOTICE);
 }
 
 /* The customer hears that an agent joined, unless they heard it from an agent who never got
@@ -375,6 +377,12 @@ take(struct conv *c, struct agent *a)
 		c->assigned_at = now;
 	(void)store_conv_assign(c->id, a->jid, now);
 	log_info("conversation %" PRId64 " in %s assigned to %s", c->id, c->queue->name, a->jid);
+	if (c->monitors) {
+		char *line = xasprintf("[the chat is now with %s]", a->jid);
+
+		monitor_mirror(c, NULL, line);
+		free(line);
+	}
 }
 
 /* The agent lets go of the chat; the caller says where it goes next. */

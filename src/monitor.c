@@ -103,7 +103,7 @@ monitor_start(struct conv *c, const char *bare)
 	conversation_replay_from(c, from, bare, "Monitoring chat", MIRROR_HELP);
 	free(from);
 	if (conf->monitor_notice && c->agent)
-		conv_tell(c, c->agent, "A supervisor is following this chat.");
+		conv_tell(c, c->agent, MONITOR_NOTICE);
 	log_info("conversation %" PRId64 ": %s monitors it", c->id, bare);
 }
 
@@ -233,9 +233,6 @@ takeover(struct conv *c, const char *bare, const char *mirror)
 		return;
 	}
 	component_send(stanza_presence(mirror, bare, "unavailable"));
-	text = xasprintf("[%s took the chat over]", bare);
-	monitor_mirror(c, NULL, text);
-	free(text);
 }
 
 /* Something a supervisor wrote to m-ID. */

@@ -954,6 +954,7 @@ int slash_fields(const char *args, const char *const *keys, size_t nkeys, char *
     size_t errlen);
 
 /* monitor.c: supervisors following a chat from m-ID@component */
+#define MONITOR_NOTICE "A supervisor is following this chat." /* to its agent: monitor_notice */
 void monitor_init(struct config *);
 void monitor_start(struct conv *, const char *bare);
 void monitor_mirror(const struct conv *, const char *skip, const char *text);

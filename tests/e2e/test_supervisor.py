@@ -76,7 +76,8 @@ async def test_two_supervisors_monitor_whisper_barge_and_take_over(desk, sink):
     await sue.expect(f"Transferred chat #{n} from bob@localhost", frm=conv)
     await sue.expect(exact(f"[note by {SUE}] {WHISPER}"), frm=conv)
     await bob.expect("transferred to another agent", frm=QUEUE)
-    await ann.expect(exact(f"[{SUE} took the chat over]"), frm=mirror)
+    await sue.expect(exact(FOLLOWED), frm=conv)     # ann still follows it
+    await ann.expect(exact(f"[the chat is now with {SUE}]"), frm=mirror)
     assert desk.conversation(conv)["agent_jid"] == SUE
     assert desk.active_per_agent() == {SUE: 1}
     sue.send(conv, "Fixed: 100 EUR")

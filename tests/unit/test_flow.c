@@ -3644,7 +3644,8 @@ supervisors_monitor_whisper_barge_and_take_over(void)
 	    "(xmpp). You took it over. Write here to answer.");
 	EXPECT(jid("sue"), conv(1), "[note by sue@localhost] offer a discount");
 	EXPECT(jid("carol"), QUEUE, TRANSFERRED);
-	EXPECT(jid("ann"), MIRROR(1), "[sue@localhost took the chat over]");
+	EXPECT(jid("sue"), conv(1), FOLLOWED); /* ann still follows it */
+	EXPECT(jid("ann"), MIRROR(1), "[the chat is now with sue@localhost]");
 	CHECK_STR(holder(1), jid("sue"));
 	CHECK_INT(config_agent_find(jid("alice"))->chats, 0);
 	agent_says("sue", 1, "Sue here");
@@ -3735,6 +3736,32 @@ monitoring_bad_input_gets_a_clear_answer(void)
 	down();
 }
 
+
+static void
+monitored_waiting_chat_keeps_whispers_for_its_agent(void)
+{
+	up("[admin]\nsupervisors = sue@localhost\n"
+	   "[queue support]\nname = Support\nagents = alice@localhost\n");
+	customer_says("carol", "support", "anyone there?");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	agent_command("sue", "!monitor 1");
+	EXPECT_HEADER(jid("sue"), MIRROR(1), MONITORING);
+	EXPECT(jid("sue"), MIRROR(1), "anyone there?");
+	supervisor_says("sue", 1, "VIP customer, be quick");
+	EXPECT(jid("sue"), MIRROR(1), "Nobody holds this chat yet: the whisper is kept as a note "
+	    "its agent will see with the transcript.");
+	agent_online("alice", NULL);
+	EXPECT_HEADER(jid("alice"), conv(1), "New chat #1 from carol@localhost in Support (xmpp). "
+	    "Write here to answer; !help lists the commands.");
+	EXPECT(jid("alice"), conv(1), "anyone there?");
+	EXPECT(jid("alice"), conv(1), "[note by sue@localhost] VIP customer, be quick");
+	EXPECT(jid("alice"), conv(1), FOLLOWED);
+	EXPECT(jid("sue"), MIRROR(1), "[the chat is now with alice@localhost]");
+	QUIET(jid("sue"));
+	QUIET(jid("alice"));
+	CHECK(count_to(jid("carol"), "VIP") == 0);
+	down();
+}
 
 int
 main(void)
@@ -3839,6 +3866,7 @@ main(void)
 	start_by_phone_goes_through_the_gateway();
 	supervisors_monitor_whisper_barge_and_take_over();
 	monitoring_bad_input_gets_a_clear_answer();
+	monitored_waiting_chat_keeps_whispers_for_its_agent();
 
 
 	free(sent);
