@@ -4,6 +4,7 @@ The whisper reaches nothing the customer gets: no message, not the transcript ma
 from adhoc import Commander
 from desk import CLOSED, QUEUE, conv_id, exact
 from harness import COMPONENT_JID
+from test_care import export_jsonl
 from test_mail import body, mail_conf, sink  # noqa: F401 (sink is a fixture)
 
 ALICE, SUE, ANN = "alice@localhost", "sue@localhost", "ann@localhost"
@@ -106,3 +107,10 @@ async def test_two_supervisors_monitor_whisper_barge_and_take_over(desk, sink):
     assert "We are on it" in got
     assert not [b for b in got if WHISPER in b or "whisper" in b or "supervisor" in b], got
     await bob.no_message(0.3, frm=QUEUE)
+    # the export's record: the whisper only as a note; the lines the customer saw lack it
+    [record] = export_jsonl(desk.r)
+    said = [m for m in record["transcript"] if m["direction"] in ("in", "out")]
+    assert [m["body"] for m in said if m["from"] == ANN] == ["We are on it"]
+    assert not [m for m in said if WHISPER in m["body"]]
+    assert [(m["direction"], m["from"]) for m in record["transcript"]
+            if m["body"] == WHISPER] == [("note", SUE)]
