@@ -23,6 +23,11 @@ struct monitor {
 	"the customer never sees). !barge text speaks to the customer as the desk, !takeover " \
 	"makes the chat yours, !unmonitor stops following it."
 
+#define SUPERVISOR_HELP \
+	"This is respa. As a supervisor you write here: !monitor N follows chat #N from " \
+	"m-N@ this address (the ad-hoc command monitor lists the open chats), !unmonitor N " \
+	"stops."
+
 void
 monitor_init(struct config *c)
 {
@@ -183,8 +188,12 @@ monitor_desk(xmpp_stanza_t *st, const char *from, const char *bare, const char *
 
 	(void)from;
 	if (!slash_parse(body, &s) ||
-	    (strcmp(s.name, "monitor") != 0 && strcmp(s.name, "unmonitor") != 0))
-		return 0;
+	    (strcmp(s.name, "monitor") != 0 && strcmp(s.name, "unmonitor") != 0)) {
+		if (!config_is_supervisor(conf, bare) || config_agent_find(bare))
+			return 0; /* an agent's own commands, or a stranger's text */
+		tell_from(conf->jid, bare, SUPERVISOR_HELP);
+		return 1;
+	}
 	if (!config_is_supervisor(conf, bare)) {
 		forbidden(st);
 		return 1;

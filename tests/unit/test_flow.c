@@ -3701,6 +3701,10 @@ monitoring_bad_input_gets_a_clear_answer(void)
 	EXPECT_ERROR(jid("bob"), "forbidden");
 	QUIET(jid("alice"));
 
+	agent_command("sue", "hello?");
+	EXPECT_START(jid("sue"), DOMAIN, "This is respa. As a supervisor you write here: !monitor N");
+	agent_command("sue", "!status");
+	EXPECT_START(jid("sue"), DOMAIN, "This is respa. As a supervisor you write here: !monitor N");
 	agent_command("sue", "!monitor 9");
 	EXPECT(jid("sue"), DOMAIN, "Chat #9 is not open (closed or unknown): nothing to monitor.");
 	agent_command("sue", "!monitor");
