@@ -1216,10 +1216,11 @@ supervisor_name(const char *bare)
 void
 conversation_whisper(struct conv *c, const char *by, const char *text)
 {
-	char *line = xasprintf("[whisper from %s] %s", supervisor_name(by), text);
+	char *line;
 
 	if (store_message_add(c->id, "note", by, text, respa_now()) == -1)
 		return; /* the pass fails: component_abort_pass() answers the sender */
+	line = xasprintf("[whisper from %s] %s", supervisor_name(by), text);
 	if (c->agent)
 		conv_tell(c, c->agent, line);
 	else
