@@ -125,6 +125,8 @@ adhoc_roles(const char *bare)
 		r |= ROLE_ADMIN;
 	if (config_agent_find(bare))
 		r |= ROLE_AGENT;
+	if (config_is_supervisor(conf, bare))
+		r |= ROLE_SUPERVISOR;
 	return r;
 }
 

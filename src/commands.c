@@ -1346,6 +1346,34 @@ conv_transfer_submit(struct adhoc_session *s, const struct form *in, struct adho
 	return rc;
 }
 
+/* A supervisor follows a chat from m-ID@component (monitor.c). */
+static struct form *
+monitor_form(struct adhoc_session *s)
+{
+	struct form *f = form_new(FORM_FORM, "Monitor a conversation",
+	    "You get the transcript so far, then every line both ways, from m-NUMBER@ this "
+	    "service. Write there to whisper to the agent; !barge text, !takeover, !unmonitor.");
+	struct form_field *fl = form_add(f, "chat", FIELD_LIST, "Chat");
+
+	(void)s;
+	fl->required = 1;
+	conv_options(fl, NULL);
+	return f;
+}
+
+static int
+monitor_submit(struct adhoc_session *s, const struct form *in, struct adhoc_result *r, char *err,
+    size_t len)
+{
+	struct conv *c = conv_named(in, "chat", err, len);
+
+	if (c == NULL)
+		return -1;
+	monitor_start(c, adhoc_jid(s));
+	note(r, NOTE_INFO, "You monitor chat #%" PRId64 " from m-%" PRId64 ".", c->id, c->id);
+	return 0;
+}
+
 /* --- tasks ---------------------------------------------------------------------------------- */
 
 static const char *const task_kinds[][2] = {
@@ -2286,6 +2314,8 @@ const struct command commands[] = {
 	    { { conv_close_form, conv_close_submit } } },
 	{ "conversation-transfer", "Transfer a conversation", ADMIN,
 	    { { conv_transfer_form, conv_transfer_submit } } },
+	{ "monitor", "Monitor a conversation", ROLE_SUPERVISOR,
+	    { { monitor_form, monitor_submit } } },
 	/* tasks */
 	{ "tasks", "Tasks", ADMIN,
 	    { { tasks_filter_form, tasks_filter_submit },

@@ -210,6 +210,19 @@ admin_add(struct parser *p, const char *jid)
 	c->admins[c->nadmins++] = jid_fold(jid);
 }
 
+static void
+supervisor_add(struct parser *p, const char *jid)
+{
+	struct config *c = p->conf;
+
+	if (!jid_valid_bare(jid)) {
+		perr(p, "not a bare JID: %s", jid);
+		return;
+	}
+	c->supervisors = xrealloc(c->supervisors, (c->nsupervisors + 1) * sizeof(*c->supervisors));
+	c->supervisors[c->nsupervisors++] = jid_fold(jid);
+}
+
 /* JID, or JID:TIER for a later tier (a colon cannot occur in a bare JID). */
 static void
 queue_agent_add(struct parser *p, const char *word)
@@ -393,6 +406,21 @@ static void
 set_admins(struct parser *p, const char *v)
 {
 	each_word(p, v, admin_add);
+}
+static void
+set_supervisors(struct parser *p, const char *v)
+{
+	each_word(p, v, supervisor_add);
+}
+static void
+set_monitor_notice(struct parser *p, const char *v)
+{
+	if (strcmp(v, "yes") == 0)
+		p->conf->monitor_notice = 1;
+	else if (strcmp(v, "no") == 0)
+		p->conf->monitor_notice = 0;
+	else
+		perr(p, "monitor_notice must be yes or no, not \"%s\"", v);
 }
 static void
 set_agents(struct parser *p, const char *v)
@@ -1037,6 +1065,8 @@ static const struct key {
 	{ SEC_STORAGE, "database", set_database, 0 },
 	{ SEC_STORAGE, "synchronous", set_synchronous, 0 },
 	{ SEC_ADMIN, "jids", set_admins, 1 },
+	{ SEC_ADMIN, "supervisors", set_supervisors, 1 },
+	{ SEC_ADMIN, "monitor_notice", set_monitor_notice, 0 },
 	{ SEC_ADMIN, "command_timeout", set_command_timeout, 0 },
 	{ SEC_ADMIN, "max_sessions_per_jid", set_sessions_per_jid, 0 },
 	{ SEC_ROUTING, "agent_grace", set_agent_grace, 0 },
@@ -1644,6 +1674,7 @@ config_load(const char *path, FILE *err)
 	p.conf->mail_retries = 30; /* past a day and a half of hourly retries */
 	p.conf->fcr_days = 7;
 	p.conf->command_timeout = 600;
+	p.conf->monitor_notice = 1;
 	p.conf->max_sessions_per_jid = 8;
 	p.conf->max_open_per_customer = 3;
 	p.conf->open_burst = 5;
@@ -1721,6 +1752,18 @@ config_is_admin(const struct config *c, const char *bare)
 		if (strcmp(c->admins[i], bare) == 0)
 			return 1;
 	return 0;
+}
+
+/* Admins are supervisors too. */
+int
+config_is_supervisor(const struct config *c, const char *bare)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsupervisors; i++)
+		if (strcmp(c->supervisors[i], bare) == 0)
+			return 1;
+	return config_is_admin(c, bare);
 }
 
 void
@@ -1819,6 +1862,9 @@ config_free(struct config *c)
 	for (i = 0; i < c->nadmins; i++)
 		free(c->admins[i]);
 	free(c->admins);
+	for (i = 0; i < c->nsupervisors; i++)
+		free(c->supervisors[i]);
+	free(c->supervisors);
 	for (d = c->domains; d; d = dn) {
 		dn = d->next;
 		free(d->name);

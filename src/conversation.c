@@ -37,6 +37,7 @@ void
 conversation_init(struct config *c)
 {
 	conf = c;
+	monitor_init(c);
 	by_node = map_new();
 	by_key = map_new();
 	by_jid = map_new();
@@ -160,6 +161,7 @@ conv_free(struct conv *c)
 	}
 	for (i = 0; i < CONV_WATCHERS; i++)
 		free(c->watchers[i]);
+	monitor_free(c);
 	while (c->offers)
 		offer_remove(c->offers);
 	timer_cancel(&c->max_wait_timer);
@@ -271,7 +273,7 @@ conv_tellf(const struct conv *c, const struct agent *a, const char *fmt, ...)
 
 struct replay {
 	const struct conv *conv;
-	const char *to;
+	const char *from, *to;
 };
 
 /* Replays the transcript to an agent, each line at its original time. */
@@ -287,7 +289,7 @@ replay_message(const struct stored_message *m, void *arg)
 		text = xasprintf("[%s %s] %s",
 		    strcmp(m->direction, "note") == 0 ? "note by" : "answer by", m->sender_jid,
 		    m->body);
-	component_send(stanza_message_delayed(r->conv->addr, r->to, text, m->created_at));
+	component_send(stanza_message_delayed(r->from, r->to, text, m->created_at));
 	free(text);
 	return 0;
 }
@@ -297,29 +299,29 @@ replay_message(const struct stored_message *m, void *arg)
  * (may be NULL): a bounce of it says the chat never reached that client.
  */
 static void
-replay_to(const struct conv *c, const char *to, const char *lead, const char *tail, char *id,
-    size_t idlen)
+replay_to(const struct conv *c, const char *from, const char *to, const char *lead,
+    const char *tail, char *id, size_t idlen)
 {
-	struct replay r = { c, to };
+	struct replay r = { c, from, to };
 	struct contact_card k;
 	char *bare = jid_bare(c->customer), card[1024] = "", *text;
 	xmpp_stanza_t *header;
 
 	/* online, with caps: clients that look before a ping or a command list see what it does */
-	component_send(stanza_presence_status(c->addr, to, NULL, NULL, ADDRESS_CONV, NULL, NULL));
+	component_send(stanza_presence_status(from, to, NULL, NULL, ADDRESS_CONV, NULL, NULL));
 	if ((c->fresh ? store_contact_fields(c->contact_id, &k)
 	              : store_contact_card(c->contact_id, c->id, &k)) == 0)
 		crm_card_text(&k, c->channel, card, sizeof(card));
 	text = xasprintf("%s #%" PRId64 " from %s in %s (%s%s%s). %s%s%s", lead, c->id, bare,
 	    c->queue->title, c->channel, c->topic ? ", topic " : "", c->topic ? c->topic : "", tail,
 	    *card ? "\n" : "", card);
-	header = stanza_message(c->addr, to, text);
+	header = stanza_message(from, to, text);
 	if (id)
 		str_copy(id, idlen, xmpp_stanza_get_id(header));
 	component_send(header);
 	(void)store_messages_foreach(c->id, replay_message, &r);
 	if (c->matches)
-		component_send(stanza_message(c->addr, to, c->matches));
+		component_send(stanza_message(from, to, c->matches));
 	free(text);
 	free(bare);
 }
@@ -327,14 +329,23 @@ replay_to(const struct conv *c, const char *to, const char *lead, const char *ta
 void
 conversation_replay(const struct conv *c, const char *to, const char *lead, const char *tail)
 {
-	replay_to(c, to, lead, tail, NULL, 0);
+	replay_to(c, c->addr, to, lead, tail, NULL, 0);
+}
+
+void
+conversation_replay_from(const struct conv *c, const char *from, const char *to, const char *lead,
+    const char *tail)
+{
+	replay_to(c, from, to, lead, tail, NULL, 0);
 }
 
 /* What an agent sees first of a chat: a header with the contact card, the transcript. */
 static void
 introduce(struct conv *c, const struct agent *a, const char *lead, const char *tail)
 {
-	replay_to(c, a->jid, lead, tail, c->intro_id, sizeof(c->intro_id));
+	replay_to(c, c->addr, a->jid, lead, tail, c->intro_id, sizeof(c->intro_id));
+	if (c->monitors && conf->monitor_notice)
+		conv_tell(c, a, MONITOR_NOTICE);
 }
 
 /* The customer hears that an agent joined, unless they heard it from an agent who never got
@@ -366,6 +377,12 @@ take(struct conv *c, struct agent *a)
 		c->assigned_at = now;
 	(void)store_conv_assign(c->id, a->jid, now);
 	log_info("conversation %" PRId64 " in %s assigned to %s", c->id, c->queue->name, a->jid);
+	if (c->monitors) {
+		char *line = xasprintf("[the chat is now with %s]", a->jid);
+
+		monitor_mirror(c, NULL, line);
+		free(line);
+	}
 }
 
 /* The agent lets go of the chat; the caller says where it goes next. */
@@ -627,7 +644,7 @@ conversation_agent_back(struct agent *a)
 			continue;
 		c->resend = 0;
 		log_info("conversation %" PRId64 ": sent again to %s", c->id, a->jid);
-		replay_to(c, a->jid, "Chat",
+		replay_to(c, c->addr, a->jid, "Chat",
 		    "Your client missed part of this chat: here it is again. Write here to "
 		    "answer; !help lists the commands.",
 		    NULL, 0);
@@ -875,6 +892,7 @@ conversation_close(struct conv *c, const char *reason, const char *summary, int 
 		conv_tellf(c, o->agent, "Chat #%" PRId64 " was closed before anyone took it.",
 		    c->id);
 	gone_offline(c);
+	monitor_closed(c);
 	log_info("conversation %" PRId64 " closed (%s)", c->id, reason);
 	if (c->state == CONV_QUEUED)
 		router_dequeue(c);
@@ -1175,6 +1193,72 @@ activity(struct conv *c, time_t now)
 		timer_at(&c->idle_timer, (int64_t)(now + c->queue->idle_close) * 1000);
 }
 
+/* A line of the chat to the supervisors following it: "[who] text". */
+static void
+mirror_line(const struct conv *c, const char *skip, const char *who, const char *text)
+{
+	char *line = xasprintf("[%s] %s", who, text);
+
+	monitor_mirror(c, skip, line);
+	free(line);
+}
+
+/* The name a supervisor's whisper carries: theirs as an agent, else their JID. */
+static const char *
+supervisor_name(const char *bare)
+{
+	const struct agent *a = config_agent_find(bare);
+
+	return a && a->name ? a->name : bare;
+}
+
+/* A supervisor coaches the agent: an internal note, never relayed to the customer. */
+void
+conversation_whisper(struct conv *c, const char *by, const char *text)
+{
+	char *line;
+
+	if (store_message_add(c->id, "note", by, text, respa_now()) == -1)
+		return; /* the pass fails: component_abort_pass() answers the sender */
+	line = xasprintf("[whisper from %s] %s", supervisor_name(by), text);
+	if (c->agent)
+		conv_tell(c, c->agent, line);
+	else
+		monitor_mirror(c, NULL,
+		    "Nobody holds this chat yet: the whisper is kept as a note "
+		    "its agent will see with the transcript.");
+	monitor_mirror(c, by, line);
+	free(line);
+}
+
+/* A supervisor speaks to the customer as the desk: an answer in the transcript, theirs. */
+void
+conversation_barge(struct conv *c, const char *by, const char *text)
+{
+	time_t now = respa_now();
+	char *line;
+	xmpp_stanza_t *m;
+
+	if (store_message_add(c->id, "out", by, text, now) == -1)
+		return;
+	answer_sent(c);
+	if (c->first_response_at == 0) {
+		c->first_response_at = now;
+		(void)store_conv_first_response(c->id, now);
+	}
+	activity(c, now);
+	m = stanza_message(c->entry->jid, c->customer, text);
+	stanza_mark_agent(m, c->queue->title, LANG(c->entry));
+	component_send(m);
+	counters[C_MESSAGES_OUT]++;
+	line = xasprintf("[barge by %s] %s", supervisor_name(by), text);
+	if (c->agent)
+		conv_tell(c, c->agent, line);
+	monitor_mirror(c, by, line);
+	free(line);
+	log_info("conversation %" PRId64 ": %s barged in", c->id, by);
+}
+
 /* --- handing a chat over by hand ------------------------------------------------------ */
 
 /* An agent hands the chat to a colleague who can take it now; a is told when not. */
@@ -1306,6 +1390,8 @@ conversation_say(struct conv *c, struct agent *a, const char *text)
 	stanza_mark_agent(m, agent_nick(c, a), LANG(c->entry));
 	component_send(m);
 	counters[C_MESSAGES_OUT]++;
+	if (c->monitors)
+		mirror_line(c, NULL, a->jid, text);
 	return 0;
 }
 
@@ -1327,8 +1413,8 @@ conversation_close_by(struct conv *c, const char *by, const char *reason)
  * An admin hands a chat, waiting, offered or active, to an agent who can take it now (target
  * has an @) or to the front of a queue's line.
  */
-int
-conversation_transfer(struct conv *c, const char *by, const char *target, const char *note,
+static int
+transfer(struct conv *c, const char *by, const char *target, const char *note, int takeover,
     char *err, size_t errlen)
 {
 	struct queue *q = strchr(target, '@') ? NULL : config_queue(target);
@@ -1354,12 +1440,18 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 		utf8_trim_end(err);
 		return -1;
 	}
-	if (b && (why = router_cannot_take(b, c->queue)) != NULL) {
+	/* a supervisor takes over while paused or full: only being there counts */
+	why = b == NULL ? NULL
+	    : takeover  ? (b->show == SHOW_OFFLINE ? "is offline" : NULL)
+	                : router_cannot_take(b, c->queue);
+	if (why != NULL) {
 		snprintf(err, errlen, "%s %s", b->jid, why);
 		utf8_trim_end(err);
 		return -1;
 	}
-	text = xasprintf("transferred to %s by %s%s%s", target, by, *note ? ": " : "", note);
+	text = takeover
+	    ? xasprintf("taken over by %s", by)
+	    : xasprintf("transferred to %s by %s%s%s", target, by, *note ? ": " : "", note);
 	(void)store_message_add(c->id, "note", by, text, respa_now());
 	free(text);
 	if (c->state == CONV_QUEUED)
@@ -1372,13 +1464,20 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 	}
 	if (a) {
 		release(c);
-		conv_tellf(c, a, "%s transferred chat #%" PRId64 " to %s.", by, c->id, target);
+		if (takeover)
+			conv_tellf(c, a,
+			    "%s, a supervisor, took chat #%" PRId64 " over: it is no longer yours.",
+			    by, c->id);
+		else
+			conv_tellf(c, a, "%s transferred chat #%" PRId64 " to %s.", by, c->id,
+			    target);
 	}
 	log_info("conversation %" PRId64 " transferred to %s by %s", c->id, target, by);
 	if (b) {
 		take(c, b);
-		text = xasprintf("%s handed it to you%s%s. Write here to answer.", by,
-		    *note ? ": " : "", note);
+		text = takeover ? xstrdup("You took it over. Write here to answer.")
+		                : xasprintf("%s handed it to you%s%s. Write here to answer.", by,
+		                      *note ? ": " : "", note);
 		introduce(c, b, "Transferred chat", text);
 		free(text);
 		if (a)
@@ -1398,6 +1497,19 @@ conversation_transfer(struct conv *c, const char *by, const char *target, const 
 	if (a)
 		router_agent_changed(a);
 	return 0;
+}
+
+int
+conversation_transfer(struct conv *c, const char *by, const char *target, const char *note,
+    char *err, size_t errlen)
+{
+	return transfer(c, by, target, note, 0, err, errlen);
+}
+
+int
+conversation_takeover(struct conv *c, struct agent *a, char *err, size_t errlen)
+{
+	return transfer(c, a->jid, a->jid, "", 1, err, errlen);
 }
 
 /* --- messages ------------------------------------------------------------------------- */
@@ -1512,6 +1624,8 @@ agent_message(struct conv *c, xmpp_stanza_t *st, const char *from)
 	relay_agent_line(c->ids, st, c->entry->jid, c->customer, text, agent_nick(c, a),
 	    LANG(c->entry));
 	counters[C_MESSAGES_OUT]++;
+	if (c->monitors)
+		mirror_line(c, NULL, a->jid, text);
 done:
 	free(body);
 	free(bare);
@@ -1529,6 +1643,8 @@ to_agents(struct conv *c, xmpp_stanza_t *st, const char *body)
 		relay_message(c->ids, st, RELAY_CUSTOMER, c->addr, c->agent->jid, body);
 	for (o = c->offers; o; o = o->next_of_conv)
 		relay_message(c->ids, st, RELAY_CUSTOMER, c->addr, o->agent->jid, body);
+	if (c->monitors && body && *body)
+		mirror_line(c, NULL, "customer", body);
 }
 
 /* A first message while the queue is closed: kept as an offline conversation and a task. */
@@ -1899,7 +2015,9 @@ domain_message(xmpp_stanza_t *st, const char *from)
 		free(bare);
 		return;
 	}
-	if (a)
+	if (monitor_desk(st, from, bare, body))
+		; /* !monitor, !unmonitor: a supervisor's, whether or not an agent */
+	else if (a)
 		chatcmd_agent(a, body);
 	else {
 		if (q) /* in the first queue's language: the desk's own */
@@ -1941,6 +2059,8 @@ conversation_handler(xmpp_conn_t *conn, xmpp_stanza_t *st, void *arg)
 		customer_message(q, st, from);
 	else if ((c = conversation_find(node)) != NULL)
 		agent_message(c, st, from);
+	else if (strncmp(node, "m-", 2) == 0)
+		monitor_message(st, from, node);
 	else if (stanza_body_len(st) > 0) { /* a late chat state or receipt needs no answer */
 		struct queue *first = config_queues(); /* its language is the desk's own */
 		int lang = first ? first->lang : LANG_EN;

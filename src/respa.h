@@ -11,7 +11,7 @@
  *
  *   7  main.c export.c report_html.c    entry points
  *   6  iq.c adhoc.c commands.c desk.c metrics.c   what admins, agents and monitoring ask for
- *   5  presence.c router.c queue.c conversation.c chatcmd.c   the routing core: one cycle
+ *   5  presence.c router.c queue.c conversation.c chatcmd.c monitor.c  the routing core: one cycle
  *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c report.c report_page.c
  *                                        work that outlives a chat; what a customer may
  *                                        do; the figures of the report and its page
@@ -267,6 +267,7 @@ struct conv {
 	char *topic;            /* the widget's pre-chat topic, or NULL */
 	char *held[CONV_HOLDS]; /* limits.c keys it is counted under (JID, session, visitor) */
 	char *watchers[CONV_WATCHERS]; /* agents shown its presence: told unavailable at close */
+	struct monitor *monitors;      /* supervisors following it (monitor.c); NULL: nobody */
 	struct timer max_wait_timer, idle_timer, grace_timer;
 	TAILQ_ENTRY(conv) wait_link;  /* in queue->waiting, or queue->offline */
 	TAILQ_ENTRY(conv) agent_link; /* in agent->convs while active */
@@ -357,6 +358,9 @@ struct config {
 	int synchronous_full;
 	char **admins;
 	size_t nadmins;
+	char **supervisors; /* [admin] supervisors: monitor, whisper, barge, take over */
+	size_t nsupervisors;
+	int monitor_notice; /* agents are told when a supervisor follows their chat */
 	int agent_grace, max_no_answer, reject_delay;
 	int subscribe_retry;   /* s: agents not heard from are asked for a subscription again */
 	int presence_check;    /* s: agents counted online are probed again; 0: never */
@@ -470,6 +474,7 @@ const xmpp_log_t *log_strophe(void); /* for xmpp_ctx_new() */
 struct config *config_load(const char *path, FILE *err);
 void config_free(struct config *);
 int config_is_admin(const struct config *, const char *bare);
+int config_is_supervisor(const struct config *, const char *bare);
 /* A queue with every default but the texts (config_queue_finish() sets those); not linked. */
 struct queue *config_queue_alloc(const char *name);
 void config_queue_finish(const struct config *, struct queue *);
@@ -710,6 +715,7 @@ int iq_handler(xmpp_conn_t *, xmpp_stanza_t *, void *);
 enum note_type { NOTE_NONE, NOTE_INFO, NOTE_WARN, NOTE_ERROR };
 #define ROLE_AGENT 1
 #define ROLE_ADMIN 2
+#define ROLE_SUPERVISOR 4
 struct adhoc_session;
 struct adhoc_result {
 	struct form *form; /* shown with the completed command, or NULL */
@@ -849,6 +855,14 @@ void conversation_agent_gone(struct agent *);
 void conversation_agent_back(struct agent *);
 /* The chat's header and lines so far to one JID (a full JID: the client that asked). */
 void conversation_replay(const struct conv *, const char *to, const char *lead, const char *tail);
+/* The same from another address of the chat (a supervisor's mirror, m-ID) */
+void conversation_replay_from(const struct conv *, const char *from, const char *to,
+    const char *lead, const char *tail);
+/* A supervisor's word to the agent only (an internal note); to the customer as the desk */
+void conversation_whisper(struct conv *, const char *by, const char *text);
+void conversation_barge(struct conv *, const char *by, const char *text);
+/* Agent a, a supervisor, takes the chat from whoever has it (a transfer): 0 or -1 and err */
+int conversation_takeover(struct conv *, struct agent *a, char *err, size_t errlen);
 /* A new resource of the agent (full JID) sees its chats' addresses online. */
 void conversation_show_to(struct agent *, const char *full);
 /* A subscription or probe to a chat's address (c-N), open or not; type NULL: available. */
@@ -951,6 +965,16 @@ struct close_args {
 void slash_close(const char *args, struct close_args *);
 int slash_fields(const char *args, const char *const *keys, size_t nkeys, char **values, char *err,
     size_t errlen);
+
+/* monitor.c: supervisors following a chat from m-ID@component */
+#define MONITOR_NOTICE "A supervisor is following this chat." /* to its agent: monitor_notice */
+void monitor_init(struct config *);
+void monitor_start(struct conv *, const char *bare);
+void monitor_mirror(const struct conv *, const char *skip, const char *text);
+void monitor_closed(struct conv *);
+void monitor_free(struct conv *);
+int monitor_desk(xmpp_stanza_t *, const char *from, const char *bare, const char *body);
+void monitor_message(xmpp_stanza_t *, const char *from, const char *node);
 
 /* chatcmd.c: what agents write in a chat after "!" or "/" */
 void chatcmd_init(struct config *);

@@ -27,7 +27,8 @@ ADMIN_NODES = ["queues", "queue-create", "queue-edit", "queue-delete", "agents",
                "conversation-close", "conversation-transfer", "tasks", "canned", "canned-add",
                "canned-edit", "canned-delete", "stats", "report", "announce", "outbox",
                "merge-undo",
-               "contact-erase"]
+               "contact-erase",
+               "monitor"]       # a supervisor's: admins are supervisors too
 
 
 @dataclass

@@ -3564,6 +3564,208 @@ start_by_phone_goes_through_the_gateway(void)
 	down();
 }
 
+/* --- supervisors --------------------------------------------------------------------------- */
+
+#define MIRROR(n) textf("m-%ld@" DOMAIN, (long)(n))
+#define SUPERVISED "[admin]\njids = ann@localhost\nsupervisors = Sue@localhost\n" \
+	"[queue support]\nname = Support\nagents = alice@localhost sue@localhost\n"
+#define MONITORING "Monitoring chat #1 from carol@localhost in Support (xmpp). What you " \
+	"write here reaches only the agent, as a whisper (stored as an internal note the " \
+	"customer never sees). !barge text speaks to the customer as the desk, !takeover makes " \
+	"the chat yours, !unmonitor stops following it."
+#define FOLLOWED "A supervisor is following this chat."
+
+/* A supervisor writes to a chat's mirror address m-N. */
+static void
+supervisor_says(const char *name, long n, const char *text)
+{
+	feed(conversation_handler, "<message from='%s/desk' to='%s' type='chat'><body>%s</body>"
+	    "</message>", jid(name), MIRROR(n), text);
+}
+
+static void
+supervisors_monitor_whisper_barge_and_take_over(void)
+{
+	const char *got;
+	char *text;
+
+	up(SUPERVISED);
+	agent_online("alice", NULL);
+	chat_goes_to("carol", "hello", &got);
+	CHECK_STR(got, jid("alice"));
+	agent_online("sue", "away"); /* an agent, but not taking chats */
+	agent_says("alice", 1, "Hi there");
+	EXPECT(jid("carol"), QUEUE, "Hi there");
+
+	/* two supervisors: the transcript so far, then every line both ways */
+	agent_command("sue", "!monitor 1");
+	EXPECT_HEADER(jid("sue"), MIRROR(1), MONITORING);
+	EXPECT(jid("sue"), MIRROR(1), "hello");
+	EXPECT(jid("sue"), MIRROR(1), "[answer by alice@localhost] Hi there");
+	EXPECT(jid("alice"), conv(1), FOLLOWED);
+	agent_command("ann", "/monitor #1");
+	EXPECT_HEADER(jid("ann"), MIRROR(1), MONITORING);
+	EXPECT(jid("ann"), MIRROR(1), "hello");
+	EXPECT(jid("ann"), MIRROR(1), "[answer by alice@localhost] Hi there");
+	EXPECT(jid("alice"), conv(1), FOLLOWED);
+	customer_says("carol", "support", "a question");
+	EXPECT(jid("alice"), conv(1), "a question");
+	EXPECT(jid("sue"), MIRROR(1), "[customer] a question");
+	EXPECT(jid("ann"), MIRROR(1), "[customer] a question");
+	agent_says("alice", 1, "an answer");
+	EXPECT(jid("carol"), QUEUE, "an answer");
+	EXPECT(jid("sue"), MIRROR(1), "[alice@localhost] an answer");
+	EXPECT(jid("ann"), MIRROR(1), "[alice@localhost] an answer");
+
+	/* a whisper reaches the agent and the other supervisor, never the customer */
+	supervisor_says("sue", 1, "offer a discount");
+	EXPECT(jid("alice"), conv(1), "[whisper from sue@localhost] offer a discount");
+	EXPECT(jid("ann"), MIRROR(1), "[whisper from sue@localhost] offer a discount");
+	QUIET(jid("carol"));
+	QUIET(jid("sue"));
+
+	/* a barge speaks to the customer as the desk */
+	supervisor_says("ann", 1, "!barge We are on it");
+	got = NULL;
+	{
+		struct sent *m = EXPECT(jid("carol"), QUEUE, "We are on it");
+
+		CHECK(m && m->nick && strcmp(m->nick, "Support") == 0);
+	}
+	EXPECT(jid("alice"), conv(1), "[barge by ann@localhost] We are on it");
+	EXPECT(jid("sue"), MIRROR(1), "[barge by ann@localhost] We are on it");
+	QUIET(jid("ann"));
+
+	/* take over: the chat moves to sue as a transfer does, alice gets her slot back */
+	supervisor_says("sue", 1, "/takeover");
+	EXPECT(jid("alice"), conv(1),
+	    "sue@localhost, a supervisor, took chat #1 over: it is no longer yours.");
+	EXPECT_HEADER(jid("sue"), conv(1), "Transferred chat #1 from carol@localhost in Support "
+	    "(xmpp). You took it over. Write here to answer.");
+	EXPECT(jid("sue"), conv(1), "[note by sue@localhost] offer a discount");
+	EXPECT(jid("carol"), QUEUE, TRANSFERRED);
+	EXPECT(jid("sue"), conv(1), FOLLOWED); /* ann still follows it */
+	EXPECT(jid("ann"), MIRROR(1), "[the chat is now with sue@localhost]");
+	CHECK_STR(holder(1), jid("sue"));
+	CHECK_INT(config_agent_find(jid("alice"))->chats, 0);
+	agent_says("sue", 1, "Sue here");
+	EXPECT(jid("carol"), QUEUE, "Sue here");
+	EXPECT(jid("ann"), MIRROR(1), "[sue@localhost] Sue here");
+	agent_says("alice", 1, "me again");
+	EXPECT_ERROR(jid("alice"), "forbidden");
+
+	/* stored: the whisper as a note, the barge as the supervisor's answer */
+	CHECK_STR(transcript(1), "in carol@localhost/web hello\n"
+	    "out alice@localhost Hi there\n"
+	    "in carol@localhost/web a question\n"
+	    "out alice@localhost an answer\n"
+	    "note sue@localhost offer a discount\n"
+	    "out ann@localhost We are on it\n"
+	    "note sue@localhost taken over by sue@localhost\n"
+	    "out sue@localhost Sue here");
+	/* the customer's copy (mail, export text) never holds the whisper */
+	text = transcript_text(1, "UTC", "Support", "carol");
+	CHECK(strstr(text, "We are on it") != NULL && strstr(text, "Sue here") != NULL);
+	CHECK(strstr(text, "discount") == NULL && strstr(text, "whisper") == NULL &&
+	    strstr(text, "taken over") == NULL);
+	free(text);
+
+	/* the close ends the monitoring; a barge after it is told so */
+	close_chat("sue", 1, "carol");
+	EXPECT(jid("ann"), MIRROR(1), "Chat #1 closed: you no longer monitor it.");
+	supervisor_says("ann", 1, "!barge too late");
+	EXPECT(jid("ann"), MIRROR(1), "Chat #1 is closed or unknown: nothing was sent.");
+	QUIET(jid("carol"));
+	QUIET(jid("alice"));
+	QUIET(jid("ann"));
+	down();
+}
+
+static void
+monitoring_bad_input_gets_a_clear_answer(void)
+{
+	const char *got;
+
+	up("[admin]\nsupervisors = sue@localhost\nmonitor_notice = no\n"
+	   "[queue support]\nname = Support\nagents = alice@localhost bob@localhost\n");
+	agent_online("alice", NULL);
+	chat_goes_to("carol", "hello", &got);
+	CHECK_STR(got, jid("alice"));
+
+	/* not a supervisor: an agent, a stranger */
+	agent_command("bob", "!monitor 1");
+	EXPECT_ERROR(jid("bob"), "forbidden");
+	agent_command("zed", "/monitor 1");
+	EXPECT_ERROR(jid("zed"), "forbidden");
+	supervisor_says("bob", 1, "psst");
+	EXPECT_ERROR(jid("bob"), "forbidden");
+	QUIET(jid("alice"));
+
+	agent_command("sue", "hello?");
+	EXPECT_START(jid("sue"), DOMAIN, "This is respa. As a supervisor you write here: !monitor N");
+	agent_command("sue", "!status");
+	EXPECT_START(jid("sue"), DOMAIN, "This is respa. As a supervisor you write here: !monitor N");
+	agent_command("sue", "!monitor 9");
+	EXPECT(jid("sue"), DOMAIN, "Chat #9 is not open (closed or unknown): nothing to monitor.");
+	agent_command("sue", "!monitor");
+	EXPECT(jid("sue"), DOMAIN, "Usage: !monitor N, with the number of an open chat (the "
+	    "ad-hoc command monitor lists them).");
+	agent_command("sue", "!unmonitor 1");
+	EXPECT(jid("sue"), DOMAIN, "You were not monitoring chat #1.");
+	supervisor_says("sue", 1, "psst");
+	EXPECT(jid("sue"), MIRROR(1), "You are not monitoring chat #1: write !monitor 1 to "
+	    DOMAIN " first. Nothing was sent.");
+	supervisor_says("sue", 7, "!barge hi");
+	EXPECT(jid("sue"), MIRROR(7), "Chat #7 is closed or unknown: nothing was sent.");
+
+	/* monitor_notice = no: the agent is not told */
+	agent_command("sue", "!monitor 1");
+	EXPECT_HEADER(jid("sue"), MIRROR(1), MONITORING);
+	EXPECT(jid("sue"), MIRROR(1), "hello");
+	supervisor_says("sue", 1, "!barge");
+	EXPECT(jid("sue"), MIRROR(1),
+	    "Usage: !barge text (it goes to the customer as the desk's answer)");
+	supervisor_says("sue", 1, "!takeover");
+	EXPECT_START(jid("sue"), MIRROR(1), "You are not an agent here");
+	supervisor_says("sue", 1, "!frob");
+	EXPECT_START(jid("sue"), MIRROR(1), "Unknown command !frob here.");
+	supervisor_says("sue", 1, "!unmonitor");
+	EXPECT(jid("sue"), MIRROR(1), "You no longer monitor this chat.");
+	customer_says("carol", "support", "still there?");
+	EXPECT(jid("alice"), conv(1), "still there?");
+	QUIET(jid("sue"));
+	QUIET(jid("alice"));
+	QUIET(jid("carol"));
+	CHECK(chat(1) && chat(1)->monitors == NULL);
+	down();
+}
+
+
+static void
+monitored_waiting_chat_keeps_whispers_for_its_agent(void)
+{
+	up("[admin]\nsupervisors = sue@localhost\n"
+	   "[queue support]\nname = Support\nagents = alice@localhost\n");
+	customer_says("carol", "support", "anyone there?");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	agent_command("sue", "!monitor 1");
+	EXPECT_HEADER(jid("sue"), MIRROR(1), MONITORING);
+	EXPECT(jid("sue"), MIRROR(1), "anyone there?");
+	supervisor_says("sue", 1, "VIP customer, be quick");
+	EXPECT(jid("sue"), MIRROR(1), "Nobody holds this chat yet: the whisper is kept as a note "
+	    "its agent will see with the transcript.");
+	agent_online("alice", NULL);
+	EXPECT_HEADER(jid("alice"), conv(1), "New chat #1 from carol@localhost in Support (xmpp). "
+	    "Write here to answer; !help lists the commands.");
+	EXPECT(jid("alice"), conv(1), "anyone there?");
+	EXPECT(jid("alice"), conv(1), "[note by sue@localhost] VIP customer, be quick");
+	EXPECT(jid("alice"), conv(1), FOLLOWED);
+	EXPECT(jid("sue"), MIRROR(1), "[the chat is now with alice@localhost]");
+	QUIET(jid("sue"));
+	QUIET(jid("alice"));
+	CHECK(count_to(jid("carol"), "VIP") == 0);
+	down();
+}
 
 int
 main(void)
@@ -3666,6 +3868,9 @@ main(void)
 	start_opens_an_assigned_outbound_chat();
 	start_is_refused_with_the_reason();
 	start_by_phone_goes_through_the_gateway();
+	supervisors_monitor_whisper_barge_and_take_over();
+	monitoring_bad_input_gets_a_clear_answer();
+	monitored_waiting_chat_keeps_whispers_for_its_agent();
 
 
 	free(sent);
