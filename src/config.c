@@ -1554,7 +1554,7 @@ config_load(const char *path, FILE *err)
 const char *
 config_section_name(int section)
 {
-	return section > SEC_NONE && section < CONFIG_SECTIONS ? section_names[section] : NULL;
+	return section > SEC_NONE && section < SEC_COUNT ? section_names[section] : NULL;
 }
 
 /* Checked, and not yet what the lookups read: a reload compares it with the running one. */
