@@ -172,3 +172,29 @@ async def test_removed_queue_keeps_open_chat_and_a_new_writer_is_told_closed(des
     tasks = desk.rows("SELECT kind, status FROM tasks")
     assert [(t["kind"], t["status"]) for t in tasks] == [("offline", "open")]
     assert GREETING not in told["body"]
+
+
+async def test_queue_removed_and_added_back(desk):
+    r = await desk.start(agents=["alice"],
+                         extra={"queue sales": {"name": "Sales", "agents": "alice@localhost"}})
+    alice = desk.agent("alice")
+    bob = await desk.customer("bob")
+    conv = await desk.open_chat(bob, alice, "open chat in support")
+    mark = await reload(r, {"queue sales": None, "queue support": None})
+    assert "reload: queue sales removed" in since(r, mark)
+    dan = await desk.customer("dan")
+    dan.send(SALES, "hello?")                    # no open chat: gone at once
+    await dan.expect_error("item-not-found", frm=SALES)
+    mark = await reload(r, {"queue sales": {"name": "Sales", "agents": "alice@localhost"},
+                            "queue support": {"name": "Support",
+                                              "agents": "alice@localhost"}})
+    log = since(r, mark)
+    assert "reload: queue sales added" in log and "reload: queue support added back" in log
+    dan.send(SALES, "hello again")
+    await dan.expect("thank you for contacting Sales", frm=SALES)
+    await alice.expect("New chat #")
+    eve = await desk.customer("eve")             # support routes again
+    eve.send(QUEUE, "back?")
+    await eve.expect(GREETING, frm=QUEUE)
+    alice.send(conv, "the first chat never closed")
+    await bob.expect(exact("the first chat never closed"), frm=QUEUE)
