@@ -164,6 +164,8 @@ async def test_removed_queue_keeps_open_chat_and_a_new_writer_is_told_closed(des
     await alice.expect(exact("still there?"), frm=conv)
     alice.send(conv, "yes")
     await bob.expect(exact("yes"), frm=QUEUE)
+    alice.send(conv, "!transfer support")          # takes no chat, not even a transfer
+    await alice.expect("Queue support was removed from the configuration", frm=conv)
     dan = await desk.customer("dan")                # a new writer: closed, and a task
     dan.send(QUEUE, "anyone?")
     told = await dan.expect(frm=QUEUE)
