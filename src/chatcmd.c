@@ -204,12 +204,15 @@ cmd_transfer(struct conv *c, struct agent *a, const char *args)
 {
 	char target[256];
 	const char *note;
-	struct queue *q;
+	struct queue *q = NULL;
 
 	first_word(args, target, sizeof(target), &note);
 	if (*target == '\0')
 		conv_tell(c, a, "Usage: !transfer AGENT-JID or QUEUE [note]");
-	else if (strchr(target, '@') == NULL && (q = config_queue(target)) != NULL)
+	else if (strchr(target, '@') == NULL && (q = config_queue(target)) != NULL && q->removed)
+		conv_tellf(c, a,
+		    "Queue %s was removed from the configuration: it takes no new chats.", q->name);
+	else if (strchr(target, '@') == NULL && q != NULL)
 		conversation_transfer_queue(c, a, q, note);
 	else
 		conversation_transfer_agent(c, a, target, note);

@@ -29,8 +29,10 @@ enum section {
 	SEC_LIMITS,
 	SEC_METRICS,
 	SEC_MAIL,
-	SEC_PERSON
+	SEC_PERSON,
+	SEC_COUNT
 };
+_Static_assert(SEC_COUNT <= CONFIG_SECTIONS, "struct config's written[] holds every section");
 
 struct parser {
 	struct config *conf;
@@ -1309,6 +1311,25 @@ begin_section(struct parser *p, char *s)
 		p->mail = 1;
 }
 
+/* A queue's or an unnamed section's settings as written: a reload compares them. */
+static void
+written(struct parser *p, const char *key, const char *value)
+{
+	char **dst, *t;
+
+	if (p->section == SEC_QUEUE && strcmp(key, "agents") == 0)
+		return; /* memberships are compared one by one */
+	if (p->section == SEC_QUEUE)
+		dst = &p->queue->written;
+	else if (!named(p->section))
+		dst = &p->conf->written[p->section];
+	else
+		return;
+	t = xasprintf("%s%s=%s\n", *dst ? *dst : "", key, value);
+	free(*dst);
+	*dst = t;
+}
+
 static int
 seen_before(struct parser *p, const char *key)
 {
@@ -1356,8 +1377,10 @@ set_key(struct parser *p, char *key, char *value)
 			perr(p, "%s is set twice in this section", key);
 		else if (*value == '\0')
 			perr(p, "%s has no value", key);
-		else
+		else {
 			set_text(p, key + 5, value);
+			written(p, key, value);
+		}
 		return;
 	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
@@ -1376,6 +1399,7 @@ set_key(struct parser *p, char *key, char *value)
 		return;
 	}
 	keys[i].set(p, value);
+	written(p, key, value);
 }
 
 /*
@@ -1647,6 +1671,23 @@ config_open(const char *path, FILE *err)
 struct config *
 config_load(const char *path, FILE *err)
 {
+	struct config *c = config_parse(path, err);
+
+	if (c)
+		loaded = c;
+	return c;
+}
+
+const char *
+config_section_name(int section)
+{
+	return section > SEC_NONE && section < SEC_COUNT ? section_names[section] : NULL;
+}
+
+/* Checked, and not yet what the lookups read: a reload compares it with the running one. */
+struct config *
+config_parse(const char *path, FILE *err)
+{
 	struct parser p;
 	char *line = NULL;
 	size_t cap = 0;
@@ -1709,7 +1750,6 @@ config_load(const char *path, FILE *err)
 		config_free(p.conf);
 		return NULL;
 	}
-	loaded = p.conf;
 	return p.conf;
 }
 
@@ -1795,6 +1835,7 @@ config_queue_free(struct queue *q)
 	free(q->call_text);
 	free(q->hours_text);
 	free(q->closed_dates);
+	free(q->written);
 	for (i = 0; i < T_COUNT; i++)
 		free(q->texts[i]);
 	for (i = 0; i < q->ntopics; i++)
@@ -1883,5 +1924,7 @@ config_free(struct config *c)
 	free(c->secret);
 	free(c->database);
 	free(c->metrics_file);
+	for (i = 0; i < CONFIG_SECTIONS; i++)
+		free(c->written[i]);
 	free(c);
 }

@@ -73,6 +73,14 @@ hook_init(struct config *c)
 		timer_in(&hook_timer, 0); /* what waited across a restart */
 }
 
+/* After a reload: a hook named now takes what waits. */
+void
+hook_reloaded(void)
+{
+	if (conf->hook && !timer_armed(&hook_timer))
+		timer_in(&hook_timer, 0);
+}
+
 static void
 poll_soon(double seconds)
 {

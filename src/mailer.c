@@ -62,6 +62,14 @@ mailer_init(struct config *c)
 		timer_in(&mail_timer, 0); /* what waited across a restart */
 }
 
+/* After a reload: mail turned on sends what waits. */
+void
+mailer_reloaded(void)
+{
+	if (mailer_enabled() && !timer_armed(&mail_timer))
+		timer_in(&mail_timer, 0);
+}
+
 int
 mailer_enabled(void)
 {

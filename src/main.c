@@ -131,6 +131,10 @@ run(xmpp_ctx_t *ctx)
 		read_batch(ctx);
 		if (component_is_connected())
 			timer_run();
+		if (got_hup) { /* a storm of signals is one reload */
+			got_hup = 0;
+			desk_reload(); /* what it decides is committed and sent with the pass */
+		}
 		failed = commit_timed() == -1;
 		if (!failed)
 			component_flush();
@@ -139,11 +143,6 @@ run(xmpp_ctx_t *ctx)
 			conversation_reload();
 		}
 		timer_pass_done(failed);
-		if (got_hup) {
-			got_hup = 0;
-			log_info("SIGHUP: reloading is not supported yet; restart respa to apply "
-			         "configuration changes (open conversations resume)");
-		}
 		if (respa_quit && !stopping) {
 			stopping = 1;
 			log_info("shutting down");

@@ -204,6 +204,16 @@ metrics_init(struct config *c)
 		timer_in(&timer, 0); /* the first one at once */
 }
 
+/* After a reload: a file named now is written at once, one no longer named is not. */
+void
+metrics_reloaded(void)
+{
+	if (conf->metrics_file)
+		timer_in(&timer, 0);
+	else
+		timer_cancel(&timer);
+}
+
 void
 metrics_free(void)
 {

@@ -329,7 +329,7 @@ hours_timer(void *arg)
 {
 	struct queue *q = arg;
 	time_t now = respa_now(), next;
-	int open = hours_is_open(q->hours, q->timezone, now);
+	int open = !q->removed && hours_is_open(q->hours, q->timezone, now);
 
 	if (open && !q->open)
 		opened(q);
@@ -337,7 +337,7 @@ hours_timer(void *arg)
 		log_info("queue %s is closed", q->name);
 	q->open = open;
 	queue_changed(q);
-	if ((next = hours_next_change(q->hours, q->timezone, now)) != 0)
+	if (!q->removed && (next = hours_next_change(q->hours, q->timezone, now)) != 0)
 		timer_at(&q->hours_timer, (int64_t)next * 1000);
 }
 

@@ -214,6 +214,7 @@ struct agent {
 	struct resource *resources;
 	struct member *members;
 	int managed;     /* created by an ad-hoc command and kept in SQLite, not respa.conf */
+	int removed;     /* gone from respa.conf at a reload, kept for its open chats */
 	int heard;       /* a resource or an approval came from it: it shares its presence */
 	int unreachable; /* a message to it bounced: no new chats until a presence says it is back */
 	char *email;     /* [agent JID] email: handoffs and reminders while offline; or NULL */
@@ -304,6 +305,8 @@ struct queue {
 	char *call_text; /* told before the link */
 	struct hours *hours;
 	char *hours_text, *closed_dates; /* as written, NULL when not set */
+	char *written;       /* config.c: its keys as written but agents: a reload compares them */
+	int removed;         /* gone from respa.conf at a reload, kept for its open chats: closed */
 	int managed;         /* created by an ad-hoc command and kept in SQLite, not respa.conf */
 	int open;            /* within business hours */
 	unsigned opening;    /* counts openings: agents are told of offline contacts once each */
@@ -345,10 +348,13 @@ struct server {
 	char *name; /* HOST:PORT, [IPV6]:PORT: for the log and the metrics */
 };
 
+#define CONFIG_SECTIONS 16
+
 struct config {
 	char *path;
-	char *jid;  /* the component's domain */
-	char *host; /* as written: the servers' list */
+	char *written[CONFIG_SECTIONS]; /* config.c: each unnamed section's keys as written */
+	char *jid;                      /* the component's domain */
+	char *host;                     /* as written: the servers' list */
 	int port;
 	struct server *servers;
 	size_t nservers;
@@ -472,6 +478,8 @@ const xmpp_log_t *log_strophe(void); /* for xmpp_ctx_new() */
 /* config.c */
 /* Parses path; on error prints "file:line: message" lines to err and returns NULL. */
 struct config *config_load(const char *path, FILE *err);
+struct config *config_parse(const char *path, FILE *err); /* config_load() but the lookups */
+const char *config_section_name(int section);             /* of written[i]; NULL when none */
 void config_free(struct config *);
 int config_is_admin(const struct config *, const char *bare);
 int config_is_supervisor(const struct config *, const char *bare);
@@ -755,6 +763,7 @@ void commands_init(struct config *);
 
 /* desk.c: queues and agents made by commands, kept in SQLite beside respa.conf's */
 int desk_load(struct config *);
+void desk_reload(void); /* SIGHUP: respa.conf again, the differences applied */
 /* Stores q (fully set up by the caller) and puts it to work; -1 when it cannot be stored. */
 int desk_queue_add(struct queue *);
 /* Copies the settings of draft (its hours too) into q, stored first; draft keeps the old ones. */
@@ -1379,6 +1388,7 @@ int store_mail_foreach(int limit, int (*)(const struct stored_mail *, void *), v
 void hook_init(struct config *);
 void hook_queue(int64_t conv);
 void hook_free(void);
+void hook_reloaded(void);
 int hook_backoff(int failures);
 
 /* proc.c: programs run beside the loop, without a shell */
@@ -1397,6 +1407,7 @@ int64_t mailer_queue(const char *kind, int64_t conv, int64_t contact, const char
 int64_t mailer_queue_file(const char *kind, const char *to, const char *to_name,
     const char *subject, const char *body, const struct mail *file);
 void mailer_free(void);
+void mailer_reloaded(void);
 
 /* transcript.c: the chat by email for the customer; handoffs and reminders for colleagues */
 /* A transcript: lines with local times, agents as agent, no JIDs, no notes. New string. */
@@ -1416,6 +1427,7 @@ int transcript_tell(const char *kind, const char *who, const char *text, const c
 void metrics_init(struct config *);
 int metrics_write(void);
 void metrics_free(void);
+void metrics_reloaded(void);
 
 /*
  * rating.c: the customer rates a chat an agent closed (queue setting rating = yes). A

@@ -202,10 +202,14 @@ def test_version_and_help(respa):
     assert res.returncode == 1 and "usage: respa" in res.stderr
 
 
-async def test_sighup_is_logged_and_ignored_sigint_stops_cleanly(desk):
+async def test_sighup_reloads_an_unchanged_file_sigint_stops_cleanly(desk):
     r = await desk.start(agents=["alice"])
+    mark = r.log_mark()
     os.kill(r.pid, signal.SIGHUP)
-    await r.wait_for_log_async("SIGHUP")
+    await r.wait_for_log_async("reload: done", since=mark)
+    changes = [line for line in r.log_text().splitlines()
+               if "reload:" in line and "reload: done" not in line]
+    assert changes == []                     # the same file: nothing changed, nothing said
     bob = await desk.customer("bob")
     await desk.open_chat(bob, desk.agent("alice"), "still working after SIGHUP?")
     os.kill(r.pid, signal.SIGINT)
