@@ -519,6 +519,9 @@ globals_apply(struct config *n)
 	SWAP(conf->max_body, n->max_body);
 	SWAP(conf->admins, n->admins);
 	SWAP(conf->nadmins, n->nadmins);
+	SWAP(conf->supervisors, n->supervisors);
+	SWAP(conf->nsupervisors, n->nsupervisors);
+	SWAP(conf->monitor_notice, n->monitor_notice);
 	SWAP(conf->agent_grace, n->agent_grace);
 	SWAP(conf->max_no_answer, n->max_no_answer);
 	SWAP(conf->reject_delay, n->reject_delay);
