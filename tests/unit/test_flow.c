@@ -192,6 +192,7 @@ modules_up(void)
 	conversation_init(w.conf);
 	hook_init(w.conf);
 	mailer_init(w.conf);
+	alert_init(w.conf);
 	component_init(w.conf, w.ctx);
 	CHECK_INT(conversation_restore(), 0);
 	queue_restored();
@@ -208,6 +209,7 @@ modules_down(void)
 	router_free();
 	hook_free();
 	mailer_free();
+	alert_free();
 	transcript_free();
 	timer_free_all();
 	store_close();
