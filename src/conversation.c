@@ -466,7 +466,7 @@ offer_failed(struct offer *o, int missed)
 		    "again."));
 		agent_pause(a, "offers not answered");
 		(void)alert_raise(ALERT_PAUSED, a->jid,
-		    "%s was paused after %d offers in a row not answered.", a->jid, a->missed);
+		    "%s was paused: offers not answered in a row: %d.", a->jid, a->missed);
 	} else
 		router_agent_changed(a);
 }

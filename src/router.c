@@ -326,7 +326,7 @@ overdue(struct queue *q, int64_t now)
 
 	if (c == NULL || router_has_free(q))
 		return;
-	due = c->queued_at + (int64_t)q->alert_wait * 1000;
+	due = c->queued_at + (int64_t)(q->alert_wait ? q->alert_wait : q->max_wait / 2) * 1000;
 	if (due <= now)
 		(void)alert_raise(ALERT_WAIT, q->name,
 		    "A customer has waited %" PRId64 " min in %s (%zu waiting, nobody free). "
