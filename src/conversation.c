@@ -1249,8 +1249,9 @@ conversation_overflow(struct conv *c, struct queue *to)
 	log_info("conversation %" PRId64 ": %s", c->id, text);
 	free(text);
 	router_move(c, to);
-	queue_tell_moved(c); /* the customer hears only the new estimate */
 	router_dispatch(to);
+	if (c->state == CONV_QUEUED && c->queue == to) /* else "joined" says it all */
+		queue_tell_moved(c); /* the customer hears only the new estimate */
 }
 
 /* --- an admin's hand (ad-hoc commands), and text agents send without writing it ------- */
