@@ -3,6 +3,7 @@ a supervisor who is not an agent hears of a long wait from the component's addre
 and can mute alerts; a chat nobody in support is free for moves to the sales queue."""
 from desk import ASSIGNED, GREETING, QUEUE, jid
 from harness import COMPONENT_JID
+from test_care import chat_and_close, hook_script
 
 SALES = f"sales@{COMPONENT_JID}"
 
@@ -52,3 +53,18 @@ async def test_a_chat_overflows_to_sales_after_the_wait(desk):
     assert (row["queue"], row["entry_queue"], row["state"], row["agent_jid"]) == (
         "sales", "support", "active", jid("carol"))
     assert "conversation 1: overflowed from support to sales" in desk.r.log_text()
+
+
+async def test_a_hook_that_keeps_failing_alerts_once(desk, tmp_path):
+    hook = hook_script(tmp_path, "exit 3")
+    r = await desk.start(extra={"crm": {"hook": hook, "hook_retries": 5},
+                                "admin": {"supervisors": [jid("boss")]}},
+                         env={"RESPA_HOOK_BACKOFF": "1"})
+    boss = await desk.customer("boss")
+    bob = await desk.customer("bob")
+    n = await chat_and_close(desk, bob, "a question", "an answer", "Answered")
+    alert = await boss.expect("The CRM hook", frm=COMPONENT_JID, timeout=15)
+    assert alert["body"] == (f"The CRM hook {hook} failed 3 times in a row; the last: "
+                             "exited 3.")
+    await r.wait_for_log_async(f"conversation {n}: exited 3 (attempt 5 of 6)", timeout=15)
+    await boss.no_message(0.5, frm=COMPONENT_JID)   # failures 4 and 5: within the cooldown
