@@ -409,10 +409,26 @@ set_admins(struct parser *p, const char *v)
 {
 	each_word(p, v, admin_add);
 }
+
 static void
 set_supervisors(struct parser *p, const char *v)
 {
 	each_word(p, v, supervisor_add);
+}
+
+/* The name is resolved after parsing: the other queue may come later in the file. */
+static void
+set_overflow(struct parser *p, const char *v)
+{
+	set_str(&p->queue->overflow_name, v);
+	p->queue->overflow_line = p->line;
+}
+
+static void
+set_closed_overflow(struct parser *p, const char *v)
+{
+	set_str(&p->queue->closed_overflow_name, v);
+	p->queue->closed_overflow_line = p->line;
 }
 static void
 set_monitor_notice(struct parser *p, const char *v)
@@ -593,6 +609,9 @@ DURATION_SETTER(set_command_timeout, "command_timeout", 1, 86400, &p->conf->comm
 DURATION_SETTER(set_tier_wait, "tier_wait", 0, 86400, &p->queue->tier_wait)
 DURATION_SETTER(set_offer_timeout, "offer_timeout", 1, 3600, &p->queue->offer_timeout)
 DURATION_SETTER(set_max_wait, "max_wait", 1, 7 * 86400, &p->queue->max_wait)
+DURATION_SETTER(set_alert_wait, "alert_wait", 1, 7 * 86400, &p->queue->alert_wait)
+DURATION_SETTER(set_overflow_wait, "overflow_wait", 0, 7 * 86400, &p->queue->overflow_wait)
+DURATION_SETTER(set_alert_cooldown, "alert_cooldown", 0, 7 * 86400, &p->conf->alert_cooldown)
 DURATION_SETTER(set_wrap_up, "wrap_up", 0, 3600, &p->queue->wrap_up)
 DURATION_SETTER(set_idle_close, "idle_close", 1, 30 * 86400, &p->queue->idle_close)
 DURATION_SETTER(set_customer_grace, "customer_grace", 0, 86400, &p->queue->customer_grace)
@@ -1069,6 +1088,7 @@ static const struct key {
 	{ SEC_ADMIN, "jids", set_admins, 1 },
 	{ SEC_ADMIN, "supervisors", set_supervisors, 1 },
 	{ SEC_ADMIN, "monitor_notice", set_monitor_notice, 0 },
+	{ SEC_ADMIN, "alert_cooldown", set_alert_cooldown, 0 },
 	{ SEC_ADMIN, "command_timeout", set_command_timeout, 0 },
 	{ SEC_ADMIN, "max_sessions_per_jid", set_sessions_per_jid, 0 },
 	{ SEC_ROUTING, "agent_grace", set_agent_grace, 0 },
@@ -1117,6 +1137,10 @@ static const struct key {
 	{ SEC_QUEUE, "tier_wait", set_tier_wait, 0 },
 	{ SEC_QUEUE, "offer_timeout", set_offer_timeout, 0 },
 	{ SEC_QUEUE, "max_wait", set_max_wait, 0 },
+	{ SEC_QUEUE, "alert_wait", set_alert_wait, 0 },
+	{ SEC_QUEUE, "overflow", set_overflow, 0 },
+	{ SEC_QUEUE, "overflow_wait", set_overflow_wait, 0 },
+	{ SEC_QUEUE, "closed_overflow", set_closed_overflow, 0 },
 	{ SEC_QUEUE, "wrap_up", set_wrap_up, 0 },
 	{ SEC_QUEUE, "idle_close", set_idle_close, 0 },
 	{ SEC_QUEUE, "customer_grace", set_customer_grace, 0 },
@@ -1193,6 +1217,7 @@ config_queue_alloc(const char *name)
 	q->tier_wait = 30;
 	q->offer_timeout = 20;
 	q->max_wait = 300;
+	q->overflow_wait = 120;
 	q->idle_close = 1800;
 	q->customer_grace = 120;
 	q->notice_interval = 60;
@@ -1509,6 +1534,63 @@ finish_mail(struct parser *p)
 			    p->errors++;
 }
 
+static struct queue *
+overflow_target(struct parser *p, struct queue *q, const char *name, int line, const char *key)
+{
+	struct queue *to;
+
+	if (name == NULL)
+		return NULL;
+	p->line = line;
+	if ((to = map_get(p->conf->queue_map, name)) == NULL)
+		perr(p, "%s: no queue %s in this file", key, name);
+	else if (to == q)
+		perr(p, "%s: queue %s cannot overflow into itself", key, name);
+	else
+		return to;
+	return NULL;
+}
+
+/* 1 when following overflow links from q comes back to a queue on the path. */
+static int
+overflow_cycle(struct queue *q)
+{
+	int found = 0;
+
+	if (q == NULL || q->visit == 2)
+		return 0;
+	if (q->visit == 1)
+		return 1;
+	q->visit = 1;
+	found = overflow_cycle(q->overflow) || overflow_cycle(q->closed_overflow);
+	q->visit = found ? 1 : 2;
+	return found;
+}
+
+/* overflow and closed_overflow name queues of this file, and never lead back round. */
+static void
+finish_overflow(struct parser *p)
+{
+	struct queue *q, *r;
+
+	for (q = p->conf->queues; q; q = q->next) {
+		q->overflow = overflow_target(p, q, q->overflow_name, q->overflow_line, "overflow");
+		q->closed_overflow = overflow_target(p, q, q->closed_overflow_name,
+		    q->closed_overflow_line, "closed_overflow");
+	}
+	for (q = p->conf->queues; q; q = q->next) {
+		for (r = p->conf->queues; r; r = r->next)
+			r->visit = 0;
+		if ((q->overflow || q->closed_overflow) && overflow_cycle(q)) {
+			p->line = q->overflow ? q->overflow_line : q->closed_overflow_line;
+			perr(p, "queue %s: overflow and closed_overflow lead back round to it",
+			    q->name);
+			break; /* one cycle is one error */
+		}
+	}
+	p->line = 0;
+}
+
 /* Settings that depend on others, and what every desk needs. */
 static void
 finish(struct parser *p)
@@ -1531,6 +1613,7 @@ finish(struct parser *p)
 			    p->errors++;
 	for (q = c->queues; q && c->jid; q = q->next)
 		config_queue_finish(c, q);
+	finish_overflow(p);
 	finish_mail(p);
 	if (c->nservers == 0) {
 		c->servers = xcalloc(1, sizeof(*c->servers));
@@ -1716,6 +1799,7 @@ config_parse(const char *path, FILE *err)
 	p.conf->fcr_days = 7;
 	p.conf->command_timeout = 600;
 	p.conf->monitor_notice = 1;
+	p.conf->alert_cooldown = 600;
 	p.conf->max_sessions_per_jid = 8;
 	p.conf->max_open_per_customer = 3;
 	p.conf->open_burst = 5;
@@ -1822,6 +1906,8 @@ config_queue_free(struct queue *q)
 	free(q->offline_text);
 	free(q->reasons);
 	free(q->max_wait_text);
+	free(q->overflow_name);
+	free(q->closed_overflow_name);
 	free(q->max_queue_text);
 	free(q->transcript_question);
 	free(q->transcript_yes_text);

@@ -482,6 +482,8 @@ offer_failed(struct offer *o, int missed)
 		    "not answer the last offers. Write !ready here when you are back to get chats "
 		    "again."));
 		agent_pause(a, "offers not answered");
+		(void)alert_raise(ALERT_PAUSED, a->jid,
+		    "%s was paused: offers not answered in a row: %d.", a->jid, a->missed);
 	} else
 		router_agent_changed(a);
 }
@@ -1321,6 +1323,21 @@ conversation_transfer_queue(struct conv *c, struct agent *a, struct queue *q, co
 	router_agent_changed(a);
 }
 
+void
+conversation_overflow(struct conv *c, struct queue *to)
+{
+	char *text = xasprintf("overflowed from %s to %s", c->queue->name, to->name);
+
+	(void)store_message_add(c->id, "note", conf->jid, text, respa_now());
+	(void)store_conv_requeue(c->id, to->name);
+	log_info("conversation %" PRId64 ": %s", c->id, text);
+	free(text);
+	router_move(c, to);
+	router_dispatch(to);
+	if (c->state == CONV_QUEUED && c->queue == to) /* else "joined" says it all */
+		queue_tell_moved(c); /* the customer hears only the new estimate */
+}
+
 /* --- an admin's hand (ad-hoc commands), and text agents send without writing it ------- */
 
 struct visit {
@@ -1889,6 +1906,15 @@ offline_form(struct conv *c, const char *email)
 	log_info("conversation %" PRId64 " in %s: an offline form", c->id, c->queue->name);
 }
 
+/* Where a new chat of q goes: q when open, else the first open queue along closed_overflow. */
+static struct queue *
+open_overflow(struct queue *q)
+{
+	while (!q->open && q->closed_overflow) /* config.c refuses cycles */
+		q = q->closed_overflow;
+	return q->open ? q : NULL;
+}
+
 static void
 customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 {
@@ -1897,6 +1923,7 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	struct visitor visitor, *v = stanza_visitor(st, &visitor) ? &visitor : NULL;
 	const char *sealed;
 	struct conv *c;
+	struct queue *to = NULL;
 	time_t now = respa_now();
 	int opened = 0, form = 0;
 
@@ -1942,9 +1969,16 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 		if (open_refused(q, st, bare, v))
 			goto done;
 		form = v && v->offline;
-		if ((c = conversation_open(q, from, v, form || !q->open, now)) == NULL)
+		to = form ? NULL : open_overflow(q);
+		if ((c = conversation_open(q, from, v, form || !to, now)) == NULL)
 			goto done; /* not stored: the pass fails and component_abort_pass() answers */
 		opened = 1;
+		if (to && to != q) { /* closed: an open queue takes it; the record keeps both */
+			(void)store_conv_requeue(c->id, to->name);
+			c->queue = to;
+			log_info("conversation %" PRId64 ": %s is closed; routed to %s", c->id,
+			    q->name, to->name);
+		}
 		if (v)
 			prechat_store(c, v, email);
 	} else
@@ -1959,13 +1993,13 @@ customer_message(struct queue *q, xmpp_stanza_t *st, const char *from)
 	if (opened) {
 		if (form)
 			offline_form(c, email);
-		else if (!q->open)
+		else if (!to)
 			capture_offline(c);
 		else {
 			conv_tell_customer(c, q->greeting);
 			router_enqueue(c);
-			if (c->state == CONV_QUEUED && q->max_queue > 0 &&
-			    q->nwaiting > (size_t)q->max_queue)
+			if (c->state == CONV_QUEUED && c->queue->max_queue > 0 &&
+			    c->queue->nwaiting > (size_t)c->queue->max_queue)
 				line_full(c);
 			else if (c->state == CONV_QUEUED)
 				queue_tell_queued(c);
@@ -2015,7 +2049,9 @@ domain_message(xmpp_stanza_t *st, const char *from)
 		free(bare);
 		return;
 	}
-	if (monitor_desk(st, from, bare, body))
+	if (alert_command(st, from, body))
+		; /* !alerts: a supervisor's, agent or not */
+	else if (monitor_desk(st, from, bare, body))
 		; /* !monitor, !unmonitor: a supervisor's, whether or not an agent */
 	else if (a)
 		chatcmd_agent(a, body);

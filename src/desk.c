@@ -446,6 +446,10 @@ queue_take_settings(struct queue *q, struct queue *n)
 	SWAP(q->rating_late_text, n->rating_late_text);
 	SWAP(q->call_url, n->call_url);
 	SWAP(q->call_text, n->call_text);
+	SWAP(q->alert_wait, n->alert_wait);
+	SWAP(q->overflow_wait, n->overflow_wait);
+	SWAP(q->overflow_name, n->overflow_name); /* its links: resolved again after the queues */
+	SWAP(q->closed_overflow_name, n->closed_overflow_name);
 	SWAP(q->hours, n->hours);
 	SWAP(q->hours_text, n->hours_text);
 	SWAP(q->closed_dates, n->closed_dates);
@@ -522,6 +526,7 @@ globals_apply(struct config *n)
 	SWAP(conf->supervisors, n->supervisors);
 	SWAP(conf->nsupervisors, n->nsupervisors);
 	SWAP(conf->monitor_notice, n->monitor_notice);
+	SWAP(conf->alert_cooldown, n->alert_cooldown);
 	SWAP(conf->agent_grace, n->agent_grace);
 	SWAP(conf->max_no_answer, n->max_no_answer);
 	SWAP(conf->reject_delay, n->reject_delay);
@@ -597,6 +602,21 @@ agents_apply(struct config *n)
 		a->removed = 1;
 		if (a->chats == 0 && a->offers == 0 && in_use(NULL, a) == 0)
 			agent_drop(a);
+	}
+}
+
+/* A file queue's overflow links point at the running queues of those names. */
+static void
+overflow_links(void)
+{
+	struct queue *q;
+
+	for (q = config_queues(); q; q = q->next) {
+		if (q->managed)
+			continue;
+		q->overflow = q->overflow_name ? config_queue(q->overflow_name) : NULL;
+		q->closed_overflow =
+		    q->closed_overflow_name ? config_queue(q->closed_overflow_name) : NULL;
 	}
 }
 
@@ -688,6 +708,7 @@ desk_reload(void)
 	globals_apply(n);
 	agents_apply(n); /* before the queues: new members need their agents */
 	queues_apply(n);
+	overflow_links(); /* by name: the new file checked them for cycles */
 	config_free(n);
 	log_info("reload: done");
 }

@@ -39,6 +39,7 @@ struct hook_fresh {
 };
 
 static struct config *conf;
+static int failing; /* failed runs in a row: supervisors hear at ALERT_FAILURES */
 static struct hook_run runs[HOOK_RUNNING_MAX];
 static size_t nruns;
 static struct hook_fresh *fresh;
@@ -146,6 +147,10 @@ failed(int64_t conv, int attempts, const char *why)
 
 	attempts++;
 	counters[C_HOOK_FAILURES]++;
+	if (++failing >= ALERT_FAILURES)
+		(void)alert_raise(ALERT_HOOK, "crm",
+		    "The CRM hook %s failed %d times in a row; the last: %s.", conf->hook[0],
+		    failing, why);
 	if (attempts > conf->hook_retries) {
 		log_warnx("hook %s: conversation %" PRId64 ": %s; giving up after %d attempts",
 		    conf->hook[0], conv, why, attempts);
@@ -193,6 +198,7 @@ ended(struct hook_run *r, int status)
 	proc_failure(status, r->killed, "hook_timeout", conf->hook_timeout, why, sizeof(why));
 	if (*why == '\0') {
 		log_info("hook %s: conversation %" PRId64 " delivered", conf->hook[0], r->conv);
+		failing = 0;
 		if (!r->again) /* else its row stays due: the newer record goes next */
 			(void)store_hook_done(r->conv);
 		return;

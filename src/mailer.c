@@ -41,6 +41,7 @@ struct mail_fresh {
 };
 
 static struct config *conf;
+static int failing; /* failed runs in a row: supervisors hear at ALERT_FAILURES */
 static struct mail_run runs[MAIL_RUNNING_MAX];
 static size_t nruns;
 static struct mail_fresh *fresh;
@@ -193,6 +194,10 @@ busy(int64_t id)
 static void
 failed(int64_t id, int attempts, const char *why)
 {
+	if (++failing >= ALERT_FAILURES)
+		(void)alert_raise(ALERT_MAIL, "outbox",
+		    "Sending mail with %s failed %d times in a row; the last: %s.",
+		    conf->sendmail[0], failing, why);
 	time_t next = 0;
 	int delay;
 
@@ -242,6 +247,7 @@ ended(struct mail_run *r, int status)
 		return;
 	}
 	log_info("mail %" PRId64 " sent", r->id);
+	failing = 0;
 	(void)store_mail_done(r->id);
 }
 

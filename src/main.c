@@ -236,6 +236,7 @@ main(int argc, char **argv)
 	conversation_init(conf);
 	hook_init(conf);
 	mailer_init(conf);
+	alert_init(conf);
 	care_init(conf);
 	limits_init(conf);
 	metrics_init(conf);
@@ -267,6 +268,7 @@ main(int argc, char **argv)
 	router_free();
 	hook_free();
 	mailer_free();
+	alert_free();
 	transcript_free();
 	care_free();
 	timer_free_all();

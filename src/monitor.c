@@ -26,7 +26,7 @@ struct monitor {
 #define SUPERVISOR_HELP \
 	"This is respa. As a supervisor you write here: !monitor N follows chat #N from " \
 	"m-N@ this address (the ad-hoc command monitor lists the open chats), !unmonitor N " \
-	"stops."
+	"stops, !alerts off|on mutes or brings back the alerts."
 
 void
 monitor_init(struct config *c)

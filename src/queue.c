@@ -16,6 +16,7 @@
  */
 #define PRESENCE_COALESCE_MS 1000
 #define PRESENCE_PER_SECOND 1000
+#define UNSTAFFED_DEBOUNCE 60 /* s: an agent's client reconnecting is not an alert */
 
 static struct config *conf;
 
@@ -60,6 +61,24 @@ queue_tell_queued(struct conv *c)
 		timer_in(&c->queue->notice_timer, c->queue->notice_interval);
 }
 
+/* Moved by an overflow: a rare event, so its place is counted by walking the line. */
+void
+queue_tell_moved(struct conv *c)
+{
+	struct conv *x;
+	size_t place = 0;
+
+	TAILQ_FOREACH(x, &c->queue->waiting, wait_link)
+	{
+		place++;
+		if (x == c)
+			break;
+	}
+	tell_place(c, place, NULL);
+	if (!timer_armed(&c->queue->notice_timer))
+		timer_in(&c->queue->notice_timer, c->queue->notice_interval);
+}
+
 /*
  * Tells each waiting customer whose place changed, at most once per notice_interval. The
  * walk is once per interval per queue, not per event, so routing never pays for it.
@@ -87,6 +106,36 @@ notice_timer(void *arg)
 }
 
 /* --- presence of the queue address ---------------------------------------------------- */
+
+/*
+ * 1 when some member is there to take chats: free, or online, available and not paused
+ * while busy. The walk happens only while nobody is free, and members are few.
+ */
+static int
+staffed(const struct queue *q)
+{
+	const struct member *m;
+
+	if (router_has_free(q))
+		return 1;
+	LIST_FOREACH(m, &q->members, queue_link)
+	if (m->agent->show >= SHOW_AVAILABLE && !m->agent->paused)
+		return 1;
+	return 0;
+}
+
+/* Open and nobody ready for UNSTAFFED_DEBOUNCE: the supervisors hear, once per episode. */
+static void
+unstaffed_timer(void *arg)
+{
+	struct queue *q = arg;
+
+	if (!q->open || staffed(q))
+		return;
+	q->unstaffed_told = 1;
+	(void)alert_raise(ALERT_UNSTAFFED, q->name,
+	    "Queue %s is open and no agent is ready (%zu waiting).", q->name, q->nwaiting);
+}
 
 /*
  * 1 when a customer arriving now would be given a chat at once: nobody is waiting ahead and
@@ -223,6 +272,13 @@ queue_changed(struct queue *q)
 	size_t n = map_count(q->watchers);
 	double in = PRESENCE_COALESCE_MS / 1000.0;
 
+	if (q->open && !staffed(q)) {
+		if (!q->unstaffed_told && !timer_armed(&q->unstaffed_timer))
+			timer_in(&q->unstaffed_timer, UNSTAFFED_DEBOUNCE);
+	} else {
+		timer_cancel(&q->unstaffed_timer);
+		q->unstaffed_told = 0; /* the episode ended */
+	}
 	if (q->nwaiting && !timer_armed(&q->notice_timer))
 		timer_in(&q->notice_timer, q->notice_interval);
 	if (n > PRESENCE_PER_SECOND * in) /* many watchers: each hears less often */
@@ -369,6 +425,7 @@ queue_added(struct queue *q)
 	timer_init(&q->notice_timer, notice_timer, q);
 	timer_init(&q->presence_timer, presence_timer, q);
 	timer_init(&q->hours_timer, hours_timer, q);
+	timer_init(&q->unstaffed_timer, unstaffed_timer, q);
 	q->open = hours_is_open(q->hours, q->timezone, now);
 	if ((next = hours_next_change(q->hours, q->timezone, now)) != 0)
 		timer_at(&q->hours_timer, (int64_t)next * 1000);
@@ -394,6 +451,7 @@ queue_removed(struct queue *q)
 	timer_cancel(&q->notice_timer);
 	timer_cancel(&q->presence_timer);
 	timer_cancel(&q->hours_timer);
+	timer_cancel(&q->unstaffed_timer);
 	map_foreach(q->watchers, free_key, NULL);
 	map_free(q->watchers);
 	q->watchers = NULL;

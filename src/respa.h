@@ -12,9 +12,9 @@
  *   7  main.c export.c report_html.c    entry points
  *   6  iq.c adhoc.c commands.c desk.c metrics.c   what admins, agents and monitoring ask for
  *   5  presence.c router.c queue.c conversation.c chatcmd.c monitor.c  the routing core: one cycle
- *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c report.c report_page.c
+ *   4  tasks.c hook.c care.c limits.c transcript.c mailer.c rating.c alert.c report.c report_page.c
  *                                        work that outlives a chat; what a customer may
- *                                        do; the figures of the report and its page
+ *                                        do; alerts; the figures of the report and its page
  *   3  stanza.c relay.c component.c twin.c   the wire: build, map, send; one respa per link
  *   2  config.c store*.c                the configuration and its lookups; all SQL
  *   1  slash.c due.c hours.c forms.c crm.c mail.c texts.c   pure parsers and rules: no I/O
@@ -233,6 +233,7 @@ struct exclusion {
 #define CONV_EXCLUSIONS 4
 #define CONV_HOLDS 3
 #define CONV_WATCHERS 4
+#define CONV_OVERFLOWS 4
 
 struct conv {
 	int64_t id;
@@ -269,6 +270,7 @@ struct conv {
 	char *held[CONV_HOLDS]; /* limits.c keys it is counted under (JID, session, visitor) */
 	char *watchers[CONV_WATCHERS]; /* agents shown its presence: told unavailable at close */
 	struct monitor *monitors;      /* supervisors following it (monitor.c); NULL: nobody */
+	struct queue *overflowed[CONV_OVERFLOWS]; /* queues it overflowed out of: once per link */
 	struct timer max_wait_timer, idle_timer, grace_timer;
 	TAILQ_ENTRY(conv) wait_link;  /* in queue->waiting, or queue->offline */
 	TAILQ_ENTRY(conv) agent_link; /* in agent->convs while active */
@@ -323,7 +325,15 @@ struct queue {
 	int shown_show;       /* what watchers were last sent */
 	char *shown_status;
 	struct timer hours_timer, notice_timer, retry_timer, presence_timer;
-	struct queue *next; /* config order */
+	int alert_wait;    /* s: a customer waiting longer alerts supervisors; 0: max_wait / 2 */
+	int overflow_wait; /* s: waited this long with nobody free, a chat moves to overflow */
+	struct queue *overflow, *closed_overflow;   /* respa.conf's only; NULL: none */
+	char *overflow_name, *closed_overflow_name; /* as written, resolved after parsing */
+	int overflow_line, closed_overflow_line;    /* where: errors name the line */
+	int visit;                                  /* config.c's cycle check */
+	struct timer unstaffed_timer; /* open and nobody ready: supervisors hear after a while */
+	int unstaffed_told;           /* this episode was alerted */
+	struct queue *next;           /* config order */
 };
 
 enum transcript_mode { TRANSCRIPT_OFFER, TRANSCRIPT_ALWAYS, TRANSCRIPT_NEVER };
@@ -364,9 +374,10 @@ struct config {
 	int synchronous_full;
 	char **admins;
 	size_t nadmins;
-	char **supervisors; /* [admin] supervisors: monitor, whisper, barge, take over */
+	char **supervisors; /* [admin] supervisors: monitor, whisper, barge, take over; alerts */
 	size_t nsupervisors;
 	int monitor_notice; /* agents are told when a supervisor follows their chat */
+	int alert_cooldown; /* s: the least time between two alerts of one kind and subject */
 	int agent_grace, max_no_answer, reject_delay;
 	int subscribe_retry;   /* s: agents not heard from are asked for a subscription again */
 	int presence_check;    /* s: agents counted online are probed again; 0: never */
@@ -481,8 +492,8 @@ struct config *config_load(const char *path, FILE *err);
 struct config *config_parse(const char *path, FILE *err); /* config_load() but the lookups */
 const char *config_section_name(int section);             /* of written[i]; NULL when none */
 void config_free(struct config *);
+int config_is_supervisor(const struct config *, const char *bare); /* admins are too */
 int config_is_admin(const struct config *, const char *bare);
-int config_is_supervisor(const struct config *, const char *bare);
 /* A queue with every default but the texts (config_queue_finish() sets those); not linked. */
 struct queue *config_queue_alloc(const char *name);
 void config_queue_finish(const struct config *, struct queue *);
@@ -803,10 +814,28 @@ void router_agent_busy(struct agent *);
 void router_enqueue(struct conv *);
 void router_dequeue(struct conv *);
 void router_dispatch(struct queue *);
+/* Out of its line into to's, at its place by waiting time (an overflow) */
+void router_move(struct conv *, struct queue *to);
 void router_exclude(struct conv *, struct agent *, int seconds);
 int router_has_free(const struct queue *);
 const char *router_cannot_take(const struct agent *, const struct queue *);
 long router_estimate(const struct queue *, size_t place);
+
+/*
+ * alert.c: warnings to supervisors ([admin] supervisors and admins) as chat messages from the
+ * component's address: the server delivers them, or keeps them offline. One alert per kind
+ * and subject (a queue, an agent) within [admin] alert_cooldown; "!alerts off" mutes one
+ * supervisor until "!alerts on" or a restart (kept in memory).
+ */
+enum alert_kind { ALERT_WAIT, ALERT_UNSTAFFED, ALERT_PAUSED, ALERT_HOOK, ALERT_MAIL, ALERT_KINDS };
+#define ALERT_FAILURES 3 /* failed runs in a row of the hook or of sendmail that alert */
+void alert_init(struct config *);
+void alert_free(void);
+/* 1 when sent (to anyone not muted), 0 while the cooldown of kind and subject holds */
+int alert_raise(enum alert_kind, const char *subject, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "!alerts on|off" from bare: 1 when it was that command (answered), else 0 */
+int alert_command(xmpp_stanza_t *, const char *from, const char *body);
 
 /* queue.c: what customers see of a queue: hours, place in line, the queue's presence */
 void queue_init(struct config *);
@@ -820,6 +849,7 @@ void queue_free_all(void);
 void queue_changed(struct queue *);
 void queue_agent_ready(struct member *);
 void queue_tell_queued(struct conv *);
+void queue_tell_moved(struct conv *); /* its place and wait after an overflow */
 void queue_presence_in(xmpp_stanza_t *, const char *from, const char *to, const char *type);
 void queue_show_to(struct queue *, const char *jid);
 
@@ -888,6 +918,8 @@ conversation_summary(const struct conv *, const char *reason, int resolved, char
 void
 conversation_transfer_agent(struct conv *, struct agent *by, const char *jid, const char *note);
 void conversation_transfer_queue(struct conv *, struct agent *by, struct queue *, const char *note);
+/* Waited overflow_wait with nobody free: into to's line, keeping its waiting time. */
+void conversation_overflow(struct conv *, struct queue *to);
 void conv_tell(const struct conv *, const struct agent *, const char *text);
 void conv_tellf(const struct conv *, const struct agent *, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

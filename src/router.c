@@ -5,6 +5,7 @@
  * the event that changes either side (a customer writes, an agent frees up, an offer fails, a
  * tier's wait runs out), never by polling.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -300,6 +301,51 @@ arm_tier_timer(struct queue *q, int64_t now)
 		retry_at(q, c->queued_at + (int64_t)open * q->tier_wait * 1000);
 }
 
+/* 1 when c has moved out of q along q's overflow link before: never twice along one link. */
+static int
+overflowed_from(const struct conv *c, const struct queue *q)
+{
+	int i;
+
+	for (i = 0; i < CONV_OVERFLOWS; i++)
+		if (c->overflowed[i] == q)
+			return 1;
+	return 0;
+}
+
+/*
+ * What the head of the line's wait means once nobody free took it: past alert_wait the
+ * supervisors hear (alert.c keeps it to one per episode), past overflow_wait chats go to the
+ * overflow queue. Looks only at the oldest chats, so a long line costs nothing here.
+ */
+static void
+overdue(struct queue *q, int64_t now)
+{
+	struct conv *c = TAILQ_FIRST(&q->waiting);
+	int64_t due;
+
+	if (c == NULL || router_has_free(q))
+		return;
+	due = c->queued_at + (int64_t)(q->alert_wait ? q->alert_wait : q->max_wait / 2) * 1000;
+	if (due <= now)
+		(void)alert_raise(ALERT_WAIT, q->name,
+		    "A customer has waited %" PRId64 " min in %s (%zu waiting, nobody free). "
+		    "Chat #%" PRId64 ".",
+		    (now - c->queued_at) / 60000, q->name, q->nwaiting, c->id);
+	else
+		retry_at(q, due);
+	if (q->overflow == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&q->waiting)) != NULL && !overflowed_from(c, q)) {
+		due = c->queued_at + (int64_t)q->overflow_wait * 1000;
+		if (due > now) {
+			retry_at(q, due);
+			break;
+		}
+		conversation_overflow(c, q->overflow);
+	}
+}
+
 /*
  * Hands waiting chats to free members while both exist. A chat whose free members all
  * turned it down recently is looked past (a few at most), so it does not hold up the line.
@@ -330,6 +376,7 @@ router_dispatch(struct queue *q)
 			break;
 	}
 	arm_tier_timer(q, now);
+	overdue(q, now);
 	queue_changed(q);
 }
 
@@ -368,6 +415,30 @@ router_enqueue(struct conv *c)
 	}
 	q->nwaiting++;
 	router_dispatch(q);
+}
+
+/* An overflow: into to's line behind those who have waited longer; it keeps queued_at. */
+void
+router_move(struct conv *c, struct queue *to)
+{
+	struct conv *before;
+	int i;
+
+	TAILQ_REMOVE(&c->queue->waiting, c, wait_link);
+	c->queue->nwaiting--;
+	for (i = 0; i < CONV_OVERFLOWS - 1 && c->overflowed[i]; i++)
+		;
+	c->overflowed[i] = c->queue;
+	c->queue = to;
+	/* from the head: a chat that waited long enough to overflow belongs near it */
+	TAILQ_FOREACH(before, &to->waiting, wait_link)
+	if (before->queued_at > c->queued_at)
+		break;
+	if (before)
+		TAILQ_INSERT_BEFORE(before, c, wait_link);
+	else
+		TAILQ_INSERT_TAIL(&to->waiting, c, wait_link);
+	to->nwaiting++;
 }
 
 /* Out of the waiting line; the time a customer who really waited left sets the pace. */

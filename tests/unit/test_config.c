@@ -860,6 +860,42 @@ secrecy(void)
 	}
 }
 
+/* overflow and closed_overflow: known queues, never round in a circle (issue 16) */
+static void
+overflow_links(void)
+{
+	struct config *c = load(HEAD "[admin]\nsupervisors = boss@b.c\nalert_cooldown = 5m\n"
+	    "[queue support]\noverflow = sales\noverflow_wait = 90\nclosed_overflow = night\n"
+	    "max_wait = 10m\n[queue sales]\noverflow = night\nalert_wait = 30\n[queue night]\n",
+	    0600);
+
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK(queue_named(c, "support")->overflow == queue_named(c, "sales"));
+	CHECK(queue_named(c, "support")->closed_overflow == queue_named(c, "night"));
+	CHECK(queue_named(c, "sales")->overflow == queue_named(c, "night"));
+	CHECK(queue_named(c, "night")->overflow == NULL);
+	CHECK_INT(queue_named(c, "support")->overflow_wait, 90);
+	CHECK_INT(queue_named(c, "support")->alert_wait, 0); /* router.c: half of max_wait */
+	CHECK_INT(queue_named(c, "sales")->alert_wait, 30);
+	CHECK_INT(c->alert_cooldown, 300);
+	CHECK(config_is_supervisor(c, "boss@b.c"));
+	CHECK(!config_is_supervisor(c, "other@b.c"));
+	config_free(c);
+
+	REFUSED(HEAD "[queue support]\noverflow = nosuch\n", 5, "overflow: no queue nosuch");
+	REFUSED(HEAD "[queue support]\nname = S\nclosed_overflow = nosuch\n", 6,
+	    "closed_overflow: no queue nosuch");
+	REFUSED(HEAD "[queue support]\noverflow = support\n", 5,
+	    "overflow: queue support cannot overflow into itself");
+	REFUSED(HEAD "[queue a]\noverflow = b\n[queue b]\noverflow = c\n[queue c]\n"
+	            "closed_overflow = a\n",
+	    5, "queue a: overflow and closed_overflow lead back round to it");
+	REFUSED(HEAD "[queue a]\noverflow_wait = soon\n", 5, "overflow_wait must be a duration");
+	REFUSED(HEAD "[admin]\nsupervisors = boss@b.c jid@\n", 5, "not a bare JID: jid@");
+}
+
 int
 main(void)
 {
@@ -880,6 +916,7 @@ main(void)
 	text_errors();
 	routing();
 	lists_on_several_lines();
+	overflow_links();
 	channels();
 	secrecy();
 	servers();

@@ -192,6 +192,7 @@ modules_up(void)
 	conversation_init(w.conf);
 	hook_init(w.conf);
 	mailer_init(w.conf);
+	alert_init(w.conf);
 	component_init(w.conf, w.ctx);
 	CHECK_INT(conversation_restore(), 0);
 	queue_restored();
@@ -208,6 +209,7 @@ modules_down(void)
 	router_free();
 	hook_free();
 	mailer_free();
+	alert_free();
 	transcript_free();
 	timer_free_all();
 	store_close();
@@ -3178,6 +3180,137 @@ offline_form_makes_an_offline_conversation_and_task(void)
 	down();
 }
 
+/* --- alerts and overflow (issue 16) -------------------------------------------------------- */
+
+#define BOSS "boss@localhost"
+#define SUPERVISORS "[admin]\nsupervisors = boss@localhost\nalert_cooldown = 10m\n"
+
+/* A long wait and an open queue nobody staffs: each alert once, and the cooldown holds. */
+static void
+alerts_fire_once_and_the_cooldown_holds(void)
+{
+	up(SUPERVISORS "[queue support]\nname = Support\nagents = alice@localhost\n"
+	    "max_wait = 10m\nalert_wait = 90\n");
+	queue_up("bob", "hello?", 1);
+	advance(59);
+	QUIET(BOSS); /* a client reconnecting is not an alert */
+	advance(1);
+	EXPECT(BOSS, DOMAIN, "Queue support is open and no agent is ready (1 waiting).");
+	QUIET(BOSS);
+	advance(29);
+	QUIET(BOSS);
+	advance(1);
+	EXPECT(BOSS, DOMAIN,
+	    "A customer has waited 1 min in support (1 waiting, nobody free). Chat #1.");
+	queue_up("carol", "me too", 2); /* a new event, same episode: the cooldown holds */
+	advance(300);
+	QUIET(BOSS);
+	agent_online("alice", "dnd"); /* online but not ready: still unstaffed */
+	advance(120);
+	QUIET(BOSS);
+
+	/* muted by the supervisor; anyone else is refused */
+	agent_command("boss", "!alerts off");
+	EXPECT(BOSS, DOMAIN, "Alerts are off until you write !alerts on.");
+	agent_command("dave", "!alerts off");
+	EXPECT_ERROR(jid("dave"), "forbidden");
+	advance(600); /* past the cooldown, a new customer: muted */
+	queue_up("erin", "hi", 3);
+	QUIET(BOSS);
+	agent_command("boss", "!alerts on");
+	EXPECT(BOSS, DOMAIN, "Alerts are on.");
+	queue_up("frank", "hi", 4); /* the muted alert still started a cooldown */
+	QUIET(BOSS);
+	advance(600);
+	queue_up("gina", "hi", 5);
+	EXPECT(BOSS, DOMAIN,
+	    "A customer has waited 28 min in support (5 waiting, nobody free). Chat #1.");
+	QUIET(BOSS);
+	down();
+}
+
+/* An agent auto-paused after missed offers: the supervisors hear once. */
+static void
+auto_pause_alerts_the_supervisors(void)
+{
+	up(SUPERVISORS "[queue support]\nname = Support\nmode = offer\noffer_timeout = 1\n"
+	    "agents = alice@localhost\n[routing]\nmax_no_answer = 1\nreject_delay = 1\n");
+	agent_online("alice", NULL);
+	customer_says("carol", "support", "hello");
+	EXPECT_OFFER("alice", 1, "carol", "hello");
+	advance(1);
+	EXPECT(BOSS, DOMAIN, "alice@localhost was paused: offers not answered in a row: 1.");
+	QUIET(BOSS);
+	down();
+}
+
+/*
+ * Waited overflow_wait with nobody free: the chat joins sales' line ahead of those who came
+ * after it, and its customer hears only the new place. The record keeps both queues.
+ */
+static void
+overflow_after_the_wait_keeps_the_waiting_time(void)
+{
+	struct queue *sales;
+
+	up("[queue support]\nname = Support\nagents = alice@localhost\noverflow = sales\n"
+	    "overflow_wait = 60\n[queue sales]\nname = Sales\nagents = bob@localhost\n"
+	    "[agent bob@localhost]\ncapacity = 1\n");
+	queue_up("dave", "my order", 1);
+	agent_online("bob", NULL);
+	advance(10);
+	customer_says("erin", "sales", "a question"); /* bob takes it: his only slot */
+	CHECK_STR(holder(2), jid("bob"));
+	advance(10);
+	customer_says("frank", "sales", "another one"); /* waits in sales */
+	CHECK_STR(state(3), "queued");
+	read_all();
+	advance(39.9);
+	CHECK(chat(1)->queue == config_queue("support"));
+	advance(0.1);
+	sales = config_queue("sales");
+	CHECK(chat(1)->queue == sales);
+	CHECK(TAILQ_FIRST(&sales->waiting) == chat(1)); /* it came first */
+	CHECK_INT(sales->nwaiting, 2);
+	EXPECT(jid("dave"), QUEUE, "You are number 1 in line.");
+	QUIET(jid("dave"));
+	CHECK_INT(count_rows("conversations WHERE id = 1 AND queue = 'sales' AND "
+	                     "entry_queue = 'support'"),
+	    1);
+	advance(600); /* never back: sales has no overflow */
+	CHECK(chat(1)->queue == sales);
+	down();
+}
+
+/* Out of hours: an open queue named by closed_overflow takes the chat instead of a task. */
+static void
+closed_overflow_routes_to_an_open_queue(void)
+{
+	up("[queue support]\nname = Support\nagents = alice@localhost\n"
+	    "hours = Mon-Fri 09:00-17:00\nclosed = 2027-01-15\ntimezone = Europe/Helsinki\n"
+	    "closed_overflow = night\n[queue night]\nname = Night\nagents = bob@localhost\n");
+	agent_online("bob", NULL);
+	customer_says("carol", "support", "late question");
+	EXPECT(jid("carol"), QUEUE, GREETING);
+	CHECK_STR(holder(1), jid("bob"));
+	CHECK_INT(tasks_count(), 0);
+	CHECK_INT(count_rows("conversations WHERE id = 1 AND queue = 'night' AND "
+	                     "entry_queue = 'support' AND state = 'active'"),
+	    1);
+	down();
+
+	/* the night queue closed too: kept offline as before */
+	up("[queue support]\nname = Support\nagents = alice@localhost\n"
+	    "hours = Mon-Fri 09:00-17:00\nclosed = 2027-01-15\ntimezone = Europe/Helsinki\n"
+	    "closed_overflow = night\n[queue night]\nname = Night\nagents = bob@localhost\n"
+	    "closed = 2027-01-15\n");
+	agent_online("bob", NULL);
+	customer_says("carol", "support", "late question");
+	CHECK_STR(state(1), "offline");
+	CHECK(chat(1)->queue == config_queue("support"));
+	down();
+}
+
 /* --- rating, /call, /start (issue 15) ------------------------------------------------------ */
 
 #define RATING_Q "How did we do? Please rate this chat from 1 (poor) to 5 (excellent): reply " \
@@ -3837,6 +3970,10 @@ main(void)
 	transferred_chat_waits_tier_wait_again();
 
 	no_answer_within_max_wait_makes_one_task();
+	alerts_fire_once_and_the_cooldown_holds();
+	auto_pause_alerts_the_supervisors();
+	overflow_after_the_wait_keeps_the_waiting_time();
+	closed_overflow_routes_to_an_open_queue();
 	chat_nobody_writes_in_closes_after_idle_close();
 	waiting_customers_hear_their_new_place_once();
 	expected_wait_is_told_once_there_is_a_pace();
