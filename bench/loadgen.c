@@ -869,6 +869,10 @@ on_presence(struct run *r, struct session *s, struct stanza *st)
 	if (s->kind == T_RESPA && strcmp(st->from, QUEUE_JID) == 0 &&
 	    (*st->type == '\0' || strcmp(st->type, "unavailable") == 0))
 		return;
+	/* a chat's address is online to its agent while the chat is theirs: the client's business */
+	if (s->kind == T_RESPA && strncmp(st->from, "c-", 2) == 0 &&
+	    (*st->type == '\0' || strcmp(st->type, "unavailable") == 0))
+		return;
 	if (s->kind != T_RESPA || strcmp(st->from, COMPONENT) != 0 ||
 	    parse_indexed(st->to, "agent", "@localhost", &k) == -1 || k < 1 || k > s->agents)
 		die(r, "unexpected presence from %s to %s (type %s)", st->from, st->to, st->type);
