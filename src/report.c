@@ -196,6 +196,8 @@ report_times_of(struct report_bin *v, size_t len, struct stats_times *t)
 	size_t i;
 
 	memset(t, 0, sizeof(*t));
+	if (len == 0)
+		return; /* no values: qsort must not see a NULL */
 	qsort(v, len, sizeof(*v), bin_cmp);
 	for (i = 0; i < len; i++) {
 		n += v[i].n;
