@@ -200,3 +200,42 @@ async def test_queue_removed_and_added_back(desk):
     await eve.expect(GREETING, frm=QUEUE)
     alice.send(conv, "the first chat never closed")
     await bob.expect(exact("the first chat never closed"), frm=QUEUE)
+
+
+async def test_capacity_hook_hours_and_a_new_agent_apply(desk, tmp_path):
+    """A capacity raised, a [crm] hook set, an agent added and the queue closed for today,
+    all by one reload: each takes effect at once, and the open chat goes on."""
+    import time
+    from test_care import hook_script, saved_records
+    r = await desk.start(agents=["alice"], capacity={"alice": 1})
+    alice = desk.agent("alice")
+    bob = await desk.customer("bob")
+    conv = await desk.open_chat(bob, alice, "first question")
+    dan = await desk.customer("dan")
+    dan.send(QUEUE, "second question")
+    await dan.expect("All our agents are busy", frm=QUEUE)      # alice is full
+
+    desk.prosody.register("carol")
+    await desk.login("carol")
+    hook = hook_script(tmp_path, 'cat > "$OUT/record-$N.json"')
+    mark = await reload(r, {"agent alice@localhost": {"capacity": 2},
+                            "queue support": {"agents": ["alice@localhost", "carol@localhost"]},
+                            "crm": {"hook": str(hook)}})
+    log = since(r, mark)
+    assert "reload: agent carol@localhost added to support" in log, log
+    assert "reload: [crm] changed" in log, log
+    await alice.expect("New chat #")               # capacity 2: dan's chat comes to alice
+    await dan.expect(ASSIGNED, frm=QUEUE)
+
+    alice.send(conv, "!close Answered")            # the hook set by the reload gets it
+    deadline = time.monotonic() + 10
+    while not saved_records(tmp_path):
+        assert time.monotonic() < deadline, "the hook never ran"
+        await asyncio.sleep(0.1)
+    assert saved_records(tmp_path)[1]["id"] == int(conv.split("@")[0][2:])
+
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    mark = await reload(r, {"queue support": {"closed": today}})
+    eve = await desk.customer("eve")
+    eve.send(QUEUE, "are you there?")
+    await eve.expect(CLOSED_TEXT, frm=QUEUE)       # closed for today, from now on
