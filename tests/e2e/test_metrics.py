@@ -6,7 +6,6 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 
 from desk import CLOSED, QUEUE
 
@@ -44,7 +43,7 @@ def promtool_check(path: Path) -> None:
 async def test_metrics_file_follows_the_desk(desk, tmp_path):
     path = tmp_path / "metrics" / "respa.prom"
     path.parent.mkdir()
-    r = await desk.start(capacity={"alice": 1},
+    await desk.start(capacity={"alice": 1},
                          extra={"metrics": {"file": str(path), "interval": "1"}})
     q = 'queue="support"'
     values = await wait_metrics(path, lambda v: v.get(f'respa_queue_agents{{{q},state="ready"}}') == 1)
