@@ -103,6 +103,8 @@ async def test_launcher_opens_minimises_remembers_and_counts_unread(desk, web):
     await page.reload()                    # and so is open
     await page.wait_text(LINE, "Anything else?")
     assert not await page.eval(f"() => document.querySelector('{WINDOW}').hidden")
+    # the reloaded page logs in anew: respa has followed it once it shows the chat's status
+    await page.wait_text(".respa-status-text", "You are chatting with an agent")
     # open, but the tab hidden: a reply counts too, until the tab is back
     await page.eval("() => { Object.defineProperty(document, 'hidden', { value: true,"
                     " configurable: true }); document.dispatchEvent(new Event('visibilitychange')); }")
