@@ -45,32 +45,6 @@
 	"'transcript_deleted_at', c.transcript_deleted_at)"
 #define RECORD_FROM " FROM conversations c LEFT JOIN summaries s ON s.conversation_id = c.id "
 
-/* A statement for a rare call, prepared each time: NULL, or one to sqlite3_finalize(). */
-static sqlite3_stmt *
-prepare_once(const char *what, const char *text)
-{
-	sqlite3_stmt *s;
-
-	if (sqlite3_prepare_v2(store_db(), text, -1, &s, NULL) != SQLITE_OK) {
-		db_error(what);
-		return NULL;
-	}
-	return s;
-}
-
-/* Steps a statement that returns no rows and finalizes it; 0 / -1. */
-static int
-run_once(const char *what, sqlite3_stmt *s)
-{
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : db_error(what);
-}
-
 /* The record of one conversation: new string, must be free()d; NULL when there is none. */
 char *
 store_record(int64_t conv)

@@ -27,6 +27,9 @@ int store_savepoint(void);  /* inside the batch: writes that stand or fall toget
 int store_release(void);
 int store_rollback_to(void); /* undoes them; store_release() still ends the savepoint */
 void store_failed(void);     /* a statement failed: inside the batch, the whole pass fails */
+/* Rare calls: a statement prepared each time (NULL on error), and one run and finalized. */
+sqlite3_stmt *prepare_once(const char *what, const char *text);
+int run_once(const char *what, sqlite3_stmt *s);
 
 /* Logs a failed statement, the one place that does; inside the batch it fails the pass. */
 static inline int

@@ -6,32 +6,6 @@
 
 #include <stdlib.h>
 
-/* A statement for a rare call, prepared each time: NULL, or one to sqlite3_finalize(). */
-static sqlite3_stmt *
-prepare(const char *what, const char *text)
-{
-	sqlite3_stmt *s;
-
-	if (sqlite3_prepare_v2(store_db(), text, -1, &s, NULL) != SQLITE_OK) {
-		db_error(what);
-		return NULL;
-	}
-	return s;
-}
-
-/* Steps a statement that returns no rows and finalizes it; 0 / -1. */
-static int
-run(const char *what, sqlite3_stmt *s)
-{
-	int rc;
-
-	if (s == NULL)
-		return -1;
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : db_error(what);
-}
-
 /* A mail to send, in the batch: its id, or -1. conv and contact: 0 for none. */
 int64_t
 store_mail_add(const char *kind, int64_t conv, int64_t contact, const char *to, const char *subject,
@@ -42,7 +16,7 @@ store_mail_add(const char *kind, int64_t conv, int64_t contact, const char *to, 
 
 	if (batch() == -1)
 		return -1;
-	s = prepare("mail queued",
+	s = prepare_once("mail queued",
 	    "INSERT INTO mail_outbox (kind, conversation_id, contact_id, to_addr, subject, "
 	    "message, next_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)");
 	if (s == NULL)
@@ -68,7 +42,7 @@ store_mail_add(const char *kind, int64_t conv, int64_t contact, const char *to, 
 int
 store_mail_due(time_t now, int64_t *ids, int *attempts, int max)
 {
-	sqlite3_stmt *s = prepare("mail outbox",
+	sqlite3_stmt *s = prepare_once("mail outbox",
 	    "SELECT id, attempts FROM mail_outbox WHERE status = 'pending' AND next_at <= ?1 "
 	    "ORDER BY next_at, id LIMIT ?2");
 	int n = 0, rc = SQLITE_DONE;
@@ -91,8 +65,8 @@ store_mail_due(time_t now, int64_t *ids, int *attempts, int max)
 time_t
 store_mail_next(void)
 {
-	sqlite3_stmt *s =
-	    prepare("mail outbox", "SELECT min(next_at) FROM mail_outbox WHERE status = 'pending'");
+	sqlite3_stmt *s = prepare_once("mail outbox",
+	    "SELECT min(next_at) FROM mail_outbox WHERE status = 'pending'");
 	time_t t = 0;
 
 	if (s == NULL)
@@ -107,7 +81,8 @@ store_mail_next(void)
 char *
 store_mail_message(int64_t id)
 {
-	sqlite3_stmt *s = prepare("mail outbox", "SELECT message FROM mail_outbox WHERE id = ?1");
+	sqlite3_stmt *s =
+	    prepare_once("mail outbox", "SELECT message FROM mail_outbox WHERE id = ?1");
 	char *m = NULL;
 
 	if (s == NULL)
@@ -127,9 +102,9 @@ store_mail_done(int64_t id)
 
 	if (batch() == -1)
 		return -1;
-	if ((s = prepare("mail sent", "DELETE FROM mail_outbox WHERE id = ?1")))
+	if ((s = prepare_once("mail sent", "DELETE FROM mail_outbox WHERE id = ?1")))
 		sqlite3_bind_int64(s, 1, id);
-	return run("mail sent", s);
+	return run_once("mail sent", s);
 }
 
 /* A failed attempt: the attempts made, when to try again (0: never, it failed), and why. */
@@ -140,7 +115,7 @@ store_mail_failed(int64_t id, int attempts, time_t next, const char *why)
 
 	if (batch() == -1)
 		return -1;
-	if ((s = prepare("mail failed",
+	if ((s = prepare_once("mail failed",
 	         "UPDATE mail_outbox SET attempts = ?2, next_at = ?3, "
 	         "status = CASE WHEN ?3 IS NULL THEN 'failed' ELSE 'pending' END, "
 	         "last_error = ?4 WHERE id = ?1"))) {
@@ -149,14 +124,14 @@ store_mail_failed(int64_t id, int attempts, time_t next, const char *why)
 		bind_time(s, 3, next);
 		bind_text(s, 4, why);
 	}
-	return run("mail failed", s);
+	return run_once("mail failed", s);
 }
 
 /* The outbox for admins: failed first, then the waiting ones, oldest first; at most limit. */
 int
 store_mail_foreach(int limit, int (*fn)(const struct stored_mail *, void *), void *arg)
 {
-	sqlite3_stmt *s = prepare("mail outbox",
+	sqlite3_stmt *s = prepare_once("mail outbox",
 	    "SELECT id, kind, to_addr, subject, status, last_error, attempts, next_at, created_at "
 	    "FROM mail_outbox ORDER BY status = 'pending', id LIMIT ?1");
 	struct stored_mail m;
